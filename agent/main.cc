@@ -1,0 +1,18 @@
+// soulbox-agent: PID 1 inside every sandbox. Started only by the launcher,
+// with the host channel on fd 3.
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "agent/agent.h"
+
+int main(int argc, char** argv) {
+  soulbox::agent::AgentOptions options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.rfind("--output-limit=", 0) == 0) options.output_limit = std::strtoull(arg.c_str() + 15, nullptr, 10);
+  }
+  if (options.output_limit == 0) options.output_limit = 16ull << 20;
+  soulbox::agent::Agent agent(soulbox::agentproto::kChannelFd, options);
+  return agent.run();
+}

@@ -1,0 +1,410 @@
+#include "agent/process_table.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "agent/replies.h"
+#include "agent/spawn.h"
+#include "agent/users.h"
+
+namespace soulbox::agent {
+namespace ap = agentproto;
+
+namespace {
+
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+int64_t now_ns() {
+  struct timespec ts {};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// Minimal, predictable environment (PERF-NOTES: host variables such as
+// NODE_EXTRA_CA_CERTS cost interpreters tens of ms and leak host details).
+std::vector<std::string> build_env(const ap::ProcStart& req, const UserIdentity& user, bool pty) {
+  std::vector<std::string> env = {std::string("PATH=") + kDefaultPath, std::string("HOME=") + user.home,
+                                  std::string("USER=") + user.name, std::string("LOGNAME=") + user.name,
+                                  "SHELL=/bin/bash", "LANG=C.UTF-8"};
+  if (pty) env.push_back("TERM=xterm-256color");
+  if (req.env()) {
+    for (const auto* kv : *req.env()) {
+      const std::string entry = kv->str();
+      const auto eq = entry.find('=');
+      if (eq == std::string::npos || eq == 0) continue;
+      const std::string key = entry.substr(0, eq + 1);
+      env.erase(std::remove_if(env.begin(), env.end(), [&](const std::string& e) { return e.rfind(key, 0) == 0; }),
+                env.end());
+      env.push_back(entry);
+    }
+  }
+  return env;
+}
+
+// argv[0] without a slash is looked up on the process's PATH.
+std::string resolve_program(const std::string& name, const std::vector<std::string>& env) {
+  if (name.find('/') != std::string::npos) return name;
+  std::string path = kDefaultPath;
+  for (const auto& e : env)
+    if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    const std::string candidate = path.substr(start, end - start) + "/" + name;
+    struct stat st {};
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) return candidate;
+    start = end + 1;
+  }
+  return {};
+}
+
+bool valid_c_string(const flatbuffers::String* s) {
+  return s && std::memchr(s->data(), '\0', s->size()) == nullptr;
+}
+
+}  // namespace
+
+struct ProcessTable::Process {
+  uint64_t id = 0;
+  pid_t pid = -1;
+  std::vector<std::string> argv;
+  std::string tag;
+  bool pty = false;
+  std::array<unique_fd, 2> out;  // stdout, stderr (pty: [0] is the master)
+  unique_fd in;                  // stdin pipe (pty: a dup of the master)
+  std::array<std::string, 2> captured;
+  std::array<uint64_t, 2> streamed{0, 0};
+  uint64_t limit = 0;
+  bool truncated = false;
+  std::string pending_input;
+  bool close_input_when_flushed = false;
+  int64_t start_ns = 0;
+  int64_t deadline_ns = 0;
+  bool timed_out = false;
+  bool running = true;
+  int exit_code = -1;
+  int signal = 0;
+};
+
+ProcessTable::ProcessTable(EventLoop& loop, Channel& channel, uint64_t default_output_limit)
+    : loop_(loop),
+      channel_(channel),
+      default_output_limit_(default_output_limit),
+      dev_null_(::open("/dev/null", O_RDWR | O_CLOEXEC)) {}
+
+ProcessTable::~ProcessTable() = default;
+
+ProcessTable::Process* ProcessTable::find(pid_t pid) {
+  auto it = procs_.find(pid);
+  return it == procs_.end() ? nullptr : it->second.get();
+}
+
+void ProcessTable::start(uint64_t id, const ap::ProcStart& req) {
+  const auto* argv_in = req.argv();
+  if (!argv_in || argv_in->size() == 0 || argv_in->size() > 4096)
+    return reply_error(channel_, id, ErrorCode::invalid_argument, "argv must hold 1-4096 arguments");
+  auto user = lookup_user(req.user() ? req.user()->str() : "");
+  if (!user) return reply_error(channel_, id, ErrorCode::invalid_argument, "unknown user (use 'user' or 'root')");
+  auto p = std::make_unique<Process>();
+  for (const auto* a : *argv_in) {
+    if (!valid_c_string(a)) return reply_error(channel_, id, ErrorCode::invalid_argument, "argv contains a NUL byte");
+    p->argv.push_back(a->str());
+  }
+  p->pty = req.pty() != nullptr;
+  const auto env = build_env(req, *user, p->pty);
+  const std::string program = resolve_program(p->argv[0], env);
+  if (program.empty()) return reply_error(channel_, id, ErrorCode::not_found, p->argv[0] + ": command not found");
+  const std::string cwd = req.cwd() && req.cwd()->size() ? req.cwd()->str() : user->home;
+  if (req.cwd() && !valid_c_string(req.cwd()))
+    return reply_error(channel_, id, ErrorCode::invalid_argument, "cwd contains a NUL byte");
+
+  // Pipes or a pty; the agent's ends are non-blocking and close-on-exec.
+  unique_fd child_in, child_out, child_err;
+  std::string slave_path;
+  if (p->pty) {
+    unique_fd master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK));
+    char name[128];
+    if (!master || ::grantpt(master.get()) != 0 || ::unlockpt(master.get()) != 0 ||
+        ::ptsname_r(master.get(), name, sizeof name) != 0)
+      return reply_error(channel_, id, ErrorCode::internal, std::string("pty: ") + std::strerror(errno));
+    slave_path = name;
+    (void)!::chown(name, user->uid, user->gid);
+    struct winsize ws {};
+    ws.ws_row = req.pty()->rows() ? req.pty()->rows() : 24;
+    ws.ws_col = req.pty()->cols() ? req.pty()->cols() : 80;
+    ::ioctl(master.get(), TIOCSWINSZ, &ws);
+    p->in.reset(::fcntl(master.get(), F_DUPFD_CLOEXEC, 0));
+    p->out[0] = std::move(master);
+  } else {
+    int fds[2];
+    for (int s = 0; s < 2; ++s) {
+      if (::pipe2(fds, O_CLOEXEC) != 0)
+        return reply_error(channel_, id, code_for_errno(errno), std::string("pipe: ") + std::strerror(errno));
+      ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
+      p->out[s].reset(fds[0]);
+      (s == 0 ? child_out : child_err).reset(fds[1]);
+    }
+    if (req.stdin_open()) {
+      if (::pipe2(fds, O_CLOEXEC) != 0)
+        return reply_error(channel_, id, code_for_errno(errno), std::string("pipe: ") + std::strerror(errno));
+      ::fcntl(fds[1], F_SETFL, O_NONBLOCK);
+      child_in.reset(fds[0]);
+      p->in.reset(fds[1]);
+    }
+  }
+
+  std::vector<char*> argv, envp;
+  for (auto& a : p->argv) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_copy = env;
+  for (auto& e : env_copy) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  SpawnRequest spawn;
+  spawn.path = program.c_str();
+  spawn.argv = argv.data();
+  spawn.envp = envp.data();
+  spawn.cwd = cwd.c_str();
+  spawn.uid = user->uid;
+  spawn.gid = user->gid;
+  spawn.stdin_fd = child_in ? child_in.get() : dev_null_.get();
+  spawn.stdout_fd = child_out.get();
+  spawn.stderr_fd = child_err.get();
+  spawn.pty_slave = p->pty ? slave_path.c_str() : nullptr;
+  int err = 0;
+  p->start_ns = now_ns();
+  const pid_t pid = spawn_process(spawn, &err);
+  if (pid < 0)
+    return reply_error(channel_, id, code_for_errno(err),
+                       "start " + p->argv[0] + " in " + cwd + ": " + std::strerror(err));
+  p->id = id;
+  p->pid = pid;
+  p->tag = req.tag() ? req.tag()->str() : "";
+  p->limit = req.output_limit() ? req.output_limit() : default_output_limit_;
+  if (req.timeout_ms()) p->deadline_ns = p->start_ns + int64_t(req.timeout_ms()) * 1000000;
+  Process& proc = *p;
+  procs_[pid] = std::move(p);
+  send_frame(channel_, id, [pid](flatbuffers::FlatBufferBuilder& fbb) {
+    return std::make_pair(ap::Body::ProcStarted, ap::CreateProcStarted(fbb, pid).Union());
+  });
+  watch_output(proc, 0);
+  if (!proc.pty) watch_output(proc, 1);
+}
+
+void ProcessTable::watch_output(Process& p, int stream) {
+  const pid_t pid = p.pid;
+  loop_.add(p.out[stream].get(), output_paused_ ? 0u : uint32_t(EPOLLIN), [this, pid, stream](uint32_t) {
+    if (Process* proc = find(pid)) read_output(*proc, stream, false);
+  });
+}
+
+void ProcessTable::read_output(Process& p, int stream, bool drain) {
+  char buf[65536];
+  // Bounded per call so one noisy process cannot starve the loop; a drain
+  // after exit reads what is left, up to a few MiB.
+  size_t budget = drain ? (8u << 20) : (256u << 10);
+  while (p.out[stream] && budget > 0) {
+    const ssize_t n = ::read(p.out[stream].get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    if (n <= 0) return close_output(p, stream);  // EOF, or EIO on a pty whose slave closed
+    budget -= std::min(budget, size_t(n));
+    const uint64_t room = p.limit > p.streamed[stream] ? p.limit - p.streamed[stream] : 0;
+    const size_t keep = size_t(std::min<uint64_t>(room, uint64_t(n)));
+    if (keep < size_t(n)) p.truncated = true;
+    if (keep == 0) continue;  // past the limit: drain and discard
+    p.streamed[stream] += keep;
+    std::string& cap = p.captured[stream];
+    if (cap.size() < kCaptureBytes) cap.append(buf, std::min(keep, kCaptureBytes - cap.size()));
+    const ap::Stream kind = p.pty ? ap::Stream::Pty : (stream == 0 ? ap::Stream::Stdout : ap::Stream::Stderr);
+    const pid_t pid = p.pid;
+    send_frame(channel_, p.id, [&](flatbuffers::FlatBufferBuilder& fbb) {
+      auto data = fbb.CreateVector(reinterpret_cast<const uint8_t*>(buf), keep);
+      return std::make_pair(ap::Body::ProcOutput, ap::CreateProcOutput(fbb, pid, kind, data).Union());
+    });
+  }
+}
+
+void ProcessTable::close_output(Process& p, int stream) {
+  if (!p.out[stream]) return;
+  loop_.remove(p.out[stream].get());
+  p.out[stream].reset();
+}
+
+void ProcessTable::input(uint64_t id, const ap::ProcInput& req) {
+  Process* p = find(req.pid());
+  if (!p || !p->running) return reply_error(channel_, id, ErrorCode::not_found, "no running process " + std::to_string(req.pid()));
+  if (!p->in) return reply_error(channel_, id, ErrorCode::invalid_argument, "stdin of this process is closed");
+  if (req.data()) {
+    if (p->pending_input.size() + req.data()->size() > (4u << 20))
+      return reply_error(channel_, id, ErrorCode::resource_exhausted, "stdin backlog over 4 MiB");
+    p->pending_input.append(reinterpret_cast<const char*>(req.data()->data()), req.data()->size());
+  }
+  if (req.close()) {
+    if (p->pty) p->pending_input.push_back('\x04');  // EOF at the start of a line
+    else p->close_input_when_flushed = true;
+  }
+  flush_input(*p);
+  reply_ok(channel_, id);
+}
+
+void ProcessTable::flush_input(Process& p) {
+  while (!p.pending_input.empty() && p.in) {
+    const ssize_t n = ::write(p.in.get(), p.pending_input.data(), p.pending_input.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) break;
+    if (n < 0) {  // the reader is gone
+      p.pending_input.clear();
+      break;
+    }
+    p.pending_input.erase(0, size_t(n));
+  }
+  const int fd = p.in.get();
+  const bool done = p.pending_input.empty();
+  if (done && p.close_input_when_flushed) {
+    loop_.remove(fd);
+    p.in.reset();
+    return;
+  }
+  if (!done) {
+    const pid_t pid = p.pid;
+    if (!loop_.add(fd, EPOLLOUT, [this, pid](uint32_t) {
+          if (Process* proc = find(pid)) flush_input(*proc);
+        }))
+      loop_.modify(fd, EPOLLOUT);
+  } else {
+    loop_.remove(fd);
+  }
+}
+
+void ProcessTable::signal(uint64_t id, const ap::ProcSignal& req) {
+  Process* p = find(req.pid());
+  if (!p || !p->running) return reply_error(channel_, id, ErrorCode::not_found, "no running process " + std::to_string(req.pid()));
+  if (req.signal() <= 0 || req.signal() >= 65) return reply_error(channel_, id, ErrorCode::invalid_argument, "bad signal number");
+  // The process leads its own session and group: signal the whole group.
+  if (::kill(-p->pid, req.signal()) != 0 && ::kill(p->pid, req.signal()) != 0)
+    return reply_error(channel_, id, code_for_errno(errno), std::strerror(errno));
+  reply_ok(channel_, id);
+}
+
+void ProcessTable::resize(uint64_t id, const ap::ProcResize& req) {
+  Process* p = find(req.pid());
+  if (!p || !p->running || !p->pty || !req.size())
+    return reply_error(channel_, id, ErrorCode::not_found, "no running pty process " + std::to_string(req.pid()));
+  struct winsize ws {};
+  ws.ws_row = req.size()->rows();
+  ws.ws_col = req.size()->cols();
+  if (ws.ws_row == 0 || ws.ws_col == 0) return reply_error(channel_, id, ErrorCode::invalid_argument, "rows and cols must be > 0");
+  if (::ioctl(p->out[0].get(), TIOCSWINSZ, &ws) != 0) return reply_error(channel_, id, code_for_errno(errno), std::strerror(errno));
+  reply_ok(channel_, id);
+}
+
+void ProcessTable::list(uint64_t id) {
+  send_frame(channel_, id, [this](flatbuffers::FlatBufferBuilder& fbb) {
+    std::vector<flatbuffers::Offset<ap::ProcInfo>> infos;
+    for (const auto& [pid, p] : procs_)
+      infos.push_back(ap::CreateProcInfo(fbb, pid, fbb.CreateVectorOfStrings(p->argv), fbb.CreateString(p->tag), p->running));
+    return std::make_pair(ap::Body::ProcListReply, ap::CreateProcListReply(fbb, fbb.CreateVector(infos)).Union());
+  });
+}
+
+void ProcessTable::query_output(uint64_t id, const ap::ProcOutputQuery& req) {
+  Process* p = find(req.pid());
+  if (!p) return reply_error(channel_, id, ErrorCode::not_found, "no process " + std::to_string(req.pid()));
+  send_frame(channel_, id, [p](flatbuffers::FlatBufferBuilder& fbb) {
+    auto out = fbb.CreateVector(reinterpret_cast<const uint8_t*>(p->captured[0].data()), p->captured[0].size());
+    auto err = fbb.CreateVector(reinterpret_cast<const uint8_t*>(p->captured[1].data()), p->captured[1].size());
+    const bool cut = p->truncated || p->streamed[0] > p->captured[0].size() || p->streamed[1] > p->captured[1].size();
+    return std::make_pair(ap::Body::ProcOutputReply,
+                          ap::CreateProcOutputReply(fbb, out, err, !p->running, p->exit_code, p->signal, cut).Union());
+  });
+}
+
+void ProcessTable::kill_all(uint64_t id) {
+  // As PID 1 of the namespace, kill(-1) reaches every process but the agent.
+  ::kill(-1, SIGKILL);
+  reply_ok(channel_, id);
+}
+
+void ProcessTable::reap_children() {
+  for (;;) {
+    int status = 0;
+    struct rusage usage {};
+    const pid_t pid = ::wait4(-1, &status, WNOHANG, &usage);
+    if (pid <= 0) return;  // orphans re-parented to PID 1 are reaped here too
+    Process* p = find(pid);
+    if (p && p->running) finish(*p, status, usage);
+  }
+}
+
+void ProcessTable::finish(Process& p, int status, const struct rusage& usage) {
+  for (int s = 0; s < 2; ++s) {
+    if (!p.out[s]) continue;
+    read_output(p, s, true);
+    close_output(p, s);
+  }
+  if (p.in) {
+    loop_.remove(p.in.get());
+    p.in.reset();
+  }
+  p.running = false;
+  if (WIFEXITED(status)) p.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) p.signal = WTERMSIG(status);
+  const uint64_t wall_us = uint64_t(now_ns() - p.start_ns) / 1000;
+  const uint64_t cpu_us = uint64_t(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000 +
+                          uint64_t(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
+  const uint64_t rss_kb = uint64_t(usage.ru_maxrss);
+  send_frame(channel_, p.id, [&](flatbuffers::FlatBufferBuilder& fbb) {
+    return std::make_pair(ap::Body::ProcEnd, ap::CreateProcEnd(fbb, p.pid, p.exit_code, p.signal, wall_us, cpu_us,
+                                                               rss_kb, p.timed_out, p.truncated)
+                                                 .Union());
+  });
+  finished_.push_back(p.pid);
+  while (finished_.size() > kFinishedKept) {
+    procs_.erase(finished_.front());
+    finished_.pop_front();
+  }
+}
+
+int ProcessTable::next_deadline_ms() const {
+  int64_t next = 0;
+  for (const auto& [pid, p] : procs_)
+    if (p->running && p->deadline_ns && !p->timed_out && (next == 0 || p->deadline_ns < next)) next = p->deadline_ns;
+  if (next == 0) return -1;
+  const int64_t ms = (next - now_ns() + 999999) / 1000000;
+  return int(std::max<int64_t>(0, std::min<int64_t>(ms, 60000)));
+}
+
+void ProcessTable::enforce_deadlines() {
+  const int64_t now = now_ns();
+  for (auto& [pid, p] : procs_) {
+    if (!p->running || !p->deadline_ns || p->timed_out || now < p->deadline_ns) continue;
+    p->timed_out = true;
+    ::kill(-pid, SIGKILL);  // the whole process group
+    ::kill(pid, SIGKILL);
+  }
+}
+
+void ProcessTable::pause_output(bool paused) {
+  if (paused == output_paused_) return;
+  output_paused_ = paused;
+  for (auto& [pid, p] : procs_)
+    for (auto& fd : p->out)
+      if (fd) loop_.modify(fd.get(), paused ? 0u : uint32_t(EPOLLIN));
+}
+
+}  // namespace soulbox::agent

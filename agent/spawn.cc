@@ -1,0 +1,90 @@
+#include "agent/spawn.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "isolation/privileges.h"
+
+namespace soulbox::agent {
+namespace {
+
+constexpr size_t kStackSize = 256 * 1024;
+
+struct ChildArgs {
+  const SpawnRequest* req;
+  volatile int err;  // written by the child; the vfork parent reads it after
+};
+
+[[noreturn]] void child_exit(ChildArgs* a, int err) {
+  a->err = err;
+  ::syscall(SYS_exit, 127);
+  __builtin_unreachable();
+}
+
+int child_main(void* arg) {
+  auto* a = static_cast<ChildArgs*>(arg);
+  const SpawnRequest& r = *a->req;
+  // The agent blocks SIGCHLD (signalfd) and ignores SIGPIPE; user code gets defaults.
+  sigset_t none;
+  sigemptyset(&none);
+  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, sizeof(uint64_t));
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  ::sigaction(SIGPIPE, &dfl, nullptr);
+  if (::setsid() < 0) child_exit(a, errno);
+  if (r.pty_slave) {
+    const int tty = ::open(r.pty_slave, O_RDWR);
+    if (tty < 0) child_exit(a, errno);
+    if (::ioctl(tty, TIOCSCTTY, 0) != 0) child_exit(a, errno);
+    for (int target = 0; target <= 2; ++target)
+      if (::dup2(tty, target) < 0) child_exit(a, errno);
+    if (tty > 2) ::close(tty);
+  } else {
+    if (::dup2(r.stdin_fd, 0) < 0 || ::dup2(r.stdout_fd, 1) < 0 || ::dup2(r.stderr_fd, 2) < 0)
+      child_exit(a, errno);
+  }
+  if (::chdir(r.cwd) != 0) child_exit(a, errno);
+  if (int err = isolation::drop_to_user(r.uid, r.gid)) child_exit(a, err);
+  ::execve(r.path, r.argv, r.envp);
+  child_exit(a, errno);
+}
+
+char* spawn_stack() {
+  static char* top = [] {
+    void* base = ::mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    return base == MAP_FAILED ? nullptr : static_cast<char*>(base) + kStackSize;
+  }();
+  return top;
+}
+
+}  // namespace
+
+pid_t spawn_process(const SpawnRequest& request, int* err) {
+  char* stack = spawn_stack();
+  if (!stack) {
+    *err = ENOMEM;
+    return -1;
+  }
+  ChildArgs args{&request, 0};
+  // CLONE_VFORK: we resume once the child has exec'd or exited, so `args` and
+  // the single spawn stack are never used by two children at once.
+  const pid_t pid = ::clone(child_main, stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+  if (pid < 0) {
+    *err = errno;
+    return -1;
+  }
+  if (args.err != 0) {
+    *err = args.err;
+    return -1;  // the child has exited with 127; the SIGCHLD reaper collects it
+  }
+  return pid;
+}
+
+}  // namespace soulbox::agent

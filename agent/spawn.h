@@ -1,0 +1,29 @@
+// Starts one user process from the agent: clone(CLONE_VM|CLONE_VFORK) on a
+// private stack (cheaper than fork: no page-table copy), then in the child
+// only raw syscalls: new session, stdio, cwd, identity and capability drop,
+// exec. The filter and no_new_privs are inherited from the agent.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+
+namespace soulbox::agent {
+
+struct SpawnRequest {
+  const char* path = nullptr;       // absolute, already resolved
+  char* const* argv = nullptr;
+  char* const* envp = nullptr;
+  const char* cwd = nullptr;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  int stdin_fd = -1;                // used when pty_slave is null
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+  const char* pty_slave = nullptr;  // path of the pts to make the controlling tty
+};
+
+// Returns the child's pid, or -1 with *err set (the child's errno when exec or
+// a setup step failed).
+pid_t spawn_process(const SpawnRequest& request, int* err);
+
+}  // namespace soulbox::agent

@@ -1,0 +1,113 @@
+#include "agent/watch_service.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "agent/replies.h"
+#include "agent/sandbox_paths.h"
+
+namespace soulbox::agent {
+namespace ap = agentproto;
+
+namespace {
+constexpr uint32_t kMask = IN_CREATE | IN_CLOSE_WRITE | IN_MODIFY | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
+                           IN_ATTRIB | IN_DONT_FOLLOW | IN_ONLYDIR | IN_EXCL_UNLINK;
+
+ap::WatchOp op_for(uint32_t mask) {
+  if (mask & IN_CREATE) return ap::WatchOp::Create;
+  if (mask & IN_DELETE) return ap::WatchOp::Remove;
+  if (mask & (IN_MOVED_FROM | IN_MOVED_TO)) return ap::WatchOp::Rename;
+  if (mask & IN_ATTRIB) return ap::WatchOp::Chmod;
+  return ap::WatchOp::Write;
+}
+}  // namespace
+
+WatchService::WatchService(EventLoop& loop, Channel& channel)
+    : loop_(loop), channel_(channel), inotify_(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {
+  if (inotify_) loop_.add(inotify_.get(), EPOLLIN, [this](uint32_t) { on_events(); });
+}
+
+bool WatchService::add_dir(uint32_t watch_id, const std::string& path, bool recursive) {
+  if (dirs_.size() >= kMaxWatchedDirs) return false;
+  const int wd = ::inotify_add_watch(inotify_.get(), path.c_str(), kMask);
+  if (wd < 0) return false;
+  dirs_[wd] = Dir{watch_id, path};
+  if (!recursive) return true;
+  unique_fd fd(open_in_root(path, O_RDONLY | O_DIRECTORY));
+  DIR* d = fd ? ::fdopendir(fd.release()) : nullptr;
+  if (!d) return true;
+  while (auto* e = ::readdir(d)) {
+    if (e->d_type != DT_DIR || !std::strcmp(e->d_name, ".") || !std::strcmp(e->d_name, "..")) continue;
+    add_dir(watch_id, (path == "/" ? "" : path) + "/" + e->d_name, true);
+  }
+  ::closedir(d);
+  return true;
+}
+
+void WatchService::start(uint64_t id, const ap::WatchStart& req) {
+  auto user = lookup_user(req.user() ? req.user()->str() : "");
+  if (!user) return reply_error(channel_, id, ErrorCode::invalid_argument, "unknown user (use 'user' or 'root')");
+  if (!inotify_) return reply_error(channel_, id, ErrorCode::unavailable, "inotify is unavailable");
+  auto abs = absolute_path(req.path()->str(), *user);
+  if (!abs) return reply_error(channel_, id, abs.error().code, abs.error().message);
+  FsIdentity as_user(*user);
+  // Resolve symlinks inside the root first; inotify itself takes a path.
+  unique_fd dir(open_in_root(*abs, O_PATH | O_DIRECTORY));
+  if (!dir) return reply_error(channel_, id, code_for_errno(errno), "watch " + *abs + ": " + std::strerror(errno));
+  while (abs->size() > 1 && abs->back() == '/') abs->pop_back();
+  const uint32_t watch_id = next_watch_id_++;
+  if (!add_dir(watch_id, *abs, req.recursive()))
+    return reply_error(channel_, id, code_for_errno(errno), "watch " + *abs + ": " + std::strerror(errno));
+  watches_[watch_id] = Watch{id, req.recursive()};
+  send_frame(channel_, id, [watch_id](flatbuffers::FlatBufferBuilder& fbb) {
+    return std::make_pair(ap::Body::WatchStarted, ap::CreateWatchStarted(fbb, watch_id).Union());
+  });
+}
+
+void WatchService::stop(uint64_t id, const ap::WatchStop& req) {
+  if (!watches_.erase(req.watch_id())) return reply_error(channel_, id, ErrorCode::not_found, "no such watch");
+  for (auto it = dirs_.begin(); it != dirs_.end();) {
+    if (it->second.watch_id == req.watch_id()) {
+      ::inotify_rm_watch(inotify_.get(), it->first);
+      it = dirs_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  reply_ok(channel_, id);
+}
+
+void WatchService::on_events() {
+  alignas(struct inotify_event) char buf[16384];
+  for (;;) {
+    const ssize_t n = ::read(inotify_.get(), buf, sizeof buf);
+    if (n <= 0) return;
+    for (ssize_t off = 0; off < n;) {
+      const auto* ev = reinterpret_cast<const struct inotify_event*>(buf + off);
+      off += ssize_t(sizeof(struct inotify_event) + ev->len);
+      if (ev->mask & IN_IGNORED) {
+        dirs_.erase(ev->wd);
+        continue;
+      }
+      auto dir = dirs_.find(ev->wd);
+      if (dir == dirs_.end() || ev->len == 0) continue;
+      auto watch = watches_.find(dir->second.watch_id);
+      if (watch == watches_.end()) continue;
+      const std::string path = (dir->second.path == "/" ? "" : dir->second.path) + "/" + ev->name;
+      if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)) && watch->second.recursive)
+        add_dir(dir->second.watch_id, path, true);
+      const uint32_t watch_id = dir->second.watch_id;
+      send_frame(channel_, watch->second.request_id, [&](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(ap::Body::WatchEvent,
+                              ap::CreateWatchEvent(fbb, watch_id, fbb.CreateString(path), op_for(ev->mask)).Union());
+      });
+    }
+  }
+}
+
+}  // namespace soulbox::agent

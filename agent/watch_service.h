@@ -1,0 +1,42 @@
+// Directory watches (inotify), optionally recursive: new subdirectories are
+// watched as they appear. Events go to the host with the WatchStart's id.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "agent/channel.h"
+#include "agent/event_loop.h"
+#include "common/unique_fd.h"
+
+namespace soulbox::agent {
+
+class WatchService {
+ public:
+  static constexpr size_t kMaxWatchedDirs = 8192;
+
+  WatchService(EventLoop& loop, Channel& channel);
+  void start(uint64_t id, const agentproto::WatchStart& req);
+  void stop(uint64_t id, const agentproto::WatchStop& req);
+
+ private:
+  struct Watch {
+    uint64_t request_id;
+    bool recursive;
+  };
+  struct Dir {
+    uint32_t watch_id;
+    std::string path;
+  };
+  bool add_dir(uint32_t watch_id, const std::string& path, bool recursive);
+  void on_events();
+
+  EventLoop& loop_;
+  Channel& channel_;
+  unique_fd inotify_;
+  uint32_t next_watch_id_ = 1;
+  std::map<uint32_t, Watch> watches_;
+  std::map<int, Dir> dirs_;  // inotify wd -> directory
+};
+
+}  // namespace soulbox::agent

@@ -1,0 +1,62 @@
+// One interface over cgroup v1 and v2, chosen once at start-up
+// (detect_cgroup_driver). Each sandbox gets one Cgroup.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+
+namespace soulbox::isolation {
+
+struct CgroupLimits {
+  uint64_t memory_bytes = 0;  // hard limit; swap is not allowed
+  double cpus = 1.0;          // CFS quota as a share of one CPU
+  uint32_t pids = 0;
+};
+
+struct CgroupUsage {
+  uint64_t memory_current = 0;  // bytes, kernel memory included
+  uint64_t memory_peak = 0;     // bytes
+  uint64_t cpu_usec = 0;        // user + system
+  uint64_t pids_current = 0;
+  uint64_t oom_kills = 0;       // processes the OOM killer took
+};
+
+class Cgroup {
+ public:
+  virtual ~Cgroup() = default;
+  virtual Status attach(pid_t pid) = 0;
+  virtual Status freeze() = 0;
+  virtual Status thaw() = 0;
+  // SIGKILL to every process in the group; returns when it is empty or after
+  // a bounded wait.
+  virtual Status kill_all() = 0;
+  virtual Result<CgroupUsage> usage() const = 0;
+  // Removes the group (it must be empty); safe to call twice.
+  virtual Status remove() = 0;
+  virtual std::string describe() const = 0;
+};
+
+class CgroupDriver {
+ public:
+  virtual ~CgroupDriver() = default;
+  virtual Result<std::unique_ptr<Cgroup>> create(const std::string& name,
+                                                 const CgroupLimits& limits) = 0;
+  virtual const char* version() const = 0;
+};
+
+// v2 when `root` is a cgroup2 mount (or, for tests, has cgroup.controllers),
+// otherwise v1 with memory, cpu, cpuacct, pids and freezer hierarchies.
+// `parent` is the group under which sandboxes are created ("soulbox").
+Result<std::unique_ptr<CgroupDriver>> detect_cgroup_driver(const std::string& root,
+                                                           const std::string& parent);
+
+std::unique_ptr<CgroupDriver> make_cgroup_v2_driver(const std::string& root,
+                                                    const std::string& parent);
+std::unique_ptr<CgroupDriver> make_cgroup_v1_driver(const std::string& root,
+                                                    const std::string& parent);
+
+}  // namespace soulbox::isolation
