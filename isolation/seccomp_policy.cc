@@ -69,14 +69,19 @@ int add_rules(scmp_filter_ctx ctx) {
   }
   if (int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0)) return rc;
   // Sockets: AF_ALG (page-cache writes, "Copy Fail"), AF_VSOCK, AF_PACKET;
-  // raw sockets of any family.
+  // raw IP sockets.
   for (int family : {AF_ALG, AF_VSOCK, AF_PACKET}) {
     if (int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
                                   SCMP_A0(SCMP_CMP_EQ, uint64_t(family))))
       return rc;
   }
-  if (int rc = seccomp_rule_add(ctx, eperm, SCMP_SYS(socket), 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_RAW)))
-    return rc;
+  // Raw IP sockets (netlink sockets are SOCK_RAW too and stay allowed: the
+  // namespace's own interfaces are all they can see).
+  for (int family : {AF_INET, AF_INET6}) {
+    if (int rc = seccomp_rule_add(ctx, eperm, SCMP_SYS(socket), 2, SCMP_A0(SCMP_CMP_EQ, uint64_t(family)),
+                                  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_RAW)))
+      return rc;
+  }
   // Terminal injection; compare only the low 32 bits, as the kernel does
   // (CVE-2019-10063).
   for (uint64_t request : {uint64_t(TIOCSTI), uint64_t(TIOCLINUX)}) {

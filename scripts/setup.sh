@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Shared set-up for ./run.sh and ./test.sh: installs the Debian packages that
+# are missing (as root, with apt-get) and builds SoulBox into ./build.
+# Environment: BUILD_DIR (default build), SOULBOX_SANITIZE=ON for ASan+UBSan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  # toolchain
+  g++ cmake ninja-build pkg-config
+  # the fixed stack (STACK.md)
+  libcaf-dev libnats-dev nats-server flatbuffers-compiler libflatbuffers-dev
+  libseccomp-dev librocksdb-dev libspdlog-dev libfmt-dev catch2
+  libboost-dev libcli11-dev nlohmann-json3-dev libssl-dev
+  # languages that sandboxes run, and peers the benchmarks compare against
+  python3 nodejs ruby perl lua5.4 gcc bubblewrap iproute2
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing Debian packages: ${missing[*]}; run as root or install them first" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+BUILD_DIR=${BUILD_DIR:-build}
+SANITIZE=${SOULBOX_SANITIZE:-OFF}
+echo "setup: building into $BUILD_DIR (sanitizers: $SANITIZE)"
+cmake -S . -B "$BUILD_DIR" -G Ninja -DSOULBOX_SANITIZE="$SANITIZE" >/dev/null
+cmake --build "$BUILD_DIR" -j "$(nproc)"

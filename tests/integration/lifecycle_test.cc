@@ -1,0 +1,136 @@
+// Creation, teardown and failure handling of whole sandboxes.
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "tests/support/sandbox_env.h"
+
+using namespace soulbox;
+using namespace soulbox::test;
+
+TEST_CASE("teardown leaves no process, cgroup, mount or directory", "[integration][lifecycle]") {
+  const size_t mounts_before = host_mount_count();
+  std::string id;
+  uint32_t base = 0;
+  {
+    auto box = make_box();
+    id = box.sandbox->id();
+    base = box.sandbox->host_id_base();
+    ProcessSpec spec;
+    spec.argv = {"/bin/sleep", "1000"};
+    REQUIRE(box.client->start(spec, nullptr).ok());
+    REQUIRE(box.sh("echo data > /tmp/x && echo data > ~/y").exit_code == 0);
+    auto during = leftovers_of(id, base);
+    CHECK(during.processes.size() >= 2);  // agent and sleep run as the sandbox's ids
+    CHECK(during.cgroup_dir);
+    REQUIRE(box.sandbox->destroy().ok());
+  }
+  auto after = leftovers_of(id, base);
+  CHECK(after.processes.empty());
+  CHECK_FALSE(after.cgroup_dir);
+  CHECK_FALSE(after.scratch_dir);
+  CHECK(host_mount_count() == mounts_before);
+}
+
+TEST_CASE("a sandbox whose agent dies is detected and cleaned up", "[integration][lifecycle]") {
+  auto box = make_box();
+  const std::string id = box.sandbox->id();
+  const uint32_t base = box.sandbox->host_id_base();
+  CHECK(box.sandbox->agent_alive());
+  ::kill(box.sandbox->agent_pid(), SIGKILL);  // from the host: a crash
+  for (int i = 0; i < 100 && box.sandbox->agent_alive(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK_FALSE(box.sandbox->agent_alive());
+  ProcessSpec spec;
+  spec.argv = {"/bin/true"};
+  auto r = box.client->run(spec, 2000);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == ErrorCode::unavailable);
+  REQUIRE(box.sandbox->destroy().ok());
+  CHECK(clean(leftovers_of(id, base)));
+}
+
+TEST_CASE("each sandbox gets its own host id range and hostname", "[integration][lifecycle]") {
+  isolation::SandboxSpec a_spec, b_spec;
+  b_spec.hostname = "neighbour";
+  auto a = make_box(a_spec);
+  auto b = make_box(b_spec);
+  CHECK(a.sandbox->host_id_base() != b.sandbox->host_id_base());
+  CHECK(a.sandbox->id() != b.sandbox->id());
+  CHECK(a.sh("hostname").out == "soulbox\n");
+  CHECK(b.sh("hostname").out == "neighbour\n");
+  // Files in one sandbox are invisible to the other.
+  REQUIRE(a.client->write_file("/tmp/secret", "a-only").ok());
+  CHECK(b.client->read_file("/tmp/secret").error().code == ErrorCode::not_found);
+  CHECK(a.sh("cat /proc/self/uid_map").out.find(std::to_string(a.sandbox->host_id_base())) != std::string::npos);
+}
+
+TEST_CASE("a missing template and bad limits are refused before anything is created", "[integration][lifecycle]") {
+  isolation::SandboxSpec spec;
+  spec.template_name = "no-such-template";
+  auto sb = runtime().create(spec);
+  REQUIRE_FALSE(sb.ok());
+  CHECK(sb.error().code == ErrorCode::not_found);
+  CHECK_THAT(sb.error().message, Catch::Contains("template 'no-such-template' not found"));
+  spec = {};
+  spec.limits.memory_bytes = 1;
+  sb = runtime().create(spec);
+  REQUIRE_FALSE(sb.ok());
+  CHECK(sb.error().code == ErrorCode::invalid_argument);
+  spec = {};
+  spec.id = "dup-id";
+  auto first = runtime().create(spec);
+  REQUIRE(first.ok());
+  auto second = runtime().create(spec);
+  REQUIRE_FALSE(second.ok());
+  CHECK(second.error().code == ErrorCode::already_exists);
+}
+
+TEST_CASE("the host refuses an agent that speaks too old a protocol", "[integration][lifecycle]") {
+  int pair[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0);
+  flatbuffers::FlatBufferBuilder fbb;
+  auto hello = agentproto::CreateHello(fbb, 0, fbb.CreateString("0.0.1"));
+  agentproto::FinishFrameBuffer(fbb, agentproto::CreateFrame(fbb, 0, agentproto::Body::Hello, hello.Union()));
+  const std::string frame = agentproto::encode_frame(fbb);
+  REQUIRE(::write(pair[1], frame.data(), frame.size()) == ssize_t(frame.size()));
+  AgentClient client(pair[0]);
+  auto r = client.handshake(1000);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == ErrorCode::version_mismatch);
+  CHECK_THAT(r.error().message, Catch::Contains("0.0.1"));
+  ::close(pair[0]);
+  ::close(pair[1]);
+}
+
+TEST_CASE("cgroup usage is readable and limits are in place", "[integration][lifecycle]") {
+  isolation::SandboxSpec spec;
+  spec.limits.memory_bytes = 128u << 20;
+  spec.limits.pids = 64;
+  auto box = make_box(spec);
+  REQUIRE(box.run({"/usr/bin/python3", "-c", "x = bytearray(30 << 20)"}).exit_code == 0);
+  auto u = box.sandbox->cgroup().usage();
+  REQUIRE(u.ok());
+  CHECK(u->memory_peak > (30u << 20));
+  CHECK(u->pids_current >= 1);
+  CHECK(u->cpu_usec > 0);
+}
+
+TEST_CASE("freeze stops the sandbox and thaw resumes it", "[integration][lifecycle]") {
+  auto box = make_box();
+  ProcessSpec spec;
+  spec.argv = {"/bin/sh", "-c", "while :; do echo tick; sleep 0.05; done"};
+  uint64_t id = 0;
+  auto pid = box.client->start(spec, &id);
+  REQUIRE(pid.ok());
+  REQUIRE(box.client->wait_for(id, 2000).ok());
+  REQUIRE(box.sandbox->cgroup().freeze().ok());
+  // Drain what was in flight, then expect silence while frozen.
+  while (box.client->wait_for(id, 200).ok()) {
+  }
+  CHECK_FALSE(box.client->wait_for(id, 400).ok());
+  REQUIRE(box.sandbox->cgroup().thaw().ok());
+  CHECK(box.client->wait_for(id, 2000).ok());
+}

@@ -1,0 +1,80 @@
+// PTY sessions and directory watches.
+#include <catch2/catch.hpp>
+
+#include "tests/support/sandbox_env.h"
+
+using namespace soulbox;
+using namespace soulbox::test;
+
+namespace {
+// Reads output of `id` until `needle` appears.
+std::string read_until(AgentClient& c, uint64_t id, const std::string& needle) {
+  std::string seen;
+  for (int i = 0; i < 100 && seen.find(needle) == std::string::npos; ++i) {
+    auto f = c.wait_for(id, 5000);
+    REQUIRE(f.ok());
+    const auto* out = f->frame().body_as_ProcOutput();
+    REQUIRE(out);
+    CHECK(out->stream() == agentproto::Stream::Pty);
+    seen.append(reinterpret_cast<const char*>(out->data()->data()), out->data()->size());
+  }
+  return seen;
+}
+}  // namespace
+
+TEST_CASE("a pty echoes input and reports its size and resizes", "[integration][pty]") {
+  auto box = make_box();
+  ProcessSpec spec;
+  spec.argv = {"/bin/bash", "--norc", "--noprofile", "-i"};
+  spec.pty = std::make_pair(uint16_t(30), uint16_t(100));
+  spec.env = {"PS1=$ "};
+  uint64_t id = 0;
+  auto pid = box.client->start(spec, &id);
+  REQUIRE(pid.ok());
+  REQUIRE(box.client->send_input(*pid, "tty; stty size\n").ok());
+  auto out = read_until(*box.client, id, "30 100");
+  CHECK_THAT(out, Catch::Contains("tty; stty size"));  // echoed by the terminal
+  CHECK_THAT(out, Catch::Contains("/dev/pts/0"));
+  REQUIRE(box.client->resize(*pid, 50, 132).ok());
+  REQUIRE(box.client->send_input(*pid, "stty size\n").ok());
+  read_until(*box.client, id, "50 132");
+  REQUIRE(box.client->send_input(*pid, "exit 5\n").ok());
+  auto r = box.client->wait(id, 5000);
+  REQUIRE(r.ok());
+  CHECK(r->exit_code == 5);
+}
+
+TEST_CASE("watch reports creates, writes, renames and removes, recursively", "[integration][watch]") {
+  auto box = make_box();
+  REQUIRE(box.client->make_dir("/home/user/w").ok());
+  uint64_t id = 0;
+  auto watch = box.client->watch("/home/user/w", true, &id);
+  REQUIRE(watch.ok());
+  REQUIRE(box.sh("mkdir /home/user/w/sub && sleep 0.1 && echo x > /home/user/w/sub/f && "
+                 "mv /home/user/w/sub/f /home/user/w/g && rm /home/user/w/g")
+              .exit_code == 0);
+  std::vector<std::pair<std::string, agentproto::WatchOp>> events;
+  for (;;) {
+    auto f = box.client->wait_for(id, 1000);
+    if (!f) break;
+    const auto* ev = f->frame().body_as_WatchEvent();
+    REQUIRE(ev);
+    CHECK(ev->watch_id() == *watch);
+    events.emplace_back(ev->path()->str(), ev->op());
+  }
+  auto has = [&](const std::string& path, agentproto::WatchOp op) {
+    for (const auto& e : events)
+      if (e.first == path && e.second == op) return true;
+    return false;
+  };
+  CHECK(has("/home/user/w/sub", agentproto::WatchOp::Create));
+  CHECK(has("/home/user/w/sub/f", agentproto::WatchOp::Create));  // inside the new subdirectory
+  CHECK(has("/home/user/w/sub/f", agentproto::WatchOp::Write));
+  CHECK(has("/home/user/w/g", agentproto::WatchOp::Rename));
+  CHECK(has("/home/user/w/g", agentproto::WatchOp::Remove));
+
+  REQUIRE(box.client->unwatch(*watch).ok());
+  REQUIRE(box.sh("touch /home/user/w/after").exit_code == 0);
+  CHECK_FALSE(box.client->wait_for(id, 300).ok());  // no events after unwatch
+  CHECK(box.client->watch("/home/user/none", false, nullptr).error().code == ErrorCode::not_found);
+}
