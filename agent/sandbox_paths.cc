@@ -58,12 +58,12 @@ Status make_dirs(const std::string& abs_path, mode_t mode) {
   while (pos <= abs_path.size()) {
     size_t end = abs_path.find('/', pos);
     if (end == std::string::npos) end = abs_path.size();
-    if (end > pos) {
+    const std::string component = abs_path.substr(pos, end - pos);
+    if (!component.empty() && component != "." && component != "..") {
       const std::string prefix = abs_path.substr(0, end);
       auto parent = open_parent(prefix);
       if (!parent) return parent.error();
-      if (parent->name != "." && parent->name != ".." &&
-          ::mkdirat(parent->parent.get(), parent->name.c_str(), mode) != 0 && errno != EEXIST)
+      if (::mkdirat(parent->parent.get(), parent->name.c_str(), mode) != 0 && errno != EEXIST)
         return sys_error("mkdir " + prefix, errno, code_for_errno(errno));
     }
     pos = end + 1;

@@ -118,8 +118,14 @@ int main(int argc, char** argv) {
   app.add_option("--hostname", o.hostname, "hostname inside")->capture_default_str();
   app.add_option("--data-dir", o.data_dir, "SoulBox data directory")->capture_default_str();
   app.add_flag("--stdin", o.forward_stdin, "read all of stdin and pass it to the command");
-  app.add_option("command", o.command, "command and arguments (after --)")->required();
+  // Everything from the first positional (or after "--") is the command, so
+  // its own options are never taken for ours.
+  app.prefix_command();
+  app.footer("Usage: soulbox-isolate [OPTIONS] -- COMMAND [ARGS...]");
   CLI11_PARSE(app, argc, argv);
+  o.command = app.remaining();
+  if (!o.command.empty() && o.command.front() == "--") o.command.erase(o.command.begin());
+  if (o.command.empty()) return fail("no command given: soulbox-isolate [OPTIONS] -- COMMAND [ARGS...]");
 
   auto spec = make_spec(o);
   if (!spec) return fail(spec.error().message);

@@ -85,7 +85,7 @@ TEST_CASE("malformed file requests get errors and the agent keeps serving", "[se
   auto box = make_box();
   CHECK(box.client->read_file(std::string("/etc/pass\0wd", 12)).error().code == ErrorCode::invalid_argument);
   CHECK(box.client->read_file(std::string(5000, 'a')).error().code == ErrorCode::invalid_argument);
-  CHECK(box.client->make_dir("/home/user/x/../..").error().code == ErrorCode::invalid_argument);
+  CHECK(box.client->make_dir("").error().code == ErrorCode::invalid_argument);
   CHECK(box.client->remove("/").error().code == ErrorCode::invalid_argument);
   CHECK(box.client->read_file("/etc/hostname", "mallory").error().code == ErrorCode::invalid_argument);
   // Raw garbage on the channel: the agent refuses to talk to a peer that sends it.
