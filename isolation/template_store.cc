@@ -94,6 +94,13 @@ Status TemplateStore::build_base(const std::string& dir) {
 }
 
 Result<Template> TemplateStore::get(const std::string& name) {
+  if (auto it = cache_.find(name); it != cache_.end()) return it->second;
+  auto loaded = load(name);
+  if (loaded) cache_[name] = *loaded;
+  return loaded;
+}
+
+Result<Template> TemplateStore::load(const std::string& name) {
   if (!valid_sandbox_id(name)) return Error{ErrorCode::invalid_argument, "invalid template name '" + name + "'"};
   const std::string dir = dir_ + "/" + name;
   auto meta_text = read_small_file(dir + "/template.json");
@@ -103,7 +110,7 @@ Result<Template> TemplateStore::get(const std::string& name) {
   if (stale_base) {
     if (auto st = ensure_dir(dir_); !st) return st.error();
     if (auto st = build_base(dir); !st) return st.error();
-    return get(name);
+    return load(name);
   }
   if (!meta_text) return Error{ErrorCode::not_found, "template '" + name + "' not found in " + dir_};
   if (!meta.is_object() || !meta.contains("binds") || !meta["binds"].is_array())

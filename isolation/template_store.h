@@ -3,6 +3,7 @@
 // The default template "base" is assembled from the host: /usr and a few /etc
 // entries are bound read-only, so the host's interpreters work inside.
 #pragma once
+#include <map>
 #include <string>
 #include <vector>
 
@@ -25,7 +26,9 @@ class TemplateStore {
 
  private:
   Status build_base(const std::string& dir);
+  Result<Template> load(const std::string& name);
   std::string dir_;
+  std::map<std::string, Template> cache_;  // templates are immutable once built
 };
 
 }  // namespace soulbox::isolation

@@ -82,6 +82,9 @@ class AgentClient {
  public:
   explicit AgentClient(int channel_fd) : fd_(channel_fd) {}
 
+  // How long to poll without sleeping before blocking for a frame (0: never).
+  void set_spin_us(int us) { spin_us_ = us; }
+
   // Reads the agent's Hello; refuses agents older than the minimum version.
   Result<std::string> handshake(int timeout_ms = 5000);
 
@@ -118,9 +121,11 @@ class AgentClient {
 
  private:
   Result<OwnedFrame> read_frame(int timeout_ms);
+  bool spin_for_frame();
   Status expect_ok(uint64_t id, int timeout_ms = 30000);
 
   int fd_;
+  int spin_us_ = 50;
   uint64_t last_id_ = 0;
   agentproto::FrameReader reader_;
   std::deque<OwnedFrame> pending_;

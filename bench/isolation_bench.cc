@@ -1,0 +1,253 @@
+// Isolation benchmarks, each next to its peers measured in the same run:
+//   1. cold sandbox create -> agent ready (in-process, through the library)
+//   2. exec of /bin/true in an existing sandbox vs plain posix_spawn
+//   3. create -> exec -> destroy cycles per second on all cores
+//   4. idle memory per sandbox (memcg, kernel memory included)
+// Usage: isolation_bench [--rounds N] [--seconds S] [--idle N] [--data-dir DIR]
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/client/agent_client.h"
+#include "bench/peers.h"
+#include "bench/stats.h"
+#include "isolation/runtime.h"
+
+using namespace soulbox;
+using namespace soulbox::bench;
+
+namespace {
+
+struct Config {
+  int rounds = 300;
+  double seconds = 5;
+  int idle = 20;
+  std::string data_dir = "/var/lib/soulbox-bench";
+};
+
+std::unique_ptr<isolation::Runtime> open_runtime(const Config& c) {
+  isolation::RuntimeOptions o;
+  o.data_dir = c.data_dir;
+  o.cgroup_parent = "soulbox-bench";
+  auto rt = isolation::Runtime::open(o);
+  if (!rt) {
+    std::cerr << "Runtime::open: " << rt.error().message << "\n";
+    std::exit(1);
+  }
+  return std::move(*rt);
+}
+
+// create() + the agent's Hello: the sandbox is ready for its first command.
+std::unique_ptr<isolation::Sandbox> create_ready(isolation::Runtime& rt) {
+  auto sb = rt.create({});
+  if (!sb) {
+    std::cerr << "create: " << sb.error().message << "\n";
+    std::exit(1);
+  }
+  AgentClient client((*sb)->channel_fd());
+  if (auto h = client.handshake(); !h) {
+    std::cerr << "handshake: " << h.error().message << "\n";
+    std::exit(1);
+  }
+  return std::move(*sb);
+}
+
+bool run_true(AgentClient& client) {
+  ProcessSpec spec;
+  spec.argv = {"/bin/true"};
+  auto r = client.run(spec, 10000);
+  return r && r->exit_code == 0;
+}
+
+void row(const std::string& name, const Summary& s, double ref_p50, const std::string& ref_name) {
+  std::cout << "| " << name << " | " << fmt(s.p50) << " | " << fmt(s.p90) << " | " << fmt(s.p99) << " | "
+            << fmt(s.p50 / ref_p50, 2) << "x " << ref_name << " |\n";
+}
+
+void bench_cold_start(const Config& c, isolation::Runtime& rt) {
+  std::vector<double> ready, cycle, plain, bwrap;
+  const bool with_bwrap = have_bwrap();
+  const auto bwrap_true = bwrap_argv({"/bin/true"});
+  for (int i = 0; i < c.rounds; ++i) {  // round-robin: the peers share each moment's noise
+    double t0 = now_us();
+    auto sb = create_ready(rt);
+    ready.push_back(now_us() - t0);
+    AgentClient client(sb->channel_fd());
+    run_true(client);
+    (void)sb->destroy();
+    cycle.push_back(now_us() - t0);
+    t0 = now_us();
+    spawn_wait({"/bin/true"});
+    plain.push_back(now_us() - t0);
+    if (with_bwrap) {
+      t0 = now_us();
+      spawn_wait(bwrap_true);
+      bwrap.push_back(now_us() - t0);
+    }
+  }
+  const auto p = summarize(plain), b = summarize(bwrap), r = summarize(ready), cy = summarize(cycle);
+  std::cout << "\n### 1. Cold start (N=" << c.rounds << ", µs)\n\n"
+            << "| what | p50 | p90 | p99 | ratio (p50) |\n|---|---:|---:|---:|---:|\n";
+  row("plain posix_spawn `/bin/true` + wait", p, p.p50, "plain");
+  if (with_bwrap) row("`bwrap --unshare-all` `/bin/true` (whole process)", b, p.p50, "plain");
+  row("**SoulBox create → agent ready** (in-process)", r, p.p50, "plain");
+  if (with_bwrap) row("SoulBox create → agent ready, vs bwrap", r, b.p50, "bwrap");
+  row("SoulBox create → exec `/bin/true` → destroy", cy, p.p50, "plain");
+  if (with_bwrap) row("SoulBox full cycle, vs bwrap", cy, b.p50, "bwrap");
+}
+
+void bench_exec(const Config& c, isolation::Runtime& rt) {
+  auto sb = create_ready(rt);
+  AgentClient client(sb->channel_fd());
+  std::vector<double> agent, plain;
+  for (int i = 0; i < 20; ++i) run_true(client);  // warm the overlay's dentry cache
+  for (int i = 0; i < c.rounds * 3; ++i) {
+    double t0 = now_us();
+    run_true(client);
+    agent.push_back(now_us() - t0);
+    t0 = now_us();
+    spawn_wait({"/bin/true"});
+    plain.push_back(now_us() - t0);
+  }
+  const auto a = summarize(agent), p = summarize(plain);
+  std::cout << "\n### 2. Exec in an existing sandbox (N=" << agent.size() << ", µs)\n\n"
+            << "| what | p50 | p90 | p99 | ratio (p50) |\n|---|---:|---:|---:|---:|\n";
+  row("plain posix_spawn `/bin/true` + wait (host)", p, p.p50, "plain");
+  row("**agent: start `/bin/true` → end event** (host ↔ agent round trip)", a, p.p50, "plain");
+  std::cout << "\nOverhead over plain posix_spawn, p50: **" << fmt(a.p50 - p.p50) << " µs**\n";
+}
+
+// Runs `loop` in one worker process per core for c.seconds; returns ops/s.
+template <class Loop>
+double per_second(const Config& c, Loop loop) {
+  const long workers = sysconf(_SC_NPROCESSORS_ONLN);
+  std::vector<int> pipes;
+  std::vector<pid_t> pids;
+  for (long w = 0; w < workers; ++w) {
+    int fds[2];
+    if (::pipe(fds) != 0) std::exit(1);
+    std::fflush(nullptr);
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::close(fds[0]);
+      long n = loop(c.seconds);
+      (void)!::write(fds[1], &n, sizeof n);
+      ::_exit(0);
+    }
+    ::close(fds[1]);
+    pipes.push_back(fds[0]);
+    pids.push_back(pid);
+  }
+  long total = 0;
+  for (size_t i = 0; i < pids.size(); ++i) {
+    long n = 0;
+    if (::read(pipes[i], &n, sizeof n) == sizeof n) total += n;
+    ::close(pipes[i]);
+    ::waitpid(pids[i], nullptr, 0);
+  }
+  return double(total) / c.seconds;
+}
+
+void bench_throughput(const Config& c) {
+  const double plain = per_second(c, [](double s) {
+    long n = 0;
+    for (double end = now_us() + s * 1e6; now_us() < end; ++n) spawn_wait({"/bin/true"});
+    return n;
+  });
+  const auto bw = bwrap_argv({"/bin/true"});
+  const double bwrap = have_bwrap() ? per_second(c, [&](double s) {
+    long n = 0;
+    for (double end = now_us() + s * 1e6; now_us() < end; ++n) spawn_wait(bw);
+    return n;
+  }) : 0;
+  const double soulbox = per_second(c, [&](double s) {
+    auto rt = open_runtime(c);
+    long n = 0;
+    for (double end = now_us() + s * 1e6; now_us() < end; ++n) {
+      auto sb = create_ready(*rt);
+      AgentClient client(sb->channel_fd());
+      run_true(client);
+      (void)sb->destroy();
+    }
+    return n;
+  });
+  std::cout << "\n### 3. Throughput on " << sysconf(_SC_NPROCESSORS_ONLN) << " cores, one worker per core ("
+            << c.seconds << " s each)\n\n| what | per second | ratio |\n|---|---:|---:|\n"
+            << "| plain posix_spawn `/bin/true` | " << fmt(plain) << " | 1.00x |\n";
+  if (have_bwrap()) std::cout << "| `bwrap --unshare-all` `/bin/true` | " << fmt(bwrap) << " | " << fmt(bwrap / plain, 2) << "x |\n";
+  std::cout << "| **SoulBox create → exec `/bin/true` → destroy** | " << fmt(soulbox) << " | " << fmt(soulbox / plain, 2)
+            << "x plain";
+  if (have_bwrap()) std::cout << ", " << fmt(soulbox / bwrap, 2) << "x bwrap";
+  std::cout << " |\n";
+}
+
+// Memory charged to a fresh memcg holding `count` idle peers.
+double peer_idle_mib(const std::vector<std::string>& argv, int count) {
+  const bool v1 = ::access("/sys/fs/cgroup/memory", F_OK) == 0;
+  const std::string dir = v1 ? "/sys/fs/cgroup/memory/soulbox-bench-peer" : "/sys/fs/cgroup/soulbox-bench-peer";
+  ::mkdir(dir.c_str(), 0755);
+  std::vector<pid_t> pids;
+  for (int i = 0; i < count; ++i) pids.push_back(spawn_in_cgroup(argv, dir + "/cgroup.procs"));
+  ::usleep(500000);
+  std::ifstream in(dir + (v1 ? "/memory.usage_in_bytes" : "/memory.current"));
+  double bytes = 0;
+  in >> bytes;
+  for (pid_t p : pids) ::kill(p, SIGKILL);
+  for (pid_t p : pids) ::waitpid(p, nullptr, 0);
+  for (int i = 0; i < 100 && ::rmdir(dir.c_str()) != 0; ++i) ::usleep(10000);
+  return bytes / count / 1048576.0;
+}
+
+void bench_idle_memory(const Config& c, isolation::Runtime& rt) {
+  std::vector<std::unique_ptr<isolation::Sandbox>> boxes;
+  for (int i = 0; i < c.idle; ++i) boxes.push_back(create_ready(rt));
+  ::usleep(500000);
+  double sum = 0;
+  for (auto& b : boxes) sum += double(b->cgroup().usage()->memory_current);
+  const double soulbox = sum / c.idle / 1048576.0;
+  boxes.clear();
+  const double sleep_floor = peer_idle_mib({"/bin/sleep", "600"}, c.idle);
+  const double bwrap = have_bwrap() ? peer_idle_mib(bwrap_argv({"/bin/sleep", "600"}), c.idle) : 0;
+  std::cout << "\n### 4. Idle memory per sandbox (" << c.idle << " idle instances, memcg usage incl. kernel memory, MiB)\n\n"
+            << "| what | MiB each |\n|---|---:|\n"
+            << "| plain `sleep` (no isolation, floor) | " << fmt(sleep_floor, 2) << " |\n";
+  if (have_bwrap()) std::cout << "| `bwrap --unshare-all` + `sleep` | " << fmt(bwrap, 2) << " |\n";
+  std::cout << "| **SoulBox sandbox, agent only** | " << fmt(soulbox, 2) << " |\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config c;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string k = argv[i];
+    if (k == "--rounds") c.rounds = std::atoi(argv[i + 1]);
+    else if (k == "--seconds") c.seconds = std::atof(argv[i + 1]);
+    else if (k == "--idle") c.idle = std::atoi(argv[i + 1]);
+    else if (k == "--data-dir") c.data_dir = argv[i + 1];
+    else {
+      std::cerr << "usage: isolation_bench [--rounds N] [--seconds S] [--idle N] [--data-dir DIR]\n";
+      return 2;
+    }
+  }
+  std::cout << "## SoulBox isolation benchmark\n\nhost: " << sysconf(_SC_NPROCESSORS_ONLN) << " cores; peers run "
+            << "round-robin with SoulBox in the same process; bwrap: " << (have_bwrap() ? "yes" : "not installed") << "\n";
+  auto rt = open_runtime(c);
+  std::cout << "cgroups: " << rt->cgroup_version() << "\n";
+  bench_cold_start(c, *rt);
+  bench_exec(c, *rt);
+  bench_idle_memory(c, *rt);
+  rt.reset();
+  bench_throughput(c);
+  return 0;
+}
