@@ -45,6 +45,8 @@ class CgroupDriver {
   virtual ~CgroupDriver() = default;
   virtual Result<std::unique_ptr<Cgroup>> create(const std::string& name,
                                                  const CgroupLimits& limits) = 0;
+  // A handle on an existing group (for clean-up after a crash).
+  virtual std::unique_ptr<Cgroup> open(const std::string& name) = 0;
   virtual const char* version() const = 0;
 };
 

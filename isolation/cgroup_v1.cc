@@ -110,9 +110,10 @@ class CgroupV1Driver final : public CgroupDriver {
  public:
   CgroupV1Driver(std::string root, std::string parent) : root_(std::move(root)), parent_(std::move(parent)) {}
 
+  std::unique_ptr<Cgroup> open(const std::string& name) override { return std::make_unique<CgroupV1>(dirs(name)); }
+
   Result<std::unique_ptr<Cgroup>> create(const std::string& name, const CgroupLimits& limits) override {
-    V1Dirs d{dir("memory", name), dir("cpu", name), dir("cpuacct", name), dir("pids", name),
-             dir("freezer", name)};
+    const V1Dirs d = dirs(name);
     for (const auto& path : d.unique()) {
       if (auto st = ensure_dir(parent_of(path)); !st) return st.error();
       if (auto st = ensure_dir(path); !st) return st.error();
@@ -137,6 +138,11 @@ class CgroupV1Driver final : public CgroupDriver {
   const char* version() const override { return "v1"; }
 
  private:
+  V1Dirs dirs(const std::string& name) const {
+    return V1Dirs{dir("memory", name), dir("cpu", name), dir("cpuacct", name), dir("pids", name),
+                  dir("freezer", name)};
+  }
+
   std::string dir(const char* controller, const std::string& name) const {
     // Resolve co-mounts (cpu -> cpu,cpuacct) so both names map to one tree.
     char real[PATH_MAX];

@@ -113,6 +113,10 @@ class CgroupV2Driver final : public CgroupDriver {
     return std::unique_ptr<Cgroup>(std::move(group));
   }
 
+  std::unique_ptr<Cgroup> open(const std::string& name) override {
+    return std::make_unique<CgroupV2>(parent_dir_ + "/" + name);
+  }
+
   const char* version() const override { return "v2"; }
 
  private:

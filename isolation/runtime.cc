@@ -1,6 +1,8 @@
 #include "isolation/runtime.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <limits.h>
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -9,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/scope_guard.h"
 #include "isolation/fs_util.h"
 #include "isolation/launcher.h"
@@ -104,8 +107,32 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const RuntimeOptions& in) {
   if (!image) return image.error();
   auto cgroups = detect_cgroup_driver(options.cgroup_root, options.cgroup_parent);
   if (!cgroups) return cgroups.error();
-  return std::unique_ptr<Runtime>(
+  std::unique_ptr<Runtime> runtime(
       new Runtime(std::move(options), std::move(*seccomp), std::move(*image), std::move(*cgroups)));
+  runtime->collect_stale();
+  return runtime;
+}
+
+size_t Runtime::collect_stale() {
+  const std::string dir = options_.data_dir + "/sandboxes";
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return 0;
+  std::vector<std::string> stale;
+  while (auto* e = ::readdir(d)) {
+    const std::string id = e->d_name;
+    if (!valid_sandbox_id(id)) continue;
+    unique_fd fd(::open((dir + "/" + id).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (fd && ::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) stale.push_back(id);  // nobody owns it
+  }
+  ::closedir(d);
+  for (const auto& id : stale) {
+    auto group = cgroups_->open(id);
+    (void)group->kill_all();
+    (void)group->remove();
+    ::rmdir((dir + "/" + id).c_str());
+    logger("isolation")->info("removed stale sandbox {}", id);
+  }
+  return stale.size();
 }
 
 Result<std::unique_ptr<Sandbox>> Runtime::create(const SandboxSpec& spec) {
@@ -120,6 +147,8 @@ Result<std::unique_ptr<Sandbox>> Runtime::create(const SandboxSpec& spec) {
   if (::mkdir(scratch.c_str(), 0700) != 0)
     return sys_error("mkdir " + scratch, errno, errno == EEXIST ? ErrorCode::already_exists : ErrorCode::io_error);
   auto drop_scratch = defer([&] { ::rmdir(scratch.c_str()); });
+  unique_fd scratch_lock(::open(scratch.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!scratch_lock || ::flock(scratch_lock.get(), LOCK_EX | LOCK_NB) != 0) return sys_error("lock " + scratch);
 
   const Limits& l = spec.limits;
   auto cgroup = cgroups_->create(id, CgroupLimits{l.memory_bytes, l.cpus, l.pids});
@@ -147,7 +176,7 @@ Result<std::unique_ptr<Sandbox>> Runtime::create(const SandboxSpec& spec) {
   drop_cgroup.cancel();
   drop_scratch.cancel();
   return std::make_unique<Sandbox>(id, launched->pid, std::move(launched->pidfd), std::move(host_end),
-                                   std::move(*cgroup), std::move(*ids), scratch);
+                                   std::move(*cgroup), std::move(*ids), scratch, std::move(scratch_lock));
 }
 
 }  // namespace soulbox::isolation

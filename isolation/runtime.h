@@ -33,6 +33,10 @@ class Runtime {
   Result<std::unique_ptr<Sandbox>> create(const SandboxSpec& spec);
 
   const char* cgroup_version() const { return cgroups_->version(); }
+
+  // Removes what sandboxes of a crashed process left behind: scratch dirs
+  // whose lock is free, and their cgroups. Runs at open(); returns the count.
+  size_t collect_stale();
   const RuntimeOptions& options() const { return options_; }
 
  private:

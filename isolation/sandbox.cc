@@ -11,14 +11,15 @@
 namespace soulbox::isolation {
 
 Sandbox::Sandbox(std::string id, pid_t agent_pid, unique_fd pidfd, unique_fd channel,
-                 std::unique_ptr<Cgroup> cgroup, IdRange ids, std::string scratch_dir)
+                 std::unique_ptr<Cgroup> cgroup, IdRange ids, std::string scratch_dir, unique_fd scratch_lock)
     : id_(std::move(id)),
       agent_pid_(agent_pid),
       pidfd_(std::move(pidfd)),
       channel_(std::move(channel)),
       cgroup_(std::move(cgroup)),
       ids_(std::move(ids)),
-      scratch_dir_(std::move(scratch_dir)) {}
+      scratch_dir_(std::move(scratch_dir)),
+      scratch_lock_(std::move(scratch_lock)) {}
 
 Sandbox::~Sandbox() {
   if (auto st = destroy(); !st) logger("isolation")->error("teardown of {}: {}", id_, st.error().message);
@@ -45,6 +46,7 @@ Status Sandbox::destroy() {
   if (::rmdir(scratch_dir_.c_str()) != 0 && errno != ENOENT && result)
     result = sys_error("rmdir " + scratch_dir_);
   ids_.lease.reset();
+  scratch_lock_.reset();
   pidfd_.reset();
   return result;
 }

@@ -17,7 +17,7 @@ namespace soulbox::isolation {
 class Sandbox {
  public:
   Sandbox(std::string id, pid_t agent_pid, unique_fd pidfd, unique_fd channel,
-          std::unique_ptr<Cgroup> cgroup, IdRange ids, std::string scratch_dir);
+          std::unique_ptr<Cgroup> cgroup, IdRange ids, std::string scratch_dir, unique_fd scratch_lock);
   Sandbox(const Sandbox&) = delete;
   Sandbox& operator=(const Sandbox&) = delete;
   ~Sandbox();
@@ -45,6 +45,7 @@ class Sandbox {
   std::unique_ptr<Cgroup> cgroup_;
   IdRange ids_;
   std::string scratch_dir_;
+  unique_fd scratch_lock_;  // flock held while the sandbox lives (see collect_stale)
   bool destroyed_ = false;
 };
 

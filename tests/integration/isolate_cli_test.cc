@@ -7,7 +7,7 @@ using namespace soulbox::test;
 
 namespace {
 HostRun isolate(std::vector<std::string> args, const std::string& input = "") {
-  std::vector<std::string> argv = {build_dir() + "/soulbox-isolate", "--data-dir", data_dir() + "-cli"};
+  std::vector<std::string> argv = {build_dir() + "/soulbox-isolate", "--data-dir", data_dir() + "/cli-data"};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_host(argv, input);
 }
@@ -61,7 +61,7 @@ TEST_CASE("soulbox-isolate refuses bad options with a clear message", "[integrat
 }
 
 TEST_CASE("soulbox-isolate binds host directories read-only unless asked", "[integration][cli]") {
-  const std::string dir = data_dir() + "-bind";
+  const std::string dir = data_dir() + "/bind-src";
   REQUIRE(run_host({"/bin/mkdir", "-p", dir}).exit_code == 0);
   REQUIRE(run_host({"/bin/sh", "-c", "echo host-data > " + dir + "/in.txt"}).exit_code == 0);
   auto ro = isolate({"--bind", dir + ":/data", "--", "/bin/sh", "-c", "cat /data/in.txt; echo x > /data/out 2>&1 || echo denied"});

@@ -134,3 +134,29 @@ TEST_CASE("freeze stops the sandbox and thaw resumes it", "[integration][lifecyc
   REQUIRE(box.sandbox->cgroup().thaw().ok());
   CHECK(box.client->wait_for(id, 2000).ok());
 }
+
+TEST_CASE("what a killed soulbox-isolate left behind is collected on the next start", "[integration][lifecycle]") {
+  const std::string data = data_dir() + "/stale-data";
+  const std::string cli = build_dir() + "/soulbox-isolate";
+  auto started = run_host({"/bin/sh", "-c", cli + " --data-dir " + data + " -- /bin/sleep 30 >/dev/null 2>&1 & echo $!"});
+  const pid_t cli_pid = std::stoi(started.out);
+  std::string id;
+  for (int i = 0; i < 200 && id.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    auto ls = run_host({"/bin/ls", data + "/sandboxes"});
+    if (!ls.out.empty()) id = ls.out.substr(0, ls.out.find('\n'));
+  }
+  REQUIRE_FALSE(id.empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ::kill(cli_pid, SIGKILL);  // no teardown runs; the agent dies with its parent
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const std::string cgroup = "/sys/fs/cgroup/pids/soulbox/" + id;
+  const bool v1 = ::access("/sys/fs/cgroup/pids", F_OK) == 0;
+  CHECK(::access((data + "/sandboxes/" + id).c_str(), F_OK) == 0);  // left behind
+  if (v1) CHECK(::access(cgroup.c_str(), F_OK) == 0);
+  auto next = run_host({cli, "--data-dir", data, "--", "/bin/true"});
+  CHECK(next.exit_code == 0);
+  CHECK(::access((data + "/sandboxes/" + id).c_str(), F_OK) != 0);
+  if (v1) CHECK(::access(cgroup.c_str(), F_OK) != 0);
+  run_host({"/bin/rm", "-rf", data});
+}

@@ -131,7 +131,7 @@ static int syscalls(void) {
 static int host_settings(void) {
   const char* paths[] = {"/proc/sys/kernel/core_pattern", "/proc/sysrq-trigger", "/proc/sys/vm/drop_caches",
                          "/proc/sys/kernel/hostname", "/sys/kernel/uevent_helper", "/sys/fs/cgroup/cgroup.procs",
-                         "/proc/1/mem", "/proc/kcore", "/dev/mem"};
+                         "/proc/1/mem", "/proc/1/exe", "/proc/kcore", "/dev/mem"};
   for (size_t i = 0; i < sizeof paths / sizeof *paths; ++i) {
     int fd = open(paths[i], O_WRONLY);
     report(paths[i], fd);

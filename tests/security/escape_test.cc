@@ -101,6 +101,9 @@ TEST_CASE("writes to /proc, /sys and host settings are refused", "[security][esc
                            Catch::Contains("/proc/sys/kernel/core_pattern=EROFS"));
     CHECK_THAT(r->out, Catch::Contains("/sys/kernel/uevent_helper=ENOENT"));
     CHECK_THAT(r->out, Catch::Contains("/proc/1/mem=EACCES"));
+    // The agent's binary is a sealed in-memory copy: not writable, even by root inside.
+    CHECK_THAT(r->out, Catch::Contains("/proc/1/exe=EACCES") || Catch::Contains("/proc/1/exe=EPERM") ||
+                           Catch::Contains("/proc/1/exe=ETXTBSY"));
   }
   // Masked files read as empty.
   auto masked = box.as_root("for f in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug; do "

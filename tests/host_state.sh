@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Records the host's state before the suite (snapshot) and checks it is
+# unchanged after it (verify): mounts, processes running as sandbox ids,
+# cgroups and data dirs of test sandboxes, and files the tests put in /tmp.
+set -u  # no -e: files under /proc vanish while we read them
+mode=$1 state=$2
+
+mounts() { wc -l < /proc/1/mountinfo; }
+# Host uids at or above 2^20 belong to sandboxes (isolation/runtime.cc).
+sandbox_processes() { awk '/^Uid:/ { if ($2 >= 1048576) n++ } END { print n + 0 }' /proc/[0-9]*/status 2>/dev/null; }
+test_cgroups() { find /sys/fs/cgroup -mindepth 2 -maxdepth 3 -type d -path '*soulbox-test/*' 2>/dev/null | wc -l; }
+test_files() { ls -d /tmp/soulbox-test-* /tmp/soulbox-canary-* /tmp/soulbox-swap-canary-* /tmp/soulbox-fapi-canary-* 2>/dev/null | wc -l; }
+
+case $mode in
+  snapshot)
+    printf '%s %s %s %s\n' "$(mounts)" "$(sandbox_processes)" "$(test_cgroups)" "$(test_files)" > "$state"
+    echo "host state before the suite: mounts processes cgroups files = $(cat "$state")" ;;
+  verify)
+    sleep 0.5  # let the last sandboxes' processes finish exiting
+    read -r m p c f < "$state"
+    now="$(mounts) $(sandbox_processes) $(test_cgroups) $(test_files)"
+    echo "before: $m $p $c $f   after: $now   (mounts, sandbox processes, test cgroups, test files)"
+    [ "$now" = "$m $p $c $f" ] || { echo "the host changed during the suite"; exit 1; } ;;
+esac
