@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test with ctest (as root:
-# the tests create real namespaces, cgroups and seccomp filters).
+# the tests create real namespaces, cgroups and seccomp filters). Then builds
+# again with AddressSanitizer + UndefinedBehaviorSanitizer and runs the suite
+# once more (SOULBOX_SKIP_SANITIZE=1 skips that second pass).
 set -euo pipefail
 cd "$(dirname "$0")"
+jobs=${SOULBOX_TEST_JOBS:-2}
+
 ./scripts/setup.sh
-BUILD_DIR=${BUILD_DIR:-build}
-cd "$BUILD_DIR"
-ctest --output-on-failure -j "${SOULBOX_TEST_JOBS:-2}" --timeout 300 "$@"
+(cd "${BUILD_DIR:-build}" && ctest --output-on-failure -j "$jobs" --timeout 300 "$@")
+
+if [ "${SOULBOX_SKIP_SANITIZE:-0}" != 1 ]; then
+  echo "test.sh: sanitizer pass (ASan + UBSan)"
+  BUILD_DIR=build-asan SOULBOX_SANITIZE=ON ./scripts/setup.sh
+  (cd build-asan && ctest --output-on-failure -j "$jobs" --timeout 300 "$@")
+fi
