@@ -136,6 +136,7 @@ int main(int argc, char** argv) {
 
   soulbox::isolation::RuntimeOptions ro;
   ro.data_dir = o.data_dir;
+  ro.netns_pool = 0;  // one sandbox per run: a pool would only add work
   auto runtime = soulbox::isolation::Runtime::open(ro);
   if (!runtime) return fail(runtime.error().message);
   auto sandbox = (*runtime)->create(*spec);

@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "messages/agent_protocol.h"
@@ -35,7 +37,7 @@ struct ChildFailure {
 };
 
 constexpr uint64_t kCloneFlags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS |
-                                 CLONE_NEWIPC | CLONE_NEWNET | CLONE_PIDFD;
+                                 CLONE_NEWIPC | CLONE_PIDFD;
 
 [[noreturn]] void child_fail(int handshake, int err, const std::string& step) {
   ChildFailure f{};
@@ -80,7 +82,8 @@ int arrange_fds(int channel, std::string* step) {
   if (::syscall(SYS_setgroups, 0, nullptr) != 0) child_fail(handshake, errno, "setgroups");
   if (int err = build_rootfs_and_pivot(req.rootfs, &step)) child_fail(handshake, err, step);
   if (::sethostname(req.hostname.data(), req.hostname.size()) != 0) child_fail(handshake, errno, "sethostname");
-  if (int err = bring_loopback_up(&step)) child_fail(handshake, err, step);
+  if (req.netns_fd < 0)  // a pooled namespace comes with loopback up
+    if (int err = bring_loopback_up(&step)) child_fail(handshake, err, step);
   // The cgroup namespace is rooted where the child lives when it unshares:
   // after the attach, so the sandbox sees its own group as "/".
   if (!wait_byte(handshake, 'C')) child_fail(handshake, EPIPE, "wait for cgroup attach");
@@ -123,18 +126,28 @@ Result<Launched> launch_sandbox(const LaunchRequest& req) {
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return sys_error("socketpair");
   unique_fd parent_end(pair[0]), child_end(pair[1]);
 
+  // A pooled network namespace is joined by the launcher for the clone only:
+  // the child inherits it, the launcher returns to its own at once.
+  const bool pooled_net = req.netns_fd >= 0 && req.host_netns_fd >= 0;
+  if (pooled_net && ::setns(req.netns_fd, CLONE_NEWNET) != 0) return sys_error("setns into pooled netns");
   int pidfd = -1;
   struct clone_args args {};
-  args.flags = kCloneFlags;
+  args.flags = kCloneFlags | (pooled_net ? 0 : CLONE_NEWNET);
   args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
   args.exit_signal = SIGCHLD;
   std::fflush(nullptr);  // the child must not flush the parent's stdio buffers
   const long pid = ::syscall(SYS_clone3, &args, sizeof args);
-  if (pid < 0) return sys_error("clone3 (new user/pid/mount/uts/ipc/net namespaces)");
+  const int clone_errno = errno;
   if (pid == 0) {
     parent_end.reset();
     child_main(req, child_end.release());
   }
+  if (pooled_net && ::setns(req.host_netns_fd, CLONE_NEWNET) != 0) {
+    // Never keep running in a sandbox's namespace.
+    std::fprintf(stderr, "soulbox: cannot return to the host network namespace: %s\n", std::strerror(errno));
+    std::abort();
+  }
+  if (pid < 0) return sys_error("clone3 (new user/pid/mount/uts/ipc/net namespaces)", clone_errno);
   child_end.reset();
   Launched launched{pid_t(pid), unique_fd(pidfd)};
   auto reap_on_failure = defer([&] {

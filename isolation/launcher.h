@@ -30,6 +30,10 @@ struct LaunchRequest {
   RlimitSettings rlimits;
   Cgroup* cgroup = nullptr;
   bool die_with_parent = true;
+  // A prepared network namespace (NetnsPool) to join instead of creating
+  // one, and the launcher's own namespace to return to afterwards.
+  int netns_fd = -1;
+  int host_netns_fd = -1;
 };
 
 struct Launched {

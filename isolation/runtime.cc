@@ -82,13 +82,15 @@ Status prepare_dir(const std::string& dir, mode_t mode) {
 }  // namespace
 
 Runtime::Runtime(RuntimeOptions options, SeccompProgram seccomp, unique_fd agent_image,
-                 std::unique_ptr<CgroupDriver> cgroups)
+                 std::unique_ptr<CgroupDriver> cgroups, std::optional<NetnsPool> netns, unique_fd host_netns)
     : options_(std::move(options)),
       seccomp_(std::move(seccomp)),
       agent_image_(std::move(agent_image)),
       cgroups_(std::move(cgroups)),
       templates_(options_.data_dir + "/templates"),
-      ids_(options_.run_dir + "/id-slots", kFirstHostId, kIdSlots) {}
+      ids_(options_.run_dir + "/id-slots", kFirstHostId, kIdSlots),
+      netns_(std::move(netns)),
+      host_netns_(std::move(host_netns)) {}
 
 Result<std::unique_ptr<Runtime>> Runtime::open(const RuntimeOptions& in) {
   RuntimeOptions options = in;
@@ -107,8 +109,17 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const RuntimeOptions& in) {
   if (!image) return image.error();
   auto cgroups = detect_cgroup_driver(options.cgroup_root, options.cgroup_parent);
   if (!cgroups) return cgroups.error();
-  std::unique_ptr<Runtime> runtime(
-      new Runtime(std::move(options), std::move(*seccomp), std::move(*image), std::move(*cgroups)));
+  std::optional<NetnsPool> netns;
+  unique_fd host_netns;
+  if (options.netns_pool > 0) {
+    host_netns.reset(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
+    if (!host_netns) return sys_error("open /proc/self/ns/net");
+    auto pool = NetnsPool::start(options.netns_pool);
+    if (!pool) return pool.error();
+    netns.emplace(std::move(*pool));
+  }
+  std::unique_ptr<Runtime> runtime(new Runtime(std::move(options), std::move(*seccomp), std::move(*image),
+                                               std::move(*cgroups), std::move(netns), std::move(host_netns)));
   runtime->collect_stale();
   return runtime;
 }
@@ -170,6 +181,9 @@ Result<std::unique_ptr<Sandbox>> Runtime::create(const SandboxSpec& spec) {
   req.seccomp = &seccomp_;
   req.rlimits = RlimitSettings{l.nofile, l.fsize_bytes, l.pids};
   req.cgroup = cgroup->get();
+  unique_fd netns = netns_ ? netns_->take() : unique_fd();  // none ready: the clone makes one
+  req.netns_fd = netns.get();
+  req.host_netns_fd = host_netns_.get();
   auto launched = launch_sandbox(req);
   if (!launched) return launched.error();
 

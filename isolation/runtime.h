@@ -3,11 +3,13 @@
 // create() that turns a SandboxSpec into a running Sandbox.
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/result.h"
 #include "common/unique_fd.h"
 #include "isolation/cgroup.h"
+#include "isolation/netns_pool.h"
 #include "isolation/sandbox.h"
 #include "isolation/sandbox_spec.h"
 #include "isolation/seccomp_policy.h"
@@ -23,6 +25,7 @@ struct RuntimeOptions {
   std::string cgroup_root = "/sys/fs/cgroup";
   std::string cgroup_parent = "soulbox";
   uint64_t agent_output_limit = 16ull << 20;  // per process and stream
+  int netns_pool = 4;                         // network namespaces made ahead; 0: one per create
 };
 
 class Runtime {
@@ -41,7 +44,7 @@ class Runtime {
 
  private:
   Runtime(RuntimeOptions options, SeccompProgram seccomp, unique_fd agent_image,
-          std::unique_ptr<CgroupDriver> cgroups);
+          std::unique_ptr<CgroupDriver> cgroups, std::optional<NetnsPool> netns, unique_fd host_netns);
 
   RuntimeOptions options_;
   SeccompProgram seccomp_;
@@ -49,6 +52,8 @@ class Runtime {
   std::unique_ptr<CgroupDriver> cgroups_;
   TemplateStore templates_;
   IdRangeAllocator ids_;
+  std::optional<NetnsPool> netns_;
+  unique_fd host_netns_;
 };
 
 }  // namespace soulbox::isolation

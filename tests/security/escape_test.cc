@@ -179,6 +179,16 @@ TEST_CASE("network: loopback only, and the host's loopback is unreachable", "[se
   CHECK(local.out == "ok\n");
 }
 
+TEST_CASE("root inside cannot reconfigure the sandbox's network", "[security][escape]") {
+  auto box = make_box();
+  auto r = box.as_root("ip link set lo down 2>&1; ip addr add 10.9.9.9/32 dev lo 2>&1; ip -o link | wc -l");
+  CHECK_THAT(r.out, Catch::Contains("Operation not permitted"));
+  CHECK_THAT(r.out, Catch::EndsWith("1\n"));
+  CHECK(box.sh("cat /sys/class/net/lo/operstate 2>/dev/null || ip -o link show lo").exit_code == 0);
+  auto still = box.run({"/usr/bin/python3", "-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print('lo up')"});
+  CHECK(still.out == "lo up\n");
+}
+
 TEST_CASE("neighbours cannot see or signal each other", "[security][escape]") {
   auto a = make_box();
   auto b = make_box();
