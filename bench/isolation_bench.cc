@@ -35,9 +35,10 @@ struct Config {
   std::string data_dir = "/var/lib/soulbox-bench";
 };
 
-std::unique_ptr<isolation::Runtime> open_runtime(const Config& c) {
+std::unique_ptr<isolation::Runtime> open_runtime(const Config& c, int netns_pool = 4) {
   isolation::RuntimeOptions o;
   o.data_dir = c.data_dir;
+  o.netns_pool = netns_pool;
   o.cgroup_parent = "soulbox-bench";
   auto rt = isolation::Runtime::open(o);
   if (!rt) {
@@ -74,8 +75,8 @@ void row(const std::string& name, const Summary& s, double ref_p50, const std::s
             << fmt(s.p50 / ref_p50, 2) << "x " << ref_name << " |\n";
 }
 
-void bench_cold_start(const Config& c, isolation::Runtime& rt) {
-  std::vector<double> ready, cycle, plain, bwrap;
+void bench_cold_start(const Config& c, isolation::Runtime& rt, isolation::Runtime& no_pool) {
+  std::vector<double> ready, ready_no_pool, cycle, plain, bwrap;
   const bool with_bwrap = have_bwrap();
   const auto bwrap_true = bwrap_argv({"/bin/true"});
   for (int i = 0; i < c.rounds; ++i) {  // round-robin: the peers share each moment's noise
@@ -87,6 +88,10 @@ void bench_cold_start(const Config& c, isolation::Runtime& rt) {
     (void)sb->destroy();
     cycle.push_back(now_us() - t0);
     t0 = now_us();
+    auto fresh_net = create_ready(no_pool);
+    ready_no_pool.push_back(now_us() - t0);
+    (void)fresh_net->destroy();
+    t0 = now_us();
     spawn_wait({"/bin/true"});
     plain.push_back(now_us() - t0);
     if (with_bwrap) {
@@ -95,15 +100,45 @@ void bench_cold_start(const Config& c, isolation::Runtime& rt) {
       bwrap.push_back(now_us() - t0);
     }
   }
-  const auto p = summarize(plain), b = summarize(bwrap), r = summarize(ready), cy = summarize(cycle);
+  const auto p = summarize(plain), b = summarize(bwrap), r = summarize(ready), cy = summarize(cycle),
+             rn = summarize(ready_no_pool);
   std::cout << "\n### 1. Cold start (N=" << c.rounds << ", µs)\n\n"
             << "| what | p50 | p90 | p99 | ratio (p50) |\n|---|---:|---:|---:|---:|\n";
   row("plain posix_spawn `/bin/true` + wait", p, p.p50, "plain");
   if (with_bwrap) row("`bwrap --unshare-all` `/bin/true` (whole process)", b, p.p50, "plain");
-  row("**SoulBox create → agent ready** (in-process)", r, p.p50, "plain");
+  row("**SoulBox create → agent ready** (in-process, netns from the pool)", r, p.p50, "plain");
   if (with_bwrap) row("SoulBox create → agent ready, vs bwrap", r, b.p50, "bwrap");
+  row("SoulBox create → agent ready, netns made per create (pool off)", rn, p.p50, "plain");
   row("SoulBox create → exec `/bin/true` → destroy", cy, p.p50, "plain");
   if (with_bwrap) row("SoulBox full cycle, vs bwrap", cy, b.p50, "bwrap");
+}
+
+// Whole processes, as a person runs them: soulbox-isolate vs bwrap.
+void bench_whole_process(const Config& c) {
+  char self[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  std::string dir(self, size_t(std::max<ssize_t>(n, 0)));
+  dir = dir.substr(0, dir.rfind('/'));
+  const std::vector<std::string> isolate = {dir + "/../soulbox-isolate", "--data-dir", c.data_dir, "--", "/bin/true"};
+  if (::access(isolate[0].c_str(), X_OK) != 0) return;
+  const auto bw = bwrap_argv({"/bin/true"});
+  std::vector<double> ours, theirs;
+  for (int i = 0; i < c.rounds / 3; ++i) {
+    double t0 = now_us();
+    spawn_wait(isolate);
+    ours.push_back(now_us() - t0);
+    if (have_bwrap()) {
+      t0 = now_us();
+      spawn_wait(bw);
+      theirs.push_back(now_us() - t0);
+    }
+  }
+  const auto o = summarize(ours), t = summarize(theirs);
+  std::cout << "\n### 1b. Whole process, one sandbox per run (N=" << ours.size() << ", µs)\n\n"
+            << "| what | p50 | p90 | p99 | ratio (p50) |\n|---|---:|---:|---:|---:|\n";
+  if (have_bwrap()) row("`bwrap --unshare-all ... /bin/true`", t, t.p50, "bwrap");
+  row("`soulbox-isolate -- /bin/true` (runtime start-up, create, exec, destroy)", o, have_bwrap() ? t.p50 : o.p50,
+      have_bwrap() ? "bwrap" : "itself");
 }
 
 void bench_exec(const Config& c, isolation::Runtime& rt) {
@@ -266,8 +301,11 @@ int main(int argc, char** argv) {
   std::cout << "## SoulBox isolation benchmark\n\nhost: " << sysconf(_SC_NPROCESSORS_ONLN) << " cores; peers run "
             << "round-robin with SoulBox in the same process; bwrap: " << (have_bwrap() ? "yes" : "not installed") << "\n";
   auto rt = open_runtime(c);
+  auto no_pool = open_runtime(c, 0);
   std::cout << "cgroups: " << rt->cgroup_version() << "\n";
-  bench_cold_start(c, *rt);
+  bench_cold_start(c, *rt, *no_pool);
+  no_pool.reset();
+  bench_whole_process(c);
   bench_exec(c, *rt);
   bench_idle_memory(c, *rt);
   rt.reset();
