@@ -4,6 +4,7 @@
 //   3. create -> exec -> destroy cycles per second on all cores
 //   4. idle memory per sandbox (memcg, kernel memory included)
 // Usage: isolation_bench [--rounds N] [--seconds S] [--idle N] [--data-dir DIR]
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -68,6 +69,29 @@ bool run_true(AgentClient& client) {
   spec.argv = {"/bin/true"};
   auto r = client.run(spec, 10000);
   return r && r->exit_code == 0;
+}
+
+// Waits (up to 60 s) until the machine is quiet: every CPU at least 90 %
+// idle over one second, so a neighbour's compile does not skew a section.
+void wait_quiet() {
+  auto idle_total = [] {
+    std::ifstream in("/proc/stat");
+    std::string cpu;
+    double v = 0, idle = 0, total = 0;
+    in >> cpu;
+    for (int i = 0; i < 10 && in >> v; ++i) {
+      total += v;
+      if (i == 3 || i == 4) idle += v;
+    }
+    return std::make_pair(idle, total);
+  };
+  for (int tries = 0; tries < 60; ++tries) {
+    const auto [i0, t0] = idle_total();
+    ::sleep(1);
+    const auto [i1, t1] = idle_total();
+    if (t1 > t0 && (i1 - i0) / (t1 - t0) >= 0.90) return;
+  }
+  std::cout << "(the machine did not become quiet within 60 s; figures below may be inflated)\n";
 }
 
 void row(const std::string& name, const Summary& s, double ref_p50, const std::string& ref_name) {
@@ -141,7 +165,35 @@ void bench_whole_process(const Config& c) {
       have_bwrap() ? "bwrap" : "itself");
 }
 
+// Exec round trips with the benchmark (and so the sandbox it creates, which
+// inherits the affinity) on one CPU: wake-ups stay on that CPU instead of
+// paying 45-90 µs for an inter-processor interrupt (PERF-NOTES note 6).
+std::pair<Summary, Summary> exec_pinned(const Config& c, isolation::Runtime& rt) {
+  cpu_set_t all, one;
+  ::sched_getaffinity(0, sizeof all, &all);
+  CPU_ZERO(&one);
+  CPU_SET(0, &one);
+  ::sched_setaffinity(0, sizeof one, &one);
+  auto sb = create_ready(rt);
+  AgentClient client(sb->channel_fd());
+  client.set_spin_us(0);  // spinning on the only CPU would starve the agent
+  std::vector<double> agent, plain;
+  for (int i = 0; i < 20; ++i) run_true(client);
+  for (int i = 0; i < c.rounds * 3; ++i) {
+    double t0 = now_us();
+    run_true(client);
+    agent.push_back(now_us() - t0);
+    t0 = now_us();
+    spawn_wait({"/bin/true"});
+    plain.push_back(now_us() - t0);
+  }
+  (void)sb->destroy();
+  ::sched_setaffinity(0, sizeof all, &all);
+  return {summarize(agent), summarize(plain)};
+}
+
 void bench_exec(const Config& c, isolation::Runtime& rt) {
+  const auto [pinned_agent, pinned_plain] = exec_pinned(c, rt);
   auto sb = create_ready(rt);
   AgentClient client(sb->channel_fd());
   std::vector<double> agent, plain;
@@ -159,7 +211,10 @@ void bench_exec(const Config& c, isolation::Runtime& rt) {
             << "| what | p50 | p90 | p99 | ratio (p50) |\n|---|---:|---:|---:|---:|\n";
   row("plain posix_spawn `/bin/true` + wait (host)", p, p.p50, "plain");
   row("**agent: start `/bin/true` → end event** (host ↔ agent round trip)", a, p.p50, "plain");
-  std::cout << "\nOverhead over plain posix_spawn, p50: **" << fmt(a.p50 - p.p50) << " µs**\n";
+  row("plain posix_spawn, benchmark pinned to CPU 0", pinned_plain, pinned_plain.p50, "plain pinned");
+  row("**agent round trip, benchmark and sandbox pinned to CPU 0**", pinned_agent, pinned_plain.p50, "plain pinned");
+  std::cout << "\nOverhead over plain posix_spawn, p50: **" << fmt(a.p50 - p.p50) << " µs** unpinned, **"
+            << fmt(pinned_agent.p50 - pinned_plain.p50) << " µs** pinned to one CPU\n";
 }
 
 // Runs `loop` in one worker process per core for c.seconds; returns ops/s.
@@ -303,12 +358,17 @@ int main(int argc, char** argv) {
   auto rt = open_runtime(c);
   auto no_pool = open_runtime(c, 0);
   std::cout << "cgroups: " << rt->cgroup_version() << "\n";
+  wait_quiet();
   bench_cold_start(c, *rt, *no_pool);
   no_pool.reset();
+  wait_quiet();
   bench_whole_process(c);
+  wait_quiet();
   bench_exec(c, *rt);
+  wait_quiet();
   bench_idle_memory(c, *rt);
   rt.reset();
+  wait_quiet();
   bench_throughput(c);
   return 0;
 }
