@@ -116,33 +116,50 @@ int mount_proc(const std::string& root, std::string* step) {
   return 0;
 }
 
-int mount_dev(const std::string& root, uint64_t shm_bytes, std::string* step) {
+constexpr const char* kDevNodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
+constexpr std::pair<const char*, const char*> kDevLinks[] = {
+    {"ptmx", "pts/ptmx"}, {"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"},
+    {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"}};
+
+// The private devpts instance and /dev/shm, on top of either /dev flavour.
+int mount_dev_children(const std::string& dev, uint64_t shm_bytes, std::string* step) {
+  // A private devpts instance: the sandbox sees only its own terminals.
+  if (::mount("devpts", (dev + "/pts").c_str(), "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") != 0)
+    return fail(step, "mount devpts");
+  const std::string shm_opts = "mode=1777,size=" + std::to_string(shm_bytes);
+  if (::mount("tmpfs", (dev + "/shm").c_str(), "tmpfs", kNoSuidDev, shm_opts.c_str()) != 0)
+    return fail(step, "mount /dev/shm");
+  return 0;
+}
+
+// /dev from the prepared skeleton: one read-only bind (device nodes work: the
+// skeleton lives on a host filesystem, not one mounted in this namespace).
+int mount_dev_from_skeleton(const std::string& root, const std::string& skeleton, uint64_t shm_bytes,
+                            std::string* step) {
+  const std::string dev = root + "/dev";
+  if (::mount(skeleton.c_str(), dev.c_str(), nullptr, MS_BIND, nullptr) != 0) return fail(step, "bind /dev skeleton");
+  const unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC | (locked_flags(dev) & ~MS_NODEV);
+  if (::mount(nullptr, dev.c_str(), nullptr, flags, nullptr) != 0) return fail(step, "remount /dev read-only");
+  return mount_dev_children(dev, shm_bytes, step);
+}
+
+int mount_dev_from_tmpfs(const std::string& root, uint64_t shm_bytes, std::string* step) {
   const std::string dev = root + "/dev";
   if (::mount("tmpfs", dev.c_str(), "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,nr_inodes=64,mode=0755") != 0)
     return fail(step, "mount /dev tmpfs");
   // Device nodes cannot be created in a user namespace: bind the host's.
-  for (const char* node : {"null", "zero", "full", "random", "urandom", "tty"}) {
+  for (const char* node : kDevNodes) {
     const std::string path = dev + "/" + node;
     unique_fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0666));
     if (!fd) return fail(step, "create " + path);
     if (::mount((std::string("/dev/") + node).c_str(), path.c_str(), nullptr, MS_BIND, nullptr) != 0)
       return fail(step, "bind /dev/" + std::string(node));
   }
-  // A private devpts instance: the sandbox sees only its own terminals.
-  const std::string pts = dev + "/pts";
-  if (::mkdir(pts.c_str(), 0755) != 0) return fail(step, "mkdir /dev/pts");
-  if (::mount("devpts", pts.c_str(), "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") != 0)
-    return fail(step, "mount devpts");
-  const std::string shm = dev + "/shm";
-  if (::mkdir(shm.c_str(), 01777) != 0) return fail(step, "mkdir /dev/shm");
-  const std::string shm_opts = "mode=1777,size=" + std::to_string(shm_bytes);
-  if (::mount("tmpfs", shm.c_str(), "tmpfs", kNoSuidDev, shm_opts.c_str()) != 0)
-    return fail(step, "mount /dev/shm");
-  for (const auto& [name, target] : {std::pair{"ptmx", "pts/ptmx"}, {"fd", "/proc/self/fd"},
-                                     {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
-                                     {"stderr", "/proc/self/fd/2"}}) {
+  if (::mkdir((dev + "/pts").c_str(), 0755) != 0 || ::mkdir((dev + "/shm").c_str(), 01777) != 0)
+    return fail(step, "mkdir /dev/pts, /dev/shm");
+  for (const auto& [name, target] : kDevLinks)
     if (::symlink(target, (dev + "/" + name).c_str()) != 0) return fail(step, std::string("symlink /dev/") + name);
-  }
+  if (int err = mount_dev_children(dev, shm_bytes, step)) return err;
   // Nothing may be added to /dev afterwards.
   if (::mount(nullptr, dev.c_str(), nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC,
               "size=64k,nr_inodes=64,mode=0755") != 0)
@@ -179,7 +196,9 @@ int build_rootfs_and_pivot(const RootfsPlan& plan, std::string* step) {
   }
   // 5-7. /proc, /dev, /tmp.
   if (int err = mount_proc(root, step)) return err;
-  if (int err = mount_dev(root, plan.tmp_bytes, step)) return err;
+  if (int err = plan.dev_skeleton.empty() ? mount_dev_from_tmpfs(root, plan.tmp_bytes, step)
+                                          : mount_dev_from_skeleton(root, plan.dev_skeleton, plan.tmp_bytes, step))
+    return err;
   const std::string tmp_opts = "mode=1777,size=" + std::to_string(plan.tmp_bytes);
   if (::mount("tmpfs", (root + "/tmp").c_str(), "tmpfs", kNoSuidDev, tmp_opts.c_str()) != 0)
     return fail(step, "mount /tmp");
@@ -190,6 +209,32 @@ int build_rootfs_and_pivot(const RootfsPlan& plan, std::string* step) {
   if (::umount2(".", MNT_DETACH) != 0) return fail(step, "detach old root");
   if (::chdir("/") != 0) return fail(step, "chdir /");
   return 0;
+}
+
+std::string make_dev_skeleton(const std::string& parent_dir) {
+  struct statvfs sv {};
+  if (::statvfs(parent_dir.c_str(), &sv) != 0 || (sv.f_flag & ST_NODEV)) return "";
+  const std::string dir = parent_dir + "/dev-skeleton.1";
+  if (::access((dir + "/tty").c_str(), F_OK) == 0) return dir;
+  const std::string staging = parent_dir + "/dev-skeleton.building." + std::to_string(::getpid());
+  if (::mkdir(staging.c_str(), 0755) != 0 && errno != EEXIST) return "";
+  bool ok = ::chmod(staging.c_str(), 0755) == 0 && ::mkdir((staging + "/pts").c_str(), 0755) == 0 &&
+            ::mkdir((staging + "/shm").c_str(), 0755) == 0 && ::chmod((staging + "/shm").c_str(), 01777) == 0;
+  for (const char* node : kDevNodes) {
+    struct stat st {};
+    const std::string path = staging + "/" + node;
+    ok = ok && ::stat((std::string("/dev/") + node).c_str(), &st) == 0 && S_ISCHR(st.st_mode) &&
+         ::mknod(path.c_str(), S_IFCHR | 0666, st.st_rdev) == 0 && ::chmod(path.c_str(), 0666) == 0;
+  }
+  for (const auto& [name, target] : kDevLinks) ok = ok && ::symlink(target, (staging + "/" + name).c_str()) == 0;
+  if (ok && ::rename(staging.c_str(), dir.c_str()) == 0) return dir;
+  // Failed, or a concurrent builder won the rename.
+  for (const char* node : kDevNodes) ::unlink((staging + "/" + node).c_str());
+  for (const auto& link : kDevLinks) ::unlink((staging + "/" + link.first).c_str());
+  ::rmdir((staging + "/pts").c_str());
+  ::rmdir((staging + "/shm").c_str());
+  ::rmdir(staging.c_str());
+  return ::access((dir + "/tty").c_str(), F_OK) == 0 ? dir : "";
 }
 
 int bring_loopback_up(std::string* step) {

@@ -14,6 +14,8 @@ struct RootfsPlan {
                              // (only inside the sandbox's mount namespace)
   std::string lower_dir;     // template rootfs, the read-only overlay layer
   std::vector<BindMount> binds;  // template binds, then the caller's
+  std::string dev_skeleton;  // prepared /dev (see make_dev_skeleton); empty:
+                             // build /dev from a tmpfs and per-node binds
   uint64_t disk_bytes = 0;
   uint64_t disk_inodes = 0;
   uint64_t tmp_bytes = 0;
@@ -22,6 +24,12 @@ struct RootfsPlan {
 // Runs in the cloned child as root of its user namespace. Returns 0 or an
 // errno, with *step naming what failed.
 int build_rootfs_and_pivot(const RootfsPlan& plan, std::string* step);
+
+// Prepares (once, as host root) a directory holding /dev's device nodes,
+// mount points and symlinks, so each sandbox binds one directory instead of
+// mounting a tmpfs and binding six nodes. Returns "" when the directory's
+// filesystem is mounted nodev (device nodes would not work from it).
+std::string make_dev_skeleton(const std::string& parent_dir);
 
 // Brings the loopback interface of the child's new network namespace up.
 int bring_loopback_up(std::string* step);

@@ -15,6 +15,7 @@
 #include "common/scope_guard.h"
 #include "isolation/fs_util.h"
 #include "isolation/launcher.h"
+#include "isolation/rootfs.h"
 
 namespace soulbox::isolation {
 namespace {
@@ -90,7 +91,8 @@ Runtime::Runtime(RuntimeOptions options, SeccompProgram seccomp, unique_fd agent
       templates_(options_.data_dir + "/templates"),
       ids_(options_.run_dir + "/id-slots", kFirstHostId, kIdSlots),
       netns_(std::move(netns)),
-      host_netns_(std::move(host_netns)) {}
+      host_netns_(std::move(host_netns)),
+      dev_skeleton_(options_.prepared_dev ? make_dev_skeleton(options_.data_dir) : "") {}
 
 Result<std::unique_ptr<Runtime>> Runtime::open(const RuntimeOptions& in) {
   RuntimeOptions options = in;
@@ -171,7 +173,7 @@ Result<std::unique_ptr<Sandbox>> Runtime::create(const SandboxSpec& spec) {
   unique_fd host_end(pair[0]), agent_end(pair[1]);
 
   LaunchRequest req;
-  req.rootfs = RootfsPlan{scratch, tmpl->rootfs, tmpl->binds, l.disk_bytes, l.disk_inodes, l.tmp_bytes};
+  req.rootfs = RootfsPlan{scratch, tmpl->rootfs, tmpl->binds, dev_skeleton_, l.disk_bytes, l.disk_inodes, l.tmp_bytes};
   req.rootfs.binds.insert(req.rootfs.binds.end(), spec.binds.begin(), spec.binds.end());
   req.hostname = spec.hostname;
   req.host_id_base = ids->host_base;

@@ -26,6 +26,7 @@ struct RuntimeOptions {
   std::string cgroup_parent = "soulbox";
   uint64_t agent_output_limit = 16ull << 20;  // per process and stream
   int netns_pool = 4;                         // network namespaces made ahead; 0: one per create
+  bool prepared_dev = true;                   // bind a prepared /dev (false: tmpfs + node binds)
 };
 
 class Runtime {
@@ -54,6 +55,7 @@ class Runtime {
   IdRangeAllocator ids_;
   std::optional<NetnsPool> netns_;
   unique_fd host_netns_;
+  std::string dev_skeleton_;
 };
 
 }  // namespace soulbox::isolation

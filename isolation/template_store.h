@@ -1,7 +1,9 @@
 // Templates: a root filesystem directory (the read-only lower layer of every
 // sandbox's overlay) plus metadata (template.json: read-only host binds).
-// The default template "base" is assembled from the host: /usr and a few /etc
-// entries are bound read-only, so the host's interpreters work inside.
+// The default template "base" is assembled from the host: /usr is bound
+// read-only and a few /etc entries are copied, so the host's interpreters
+// work inside; it is rebuilt (under a new rootfs.<stamp> name) when those
+// /etc entries change on the host.
 #pragma once
 #include <map>
 #include <string>
@@ -25,7 +27,7 @@ class TemplateStore {
   Result<Template> get(const std::string& name);
 
  private:
-  Status build_base(const std::string& dir);
+  Status build_base(const std::string& dir, const std::string& stamp);
   Result<Template> load(const std::string& name);
   std::string dir_;
   std::map<std::string, Template> cache_;  // templates are immutable once built
