@@ -1,7 +1,8 @@
 // Starts one user process from the agent: clone(CLONE_VM|CLONE_VFORK) on a
 // private stack (cheaper than fork: no page-table copy), then in the child
-// only raw syscalls: new session, stdio, cwd, identity and capability drop,
-// exec. The filter and no_new_privs are inherited from the agent.
+// only raw syscalls: own process group (a new session on a pty), stdio, cwd,
+// identity and capability drop, exec. The filter and no_new_privs are
+// inherited from the agent.
 #pragma once
 #include <sys/types.h>
 

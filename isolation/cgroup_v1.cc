@@ -125,7 +125,7 @@ class CgroupV1Driver final : public CgroupDriver {
     // without swap accounting, swappiness 0 is the best v1 offers.
     if (st && !write_control(d.memory + "/memory.memsw.limit_in_bytes", std::to_string(limits.memory_bytes)))
       (void)write_control(d.memory + "/memory.swappiness", "0");
-    if (st) st = write_control(d.cpu + "/cpu.cfs_period_us", "100000");
+    // cpu.cfs_period_us of a new group is already 100000 (100 ms).
     if (st) st = write_control(d.cpu + "/cpu.cfs_quota_us", std::to_string(quota));
     if (st) st = write_control(d.pids + "/pids.max", std::to_string(limits.pids));
     if (!st) {

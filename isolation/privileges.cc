@@ -41,6 +41,9 @@ int drop_bounding_set_except(uint64_t keep) noexcept {
   const int last = last_cap();
   for (int cap = 0; cap <= last; ++cap) {
     if (keep & (1ull << cap)) continue;
+    // Each drop allocates new credentials (~2 µs): drop only what is there.
+    // Reading is cheap, and inside the agent most caps are already gone.
+    if (::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 1) continue;
     if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) return errno;
   }
   return 0;

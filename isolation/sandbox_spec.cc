@@ -37,7 +37,7 @@ bool valid_sandbox_id(const std::string& id) {
 
 Status validate_spec(const SandboxSpec& spec) {
   const Limits& l = spec.limits;
-  const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  static const long cores = sysconf(_SC_NPROCESSORS_ONLN);  // reads /sys: once
   if (!spec.id.empty() && !valid_sandbox_id(spec.id))
     return invalid("sandbox id must be 1-64 characters of [A-Za-z0-9_-], got '" + spec.id + "'");
   if (spec.template_name.empty() || !valid_sandbox_id(spec.template_name))
