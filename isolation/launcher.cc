@@ -1,7 +1,8 @@
 // The containment checklist (child side, in order; seccomp last before exec):
 //   wait for id maps -> become root of the new user namespace -> filesystem
 //   (rootfs.cc) -> hostname, loopback -> wait for cgroup attach -> cgroup
-//   namespace -> fds -> rlimits -> capability bounding set -> seccomp -> exec.
+//   namespace -> new session -> fds -> rlimits -> capability bounding set ->
+//   seccomp -> exec.
 // Handshake bytes from parent: 'M' maps written, 'C' cgroup attached. The child
 // answers only on failure (a ChildFailure record); a successful exec closes
 // its CLOEXEC end, which the parent reads as EOF.
@@ -88,6 +89,9 @@ int arrange_fds(int channel, std::string* step) {
   // after the attach, so the sandbox sees its own group as "/".
   if (!wait_byte(handshake, 'C')) child_fail(handshake, EPIPE, "wait for cgroup attach");
   if (::unshare(CLONE_NEWCGROUP) != 0) child_fail(handshake, errno, "unshare cgroup namespace");
+  // A new session: no controlling terminal of the caller (a host tty) is
+  // reachable through /dev/tty from inside (CVE-2017-5226 class).
+  if (::setsid() < 0) child_fail(handshake, errno, "setsid");
   if (int err = arrange_fds(channel, &step)) child_fail(handshake, err, step);
   if (int err = apply_rlimits(req.rlimits)) child_fail(handshake, err, "setrlimit");
   if (int err = drop_bounding_set_except(agent_capability_mask())) child_fail(handshake, err, "drop capabilities");

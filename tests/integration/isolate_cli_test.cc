@@ -1,4 +1,8 @@
 // build/soulbox-isolate through its command line, as a person would use it.
+#include <pty.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include "tests/support/sandbox_env.h"
@@ -70,4 +74,31 @@ TEST_CASE("soulbox-isolate binds host directories read-only unless asked", "[int
   auto rw = isolate({"--user", "root", "--bind", dir + ":/data:rw", "--", "/bin/sh", "-c", "ls /data"});
   CHECK(rw.out == "in.txt\n");
   run_host({"/bin/rm", "-rf", dir});
+}
+
+TEST_CASE("the caller's terminal is out of reach from inside", "[integration][cli][security]") {
+  // soulbox-isolate runs on a pty as its controlling terminal, as in a shell.
+  int master = -1;
+  std::fflush(nullptr);
+  const pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const std::string cli = build_dir() + "/soulbox-isolate";
+    const std::string data = data_dir() + "/cli-data";
+    ::execl(cli.c_str(), cli.c_str(), "--data-dir", data.c_str(), "--", "/bin/sh", "-c",
+            "echo injected > /dev/tty 2>/dev/null && echo reached-tty || echo no-tty", (char*)nullptr);
+    ::_exit(127);
+  }
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(master, buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, size_t(n));
+  }
+  ::close(master);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  CHECK_THAT(out, Catch::Contains("no-tty"));
+  CHECK_THAT(out, !Catch::Contains("injected"));
 }
