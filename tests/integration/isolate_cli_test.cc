@@ -78,13 +78,13 @@ TEST_CASE("soulbox-isolate binds host directories read-only unless asked", "[int
 
 TEST_CASE("the caller's terminal is out of reach from inside", "[integration][cli][security]") {
   // soulbox-isolate runs on a pty as its controlling terminal, as in a shell.
+  const std::string cli = build_dir() + "/soulbox-isolate";  // before the fork: data_dir() makes a dir
+  const std::string data = data_dir() + "/cli-data";
   int master = -1;
   std::fflush(nullptr);
   const pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
   REQUIRE(pid >= 0);
   if (pid == 0) {
-    const std::string cli = build_dir() + "/soulbox-isolate";
-    const std::string data = data_dir() + "/cli-data";
     ::execl(cli.c_str(), cli.c_str(), "--data-dir", data.c_str(), "--", "/bin/sh", "-c",
             "echo injected > /dev/tty 2>/dev/null && echo reached-tty || echo no-tty", (char*)nullptr);
     ::_exit(127);
