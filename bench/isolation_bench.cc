@@ -165,6 +165,21 @@ void bench_whole_process(const Config& c) {
       have_bwrap() ? "bwrap" : "itself");
 }
 
+// Alternates agent round trips and plain spawns of /bin/true.
+std::pair<Summary, Summary> exec_rounds(int rounds, AgentClient& client) {
+  std::vector<double> agent, plain;
+  for (int i = 0; i < 20; ++i) run_true(client);  // warm the overlay's dentry cache
+  for (int i = 0; i < rounds; ++i) {
+    double t0 = now_us();
+    run_true(client);
+    agent.push_back(now_us() - t0);
+    t0 = now_us();
+    spawn_wait({"/bin/true"});
+    plain.push_back(now_us() - t0);
+  }
+  return {summarize(agent), summarize(plain)};
+}
+
 // Exec round trips with the benchmark (and so the sandbox it creates, which
 // inherits the affinity) on one CPU: wake-ups stay on that CPU instead of
 // paying 45-90 µs for an inter-processor interrupt (PERF-NOTES note 6).
@@ -177,37 +192,18 @@ std::pair<Summary, Summary> exec_pinned(const Config& c, isolation::Runtime& rt)
   auto sb = create_ready(rt);
   AgentClient client(sb->channel_fd());
   client.set_spin_us(0);  // spinning on the only CPU would starve the agent
-  std::vector<double> agent, plain;
-  for (int i = 0; i < 20; ++i) run_true(client);
-  for (int i = 0; i < c.rounds * 3; ++i) {
-    double t0 = now_us();
-    run_true(client);
-    agent.push_back(now_us() - t0);
-    t0 = now_us();
-    spawn_wait({"/bin/true"});
-    plain.push_back(now_us() - t0);
-  }
+  auto result = exec_rounds(c.rounds * 3, client);
   (void)sb->destroy();
   ::sched_setaffinity(0, sizeof all, &all);
-  return {summarize(agent), summarize(plain)};
+  return result;
 }
 
 void bench_exec(const Config& c, isolation::Runtime& rt) {
   const auto [pinned_agent, pinned_plain] = exec_pinned(c, rt);
   auto sb = create_ready(rt);
   AgentClient client(sb->channel_fd());
-  std::vector<double> agent, plain;
-  for (int i = 0; i < 20; ++i) run_true(client);  // warm the overlay's dentry cache
-  for (int i = 0; i < c.rounds * 3; ++i) {
-    double t0 = now_us();
-    run_true(client);
-    agent.push_back(now_us() - t0);
-    t0 = now_us();
-    spawn_wait({"/bin/true"});
-    plain.push_back(now_us() - t0);
-  }
-  const auto a = summarize(agent), p = summarize(plain);
-  std::cout << "\n### 2. Exec in an existing sandbox (N=" << agent.size() << ", µs)\n\n"
+  const auto [a, p] = exec_rounds(c.rounds * 3, client);
+  std::cout << "\n### 2. Exec in an existing sandbox (N=" << a.n << ", µs)\n\n"
             << "| what | p50 | p90 | p99 | ratio (p50) |\n|---|---:|---:|---:|---:|\n";
   row("plain posix_spawn `/bin/true` + wait (host)", p, p.p50, "plain");
   row("**agent: start `/bin/true` → end event** (host ↔ agent round trip)", a, p.p50, "plain");

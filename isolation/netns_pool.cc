@@ -16,15 +16,26 @@
 namespace soulbox::isolation {
 namespace {
 
-bool send_fd(int sock, int fd) {
+// One byte plus room for one SCM_RIGHTS fd.
+struct FdMessage {
   char byte = 'N';
-  struct iovec iov {&byte, 1};
+  struct iovec iov {};
   alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
   struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
+  FdMessage() {
+    iov = {&byte, 1};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+  }
+  FdMessage(const FdMessage&) = delete;
+  FdMessage& operator=(const FdMessage&) = delete;
+};
+
+bool send_fd(int sock, int fd) {
+  FdMessage m;
+  struct msghdr& msg = m.msg;
   struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
   cmsg->cmsg_level = SOL_SOCKET;
   cmsg->cmsg_type = SCM_RIGHTS;
@@ -76,14 +87,8 @@ NetnsPool::~NetnsPool() {
 }
 
 unique_fd NetnsPool::take() {
-  char byte = 0;
-  struct iovec iov {&byte, 1};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
+  FdMessage m;
+  struct msghdr& msg = m.msg;
   if (::recvmsg(socket_.get(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1) return unique_fd();
   struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
   if (!cmsg || cmsg->cmsg_type != SCM_RIGHTS) return unique_fd();
