@@ -16,9 +16,13 @@ case $mode in
     printf '%s %s %s %s\n' "$(mounts)" "$(sandbox_processes)" "$(test_cgroups)" "$(test_files)" > "$state"
     echo "host state before the suite: mounts processes cgroups files = $(cat "$state")" ;;
   verify)
-    sleep 0.5  # let the last sandboxes' processes finish exiting
     read -r m p c f < "$state"
-    now="$(mounts) $(sandbox_processes) $(test_cgroups) $(test_files)"
+    # Processes of the last sandboxes may take a moment to finish exiting.
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+      now="$(mounts) $(sandbox_processes) $(test_cgroups) $(test_files)"
+      [ "$now" = "$m $p $c $f" ] && break
+      sleep 0.5
+    done
     echo "before: $m $p $c $f   after: $now   (mounts, sandbox processes, test cgroups, test files)"
     [ "$now" = "$m $p $c $f" ] || { echo "the host changed during the suite"; exit 1; } ;;
 esac
