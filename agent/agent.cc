@@ -11,7 +11,10 @@ namespace soulbox::agent {
 namespace ap = agentproto;
 
 Agent::Agent(int channel_fd, const AgentOptions& options)
-    : channel_(channel_fd), processes_(loop_, channel_, options.output_limit), files_(channel_), watches_(loop_, channel_) {
+    : channel_(channel_fd),
+      processes_(loop_, channel_, options.output_limit),
+      files_(channel_),
+      watches_(loop_, channel_) {
   sigset_t mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGCHLD);
@@ -46,22 +49,38 @@ void Agent::on_channel(uint32_t events) {
 void Agent::dispatch(const ap::Frame& frame) {
   const uint64_t id = frame.id();
   switch (frame.body_type()) {
-    case ap::Body::ProcStart: return processes_.start(id, *frame.body_as_ProcStart());
-    case ap::Body::ProcInput: return processes_.input(id, *frame.body_as_ProcInput());
-    case ap::Body::ProcSignal: return processes_.signal(id, *frame.body_as_ProcSignal());
-    case ap::Body::ProcResize: return processes_.resize(id, *frame.body_as_ProcResize());
-    case ap::Body::ProcList: return processes_.list(id);
-    case ap::Body::ProcOutputQuery: return processes_.query_output(id, *frame.body_as_ProcOutputQuery());
-    case ap::Body::KillAll: return processes_.kill_all(id);
-    case ap::Body::FileRead: return files_.read(id, *frame.body_as_FileRead());
-    case ap::Body::FileWrite: return files_.write(id, *frame.body_as_FileWrite());
-    case ap::Body::FileList: return files_.list(id, *frame.body_as_FileList());
-    case ap::Body::FileStat: return files_.stat(id, *frame.body_as_FileStat());
-    case ap::Body::MakeDir: return files_.make_dir(id, *frame.body_as_MakeDir());
-    case ap::Body::Remove: return files_.remove(id, *frame.body_as_Remove());
-    case ap::Body::Rename: return files_.rename(id, *frame.body_as_Rename());
-    case ap::Body::WatchStart: return watches_.start(id, *frame.body_as_WatchStart());
-    case ap::Body::WatchStop: return watches_.stop(id, *frame.body_as_WatchStop());
+    case ap::Body::ProcStart:
+      return processes_.start(id, *frame.body_as_ProcStart());
+    case ap::Body::ProcInput:
+      return processes_.input(id, *frame.body_as_ProcInput());
+    case ap::Body::ProcSignal:
+      return processes_.signal(id, *frame.body_as_ProcSignal());
+    case ap::Body::ProcResize:
+      return processes_.resize(id, *frame.body_as_ProcResize());
+    case ap::Body::ProcList:
+      return processes_.list(id);
+    case ap::Body::ProcOutputQuery:
+      return processes_.query_output(id, *frame.body_as_ProcOutputQuery());
+    case ap::Body::KillAll:
+      return processes_.kill_all(id);
+    case ap::Body::FileRead:
+      return files_.read(id, *frame.body_as_FileRead());
+    case ap::Body::FileWrite:
+      return files_.write(id, *frame.body_as_FileWrite());
+    case ap::Body::FileList:
+      return files_.list(id, *frame.body_as_FileList());
+    case ap::Body::FileStat:
+      return files_.stat(id, *frame.body_as_FileStat());
+    case ap::Body::MakeDir:
+      return files_.make_dir(id, *frame.body_as_MakeDir());
+    case ap::Body::Remove:
+      return files_.remove(id, *frame.body_as_Remove());
+    case ap::Body::Rename:
+      return files_.rename(id, *frame.body_as_Rename());
+    case ap::Body::WatchStart:
+      return watches_.start(id, *frame.body_as_WatchStart());
+    case ap::Body::WatchStop:
+      return watches_.stop(id, *frame.body_as_WatchStop());
     default:
       return reply_error(channel_, id, ErrorCode::invalid_argument,
                          std::string("the agent does not serve ") + ap::EnumNameBody(frame.body_type()));
@@ -69,8 +88,10 @@ void Agent::dispatch(const ap::Frame& frame) {
 }
 
 void Agent::apply_backpressure() {
-  if (channel_.congested()) processes_.pause_output(true);
-  else if (channel_.drained()) processes_.pause_output(false);
+  if (channel_.congested())
+    processes_.pause_output(true);
+  else if (channel_.drained())
+    processes_.pause_output(false);
   if (files_.has_pending_reads()) files_.pump_reads();
   loop_.modify(channel_.fd(), EPOLLIN | (channel_.wants_write() ? EPOLLOUT : 0u));
 }

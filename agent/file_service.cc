@@ -32,7 +32,9 @@ Result<Request> prepare(const flatbuffers::String* user_name, const flatbuffers:
   return Request{*user, std::move(*abs)};
 }
 
-Error errno_error(const std::string& what, int err = errno) { return sys_error(what, err, code_for_errno(err)); }
+Error errno_error(const std::string& what, int err = errno) {
+  return sys_error(what, err, code_for_errno(err));
+}
 
 ap::FileType file_type(mode_t mode) {
   if (S_ISREG(mode)) return ap::FileType::File;
@@ -107,7 +109,8 @@ void FileService::read(uint64_t id, const ap::FileRead& req) {
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return reply_error(channel_, id, code_for_errno(errno), std::strerror(errno));
   if (S_ISDIR(st.st_mode)) return reply_error(channel_, id, ErrorCode::is_a_directory, r->path + " is a directory");
-  if (!S_ISREG(st.st_mode)) return reply_error(channel_, id, ErrorCode::invalid_argument, r->path + " is not a regular file");
+  if (!S_ISREG(st.st_mode))
+    return reply_error(channel_, id, ErrorCode::invalid_argument, r->path + " is not a regular file");
   if (req.offset() && ::lseek(fd.get(), off_t(req.offset()), SEEK_SET) < 0)
     return reply_error(channel_, id, ErrorCode::invalid_argument, "bad offset");
   reads_.push_back(PendingRead{id, std::move(fd), req.length() ? req.length() : UINT64_MAX});
@@ -159,7 +162,8 @@ void FileService::write(uint64_t id, const ap::FileWrite& req) {
   FsIdentity as_user(*user);
   auto it = writes_.find(id);
   if (it == writes_.end()) {
-    if (!req.path()) return fail_write(id, final, ErrorCode::invalid_argument, "the first frame of a write needs a path");
+    if (!req.path())
+      return fail_write(id, final, ErrorCode::invalid_argument, "the first frame of a write needs a path");
     if (writes_.size() >= kMaxPendingWrites)
       return fail_write(id, final, ErrorCode::resource_exhausted, "too many writes in progress");
     auto abs = absolute_path(req.path()->str(), *user);
@@ -173,7 +177,8 @@ void FileService::write(uint64_t id, const ap::FileWrite& req) {
     if (!parent) return fail_write(id, final, parent.error().code, parent.error().message);
     PendingWrite w{unique_fd(), std::move(parent->parent), "." + parent->name + ".soulbox-" + std::to_string(id),
                    parent->name, req.mode() & 07777};
-    w.fd.reset(::openat(w.parent.get(), w.temp_name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    w.fd.reset(
+        ::openat(w.parent.get(), w.temp_name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!w.fd) return fail_write(id, final, code_for_errno(errno), errno_error("create " + *abs).message);
     it = writes_.emplace(id, std::move(w)).first;
   }
@@ -249,7 +254,8 @@ void FileService::remove(uint64_t id, const ap::Remove& req) {
   if (!parent) return reply_error(channel_, id, parent.error().code, parent.error().message);
   const char* name = parent->name.c_str();
   int err = 0;
-  if (req.recursive()) err = remove_tree(parent->parent.get(), parent->name);
+  if (req.recursive())
+    err = remove_tree(parent->parent.get(), parent->name);
   else if (::unlinkat(parent->parent.get(), name, 0) != 0)
     err = (errno == EISDIR && ::unlinkat(parent->parent.get(), name, AT_REMOVEDIR) == 0) ? 0 : errno;
   if (err) return reply_error(channel_, id, code_for_errno(err), errno_error("remove " + r->path, err).message);

@@ -3,8 +3,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/ioctl.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -36,9 +36,12 @@ int64_t now_ns() {
 // Minimal, predictable environment (PERF-NOTES: host variables such as
 // NODE_EXTRA_CA_CERTS cost interpreters tens of ms and leak host details).
 std::vector<std::string> build_env(const ap::ProcStart& req, const UserIdentity& user, bool pty) {
-  std::vector<std::string> env = {std::string("PATH=") + kDefaultPath, std::string("HOME=") + user.home,
-                                  std::string("USER=") + user.name, std::string("LOGNAME=") + user.name,
-                                  "SHELL=/bin/bash", "LANG=C.UTF-8"};
+  std::vector<std::string> env = {std::string("PATH=") + kDefaultPath,
+                                  std::string("HOME=") + user.home,
+                                  std::string("USER=") + user.name,
+                                  std::string("LOGNAME=") + user.name,
+                                  "SHELL=/bin/bash",
+                                  "LANG=C.UTF-8"};
   if (pty) env.push_back("TERM=xterm-256color");
   if (req.env()) {
     for (const auto* kv : *req.env()) {
@@ -247,7 +250,8 @@ void ProcessTable::close_output(Process& p, int stream) {
 
 void ProcessTable::input(uint64_t id, const ap::ProcInput& req) {
   Process* p = find(req.pid());
-  if (!p || !p->running) return reply_error(channel_, id, ErrorCode::not_found, "no running process " + std::to_string(req.pid()));
+  if (!p || !p->running)
+    return reply_error(channel_, id, ErrorCode::not_found, "no running process " + std::to_string(req.pid()));
   if (!p->in) return reply_error(channel_, id, ErrorCode::invalid_argument, "stdin of this process is closed");
   if (req.data()) {
     if (p->pending_input.size() + req.data()->size() > (4u << 20))
@@ -255,8 +259,10 @@ void ProcessTable::input(uint64_t id, const ap::ProcInput& req) {
     p->pending_input.append(reinterpret_cast<const char*>(req.data()->data()), req.data()->size());
   }
   if (req.close()) {
-    if (p->pty) p->pending_input.push_back('\x04');  // EOF at the start of a line
-    else p->close_input_when_flushed = true;
+    if (p->pty)
+      p->pending_input.push_back('\x04');  // EOF at the start of a line
+    else
+      p->close_input_when_flushed = true;
   }
   flush_input(*p);
   reply_ok(channel_, id);
@@ -293,8 +299,10 @@ void ProcessTable::flush_input(Process& p) {
 
 void ProcessTable::signal(uint64_t id, const ap::ProcSignal& req) {
   Process* p = find(req.pid());
-  if (!p || !p->running) return reply_error(channel_, id, ErrorCode::not_found, "no running process " + std::to_string(req.pid()));
-  if (req.signal() <= 0 || req.signal() >= 65) return reply_error(channel_, id, ErrorCode::invalid_argument, "bad signal number");
+  if (!p || !p->running)
+    return reply_error(channel_, id, ErrorCode::not_found, "no running process " + std::to_string(req.pid()));
+  if (req.signal() <= 0 || req.signal() >= 65)
+    return reply_error(channel_, id, ErrorCode::invalid_argument, "bad signal number");
   // The process leads its own session and group: signal the whole group.
   if (::kill(-p->pid, req.signal()) != 0 && ::kill(p->pid, req.signal()) != 0)
     return reply_error(channel_, id, code_for_errno(errno), std::strerror(errno));
@@ -308,8 +316,10 @@ void ProcessTable::resize(uint64_t id, const ap::ProcResize& req) {
   struct winsize ws {};
   ws.ws_row = req.size()->rows();
   ws.ws_col = req.size()->cols();
-  if (ws.ws_row == 0 || ws.ws_col == 0) return reply_error(channel_, id, ErrorCode::invalid_argument, "rows and cols must be > 0");
-  if (::ioctl(p->out[0].get(), TIOCSWINSZ, &ws) != 0) return reply_error(channel_, id, code_for_errno(errno), std::strerror(errno));
+  if (ws.ws_row == 0 || ws.ws_col == 0)
+    return reply_error(channel_, id, ErrorCode::invalid_argument, "rows and cols must be > 0");
+  if (::ioctl(p->out[0].get(), TIOCSWINSZ, &ws) != 0)
+    return reply_error(channel_, id, code_for_errno(errno), std::strerror(errno));
   reply_ok(channel_, id);
 }
 
@@ -317,7 +327,8 @@ void ProcessTable::list(uint64_t id) {
   send_frame(channel_, id, [this](flatbuffers::FlatBufferBuilder& fbb) {
     std::vector<flatbuffers::Offset<ap::ProcInfo>> infos;
     for (const auto& [pid, p] : procs_)
-      infos.push_back(ap::CreateProcInfo(fbb, pid, fbb.CreateVectorOfStrings(p->argv), fbb.CreateString(p->tag), p->running));
+      infos.push_back(
+          ap::CreateProcInfo(fbb, pid, fbb.CreateVectorOfStrings(p->argv), fbb.CreateString(p->tag), p->running));
     return std::make_pair(ap::Body::ProcListReply, ap::CreateProcListReply(fbb, fbb.CreateVector(infos)).Union());
   });
 }

@@ -24,24 +24,42 @@ inline void reply_ok(Channel& channel, uint64_t id) {
 inline void reply_error(Channel& channel, uint64_t id, ErrorCode code, const std::string& message) {
   send_frame(channel, id, [&](flatbuffers::FlatBufferBuilder& fbb) {
     auto msg = fbb.CreateString(message);
-    return std::make_pair(agentproto::Body::ErrorReply,
-                          agentproto::CreateErrorReply(fbb, uint16_t(code), msg).Union());
+    return std::make_pair(agentproto::Body::ErrorReply, agentproto::CreateErrorReply(fbb, uint16_t(code), msg).Union());
   });
 }
 
 // Maps an errno from a file or process operation to a stable code.
 inline ErrorCode code_for_errno(int err) {
   switch (err) {
-    case ENOENT: return ErrorCode::not_found;
-    case EEXIST: case ENOTEMPTY: return ErrorCode::already_exists;
-    case EACCES: case EPERM: case EROFS: return ErrorCode::permission_denied;
-    case ENOTDIR: return ErrorCode::not_a_directory;
-    case EISDIR: return ErrorCode::is_a_directory;
-    case ENOSPC: case EDQUOT: case EMFILE: case ENFILE: case EFBIG: case ENOMEM: case EAGAIN:
+    case ENOENT:
+      return ErrorCode::not_found;
+    case EEXIST:
+    case ENOTEMPTY:
+      return ErrorCode::already_exists;
+    case EACCES:
+    case EPERM:
+    case EROFS:
+      return ErrorCode::permission_denied;
+    case ENOTDIR:
+      return ErrorCode::not_a_directory;
+    case EISDIR:
+      return ErrorCode::is_a_directory;
+    case ENOSPC:
+    case EDQUOT:
+    case EMFILE:
+    case ENFILE:
+    case EFBIG:
+    case ENOMEM:
+    case EAGAIN:
       return ErrorCode::resource_exhausted;
-    case EINVAL: case ENAMETOOLONG: case ELOOP: return ErrorCode::invalid_argument;
-    case EXDEV: return ErrorCode::path_escape;
-    default: return ErrorCode::io_error;
+    case EINVAL:
+    case ENAMETOOLONG:
+    case ELOOP:
+      return ErrorCode::invalid_argument;
+    case EXDEV:
+      return ErrorCode::path_escape;
+    default:
+      return ErrorCode::io_error;
   }
 }
 

@@ -52,8 +52,7 @@ int child_main(void* arg) {
     // a new session: setsid would also create a scheduler autogroup, which
     // costs tens of microseconds per process.
     if (::setpgid(0, 0) < 0) child_exit(a, errno);
-    if (::dup2(r.stdin_fd, 0) < 0 || ::dup2(r.stdout_fd, 1) < 0 || ::dup2(r.stderr_fd, 2) < 0)
-      child_exit(a, errno);
+    if (::dup2(r.stdin_fd, 0) < 0 || ::dup2(r.stdout_fd, 1) < 0 || ::dup2(r.stderr_fd, 2) < 0) child_exit(a, errno);
   }
   if (::chdir(r.cwd) != 0) child_exit(a, errno);
   if (int err = isolation::drop_to_user(r.uid, r.gid)) child_exit(a, err);

@@ -11,13 +11,13 @@
 namespace soulbox::agent {
 
 struct SpawnRequest {
-  const char* path = nullptr;       // absolute, already resolved
+  const char* path = nullptr;  // absolute, already resolved
   char* const* argv = nullptr;
   char* const* envp = nullptr;
   const char* cwd = nullptr;
   uint32_t uid = 0;
   uint32_t gid = 0;
-  int stdin_fd = -1;                // used when pty_slave is null
+  int stdin_fd = -1;  // used when pty_slave is null
   int stdout_fd = -1;
   int stderr_fd = -1;
   const char* pty_slave = nullptr;  // path of the pts to make the controlling tty

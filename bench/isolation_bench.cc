@@ -251,11 +251,14 @@ void bench_throughput(const Config& c) {
     return n;
   });
   const auto bw = bwrap_argv({"/bin/true"});
-  const double bwrap = have_bwrap() ? per_second(c, [&](double s) {
-    long n = 0;
-    for (double end = now_us() + s * 1e6; now_us() < end; ++n) spawn_wait(bw);
-    return n;
-  }) : 0;
+  const double bwrap = have_bwrap() ? per_second(c,
+                                                 [&](double s) {
+                                                   long n = 0;
+                                                   for (double end = now_us() + s * 1e6; now_us() < end; ++n)
+                                                     spawn_wait(bw);
+                                                   return n;
+                                                 })
+                                    : 0;
   const double soulbox = per_second(c, [&](double s) {
     auto rt = open_runtime(c);
     long n = 0;
@@ -270,9 +273,10 @@ void bench_throughput(const Config& c) {
   std::cout << "\n### 3. Throughput on " << sysconf(_SC_NPROCESSORS_ONLN) << " cores, one worker per core ("
             << c.seconds << " s each)\n\n| what | per second | ratio |\n|---|---:|---:|\n"
             << "| plain posix_spawn `/bin/true` | " << fmt(plain) << " | 1.00x |\n";
-  if (have_bwrap()) std::cout << "| `bwrap --unshare-all` `/bin/true` | " << fmt(bwrap) << " | " << fmt(bwrap / plain, 2) << "x |\n";
-  std::cout << "| **SoulBox create → exec `/bin/true` → destroy** | " << fmt(soulbox) << " | " << fmt(soulbox / plain, 2)
-            << "x plain";
+  if (have_bwrap())
+    std::cout << "| `bwrap --unshare-all` `/bin/true` | " << fmt(bwrap) << " | " << fmt(bwrap / plain, 2) << "x |\n";
+  std::cout << "| **SoulBox create → exec `/bin/true` → destroy** | " << fmt(soulbox) << " | "
+            << fmt(soulbox / plain, 2) << "x plain";
   if (have_bwrap()) std::cout << ", " << fmt(soulbox / bwrap, 2) << "x bwrap";
   std::cout << " |\n";
 }
@@ -327,11 +331,14 @@ void bench_idle_memory(const Config& c, isolation::Runtime& rt) {
   if (hierarchical) std::ofstream("/sys/fs/cgroup/memory" + own_group + "/cgroup.procs") << ::getpid();
   const double sleep_floor = peer_idle_mib({"/bin/sleep", "600"}, c.idle);
   const double bwrap = have_bwrap() ? peer_idle_mib(bwrap_argv({"/bin/sleep", "600"}), c.idle) : 0;
-  std::cout << "\n### 4. Idle memory per sandbox (" << c.idle << " idle instances, memcg usage incl. kernel memory, MiB)\n\n"
+  std::cout << "\n### 4. Idle memory per sandbox (" << c.idle
+            << " idle instances, memcg usage incl. kernel memory, MiB)\n\n"
             << "| what | MiB each |\n|---|---:|\n"
             << "| plain `sleep` (no isolation, floor) | " << fmt(sleep_floor, 2) << " |\n";
   if (have_bwrap()) std::cout << "| `bwrap --unshare-all` + `sleep` | " << fmt(bwrap, 2) << " |\n";
-  std::cout << "| **SoulBox sandbox, agent only** (" << (hierarchical ? "delta of the parent memcg, creator's charges included" : "sum of the sandboxes' memcgs") << ") | " << fmt(soulbox, 2) << " |\n";
+  std::cout << "| **SoulBox sandbox, agent only** ("
+            << (hierarchical ? "delta of the parent memcg, creator's charges included" : "sum of the sandboxes' memcgs")
+            << ") | " << fmt(soulbox, 2) << " |\n";
 }
 
 }  // namespace
@@ -340,17 +347,22 @@ int main(int argc, char** argv) {
   Config c;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
-    if (k == "--rounds") c.rounds = std::atoi(argv[i + 1]);
-    else if (k == "--seconds") c.seconds = std::atof(argv[i + 1]);
-    else if (k == "--idle") c.idle = std::atoi(argv[i + 1]);
-    else if (k == "--data-dir") c.data_dir = argv[i + 1];
+    if (k == "--rounds")
+      c.rounds = std::atoi(argv[i + 1]);
+    else if (k == "--seconds")
+      c.seconds = std::atof(argv[i + 1]);
+    else if (k == "--idle")
+      c.idle = std::atoi(argv[i + 1]);
+    else if (k == "--data-dir")
+      c.data_dir = argv[i + 1];
     else {
       std::cerr << "usage: isolation_bench [--rounds N] [--seconds S] [--idle N] [--data-dir DIR]\n";
       return 2;
     }
   }
   std::cout << "## SoulBox isolation benchmark\n\nhost: " << sysconf(_SC_NPROCESSORS_ONLN) << " cores; peers run "
-            << "round-robin with SoulBox in the same process; bwrap: " << (have_bwrap() ? "yes" : "not installed") << "\n";
+            << "round-robin with SoulBox in the same process; bwrap: " << (have_bwrap() ? "yes" : "not installed")
+            << "\n";
   auto rt = open_runtime(c);
   auto no_pool = open_runtime(c, 0);
   std::cout << "cgroups: " << rt->cgroup_version() << "\n";

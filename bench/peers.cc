@@ -46,14 +46,16 @@ pid_t spawn_in_cgroup(const std::vector<std::string>& argv, const std::string& c
 }
 
 std::vector<std::string> bwrap_argv(const std::vector<std::string>& command) {
-  std::vector<std::string> argv = {"/usr/bin/bwrap", "--unshare-all", "--ro-bind", "/usr", "/usr",
-                                   "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
-                                   "--symlink", "usr/bin", "/bin", "--proc", "/proc", "--dev", "/dev",
-                                   "--tmpfs", "/tmp", "--die-with-parent"};
+  std::vector<std::string> argv = {
+      "/usr/bin/bwrap", "--unshare-all", "--ro-bind", "/usr",   "/usr",      "--symlink", "usr/lib",
+      "/lib",           "--symlink",     "usr/lib64", "/lib64", "--symlink", "usr/bin",   "/bin",
+      "--proc",         "/proc",         "--dev",     "/dev",   "--tmpfs",   "/tmp",      "--die-with-parent"};
   argv.insert(argv.end(), command.begin(), command.end());
   return argv;
 }
 
-bool have_bwrap() { return ::access("/usr/bin/bwrap", X_OK) == 0; }
+bool have_bwrap() {
+  return ::access("/usr/bin/bwrap", X_OK) == 0;
+}
 
 }  // namespace soulbox::bench

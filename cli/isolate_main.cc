@@ -22,7 +22,9 @@ constexpr int kSetupFailed = 125;
 constexpr int kTimedOut = 124;
 
 std::atomic<int> g_signal{0};
-void on_signal(int signo) { g_signal.store(signo); }
+void on_signal(int signo) {
+  g_signal.store(signo);
+}
 
 struct Options {
   std::string memory = "512M", disk = "1G", tmp = "256M", template_name = "base", data_dir = "/var/lib/soulbox";
@@ -74,7 +76,8 @@ soulbox::Result<soulbox::isolation::SandboxSpec> make_spec(const Options& o) {
   spec.limits.pids = uint32_t(std::min<int64_t>(o.pids, UINT32_MAX));
   for (const auto& b : o.binds) {
     soulbox::isolation::BindMount bind;
-    if (!parse_bind(b, &bind)) return Error{ErrorCode::invalid_argument, "--bind: expected HOST[:SANDBOX][:rw], got '" + b + "'"};
+    if (!parse_bind(b, &bind))
+      return Error{ErrorCode::invalid_argument, "--bind: expected HOST[:SANDBOX][:rw], got '" + b + "'"};
     spec.binds.push_back(bind);
   }
   if (auto st = soulbox::isolation::validate_spec(spec); !st) return st.error();

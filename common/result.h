@@ -17,15 +17,14 @@ struct Error {
 };
 
 // An Error for a failed syscall: "<step>: <strerror> (errno N)".
-inline Error sys_error(const std::string& step, int err = errno,
-                       ErrorCode code = ErrorCode::internal) {
+inline Error sys_error(const std::string& step, int err = errno, ErrorCode code = ErrorCode::internal) {
   return Error{code, step + ": " + std::strerror(err) + " (errno " + std::to_string(err) + ")"};
 }
 
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}      // NOLINT: implicit by design
   Result(Error error) : error_(std::move(error)) {}  // NOLINT
   bool ok() const { return value_.has_value(); }
   explicit operator bool() const { return ok(); }

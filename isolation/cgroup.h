@@ -22,7 +22,7 @@ struct CgroupUsage {
   uint64_t memory_peak = 0;     // bytes
   uint64_t cpu_usec = 0;        // user + system
   uint64_t pids_current = 0;
-  uint64_t oom_kills = 0;       // processes the OOM killer took
+  uint64_t oom_kills = 0;  // processes the OOM killer took
 };
 
 class Cgroup {
@@ -43,8 +43,7 @@ class Cgroup {
 class CgroupDriver {
  public:
   virtual ~CgroupDriver() = default;
-  virtual Result<std::unique_ptr<Cgroup>> create(const std::string& name,
-                                                 const CgroupLimits& limits) = 0;
+  virtual Result<std::unique_ptr<Cgroup>> create(const std::string& name, const CgroupLimits& limits) = 0;
   // A handle on an existing group (for clean-up after a crash).
   virtual std::unique_ptr<Cgroup> open(const std::string& name) = 0;
   virtual const char* version() const = 0;
@@ -53,12 +52,9 @@ class CgroupDriver {
 // v2 when `root` is a cgroup2 mount (or, for tests, has cgroup.controllers),
 // otherwise v1 with memory, cpu, cpuacct, pids and freezer hierarchies.
 // `parent` is the group under which sandboxes are created ("soulbox").
-Result<std::unique_ptr<CgroupDriver>> detect_cgroup_driver(const std::string& root,
-                                                           const std::string& parent);
+Result<std::unique_ptr<CgroupDriver>> detect_cgroup_driver(const std::string& root, const std::string& parent);
 
-std::unique_ptr<CgroupDriver> make_cgroup_v2_driver(const std::string& root,
-                                                    const std::string& parent);
-std::unique_ptr<CgroupDriver> make_cgroup_v1_driver(const std::string& root,
-                                                    const std::string& parent);
+std::unique_ptr<CgroupDriver> make_cgroup_v2_driver(const std::string& root, const std::string& parent);
+std::unique_ptr<CgroupDriver> make_cgroup_v1_driver(const std::string& root, const std::string& parent);
 
 }  // namespace soulbox::isolation

@@ -9,8 +9,7 @@
 
 namespace soulbox::isolation {
 
-Result<std::unique_ptr<CgroupDriver>> detect_cgroup_driver(const std::string& root,
-                                                           const std::string& parent) {
+Result<std::unique_ptr<CgroupDriver>> detect_cgroup_driver(const std::string& root, const std::string& parent) {
   struct statfs fs {};
   if (::statfs(root.c_str(), &fs) != 0) return sys_error("statfs " + root);
   const bool v2_mount = fs.f_type == CGROUP2_SUPER_MAGIC;
@@ -18,9 +17,8 @@ Result<std::unique_ptr<CgroupDriver>> detect_cgroup_driver(const std::string& ro
     return make_cgroup_v2_driver(root, parent);
   for (const char* ctl : {"memory", "cpu", "pids", "freezer"}) {
     if (::access((root + "/" + ctl).c_str(), F_OK) != 0)
-      return Error{ErrorCode::unavailable,
-                   "no cgroup2 at " + root + " and no cgroup v1 '" + ctl +
-                       "' hierarchy: SoulBox needs memory, cpu, pids and freezer controllers"};
+      return Error{ErrorCode::unavailable, "no cgroup2 at " + root + " and no cgroup v1 '" + ctl +
+                                               "' hierarchy: SoulBox needs memory, cpu, pids and freezer controllers"};
   }
   return make_cgroup_v1_driver(root, parent);
 }

@@ -139,8 +139,7 @@ class CgroupV1Driver final : public CgroupDriver {
 
  private:
   V1Dirs dirs(const std::string& name) const {
-    return V1Dirs{dir("memory", name), dir("cpu", name), dir("cpuacct", name), dir("pids", name),
-                  dir("freezer", name)};
+    return V1Dirs{dir("memory", name), dir("cpu", name), dir("cpuacct", name), dir("pids", name), dir("freezer", name)};
   }
 
   std::string dir(const char* controller, const std::string& name) const {

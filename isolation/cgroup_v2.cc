@@ -87,8 +87,7 @@ class CgroupV2 final : public Cgroup {
 
 class CgroupV2Driver final : public CgroupDriver {
  public:
-  CgroupV2Driver(std::string root, std::string parent)
-      : root_(std::move(root)), parent_dir_(root_ + "/" + parent) {}
+  CgroupV2Driver(std::string root, std::string parent) : root_(std::move(root)), parent_dir_(root_ + "/" + parent) {}
 
   Result<std::unique_ptr<Cgroup>> create(const std::string& name, const CgroupLimits& limits) override {
     if (auto st = prepare_parent(); !st) return st.error();

@@ -21,8 +21,7 @@ Status write_control(const std::string& path, const std::string& value) {
 
 Result<std::string> read_small_file(const std::string& path) {
   unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return sys_error("open " + path, errno, errno == ENOENT ? ErrorCode::not_found
-                                                                    : ErrorCode::io_error);
+  if (!fd) return sys_error("open " + path, errno, errno == ENOENT ? ErrorCode::not_found : ErrorCode::io_error);
   std::string out;
   char buf[4096];
   for (;;) {

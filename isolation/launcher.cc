@@ -25,9 +25,9 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "messages/agent_protocol.h"
 #include "common/scope_guard.h"
 #include "isolation/userns.h"
+#include "messages/agent_protocol.h"
 
 namespace soulbox::isolation {
 namespace {
@@ -37,8 +37,7 @@ struct ChildFailure {
   char step[200];
 };
 
-constexpr uint64_t kCloneFlags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS |
-                                 CLONE_NEWIPC | CLONE_PIDFD;
+constexpr uint64_t kCloneFlags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_PIDFD;
 
 [[noreturn]] void child_fail(int handshake, int err, const std::string& step) {
   ChildFailure f{};
@@ -54,7 +53,9 @@ bool wait_byte(int fd, char expected) {
 }
 
 // Moves `fd` to a number >= 10 so that fd 0-3 can be assigned freely.
-int move_high(int fd) { return fd >= 10 ? fd : ::fcntl(fd, F_DUPFD_CLOEXEC, 10); }
+int move_high(int fd) {
+  return fd >= 10 ? fd : ::fcntl(fd, F_DUPFD_CLOEXEC, 10);
+}
 
 // Leaves exactly: 0-2 -> /dev/null, 3 -> agent channel; everything else
 // close-on-exec, so no host fd reaches the sandbox (CVE-2024-21626 class).
@@ -111,9 +112,12 @@ Status send_byte(int fd, char c) {
 
 // Reads the child's verdict: EOF means it exec'd the agent.
 Status await_exec(int handshake, pid_t pid) {
-  struct pollfd pfd {handshake, POLLIN, 0};
+  struct pollfd pfd {
+    handshake, POLLIN, 0
+  };
   const int ready = ::poll(&pfd, 1, 10000);
-  if (ready == 0) return Error{ErrorCode::timeout, "sandbox child " + std::to_string(pid) + " did not exec within 10 s"};
+  if (ready == 0)
+    return Error{ErrorCode::timeout, "sandbox child " + std::to_string(pid) + " did not exec within 10 s"};
   if (ready < 0) return sys_error("poll handshake");
   ChildFailure f{};
   const ssize_t n = ::read(handshake, &f, sizeof f);

@@ -23,8 +23,8 @@ struct LaunchRequest {
   RootfsPlan rootfs;
   std::string hostname;
   uint32_t host_id_base = 0;
-  int agent_channel_fd = -1;   // child end of the agent socketpair -> fd 3
-  int agent_exec_fd = -1;      // sealed memfd holding soulbox-agent
+  int agent_channel_fd = -1;  // child end of the agent socketpair -> fd 3
+  int agent_exec_fd = -1;     // sealed memfd holding soulbox-agent
   std::vector<std::string> agent_argv;
   const SeccompProgram* seccomp = nullptr;
   RlimitSettings rlimits;

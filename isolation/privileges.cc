@@ -1,13 +1,14 @@
 #include "isolation/privileges.h"
 
 #include <errno.h>
-#include <initializer_list>
 #include <linux/capability.h>
 #include <linux/securebits.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <initializer_list>
 
 namespace soulbox::isolation {
 namespace {
@@ -31,8 +32,8 @@ int set_caps(uint64_t permitted_effective) noexcept {
 
 uint64_t agent_capability_mask() noexcept {
   uint64_t mask = 0;
-  for (int cap : {CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID,
-                  CAP_KILL, CAP_SETGID, CAP_SETUID, CAP_SETPCAP})
+  for (int cap : {CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID, CAP_KILL, CAP_SETGID,
+                  CAP_SETUID, CAP_SETPCAP})
     mask |= 1ull << cap;
   return mask;
 }
@@ -55,8 +56,8 @@ int drop_to_user(uint32_t uid, uint32_t gid) noexcept {
   // NOROOT: uid 0 gets no capabilities from exec. Locked so code inside
   // cannot undo it.
   const unsigned long bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
-                             SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
-                             SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
+                             SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |
+                             SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
   if (::prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) != 0) return errno;
   if (::syscall(SYS_setgroups, 0, nullptr) != 0) return errno;
   if (::syscall(SYS_setresgid, gid, gid, gid) != 0) return errno;
@@ -75,7 +76,9 @@ int apply_rlimits(const RlimitSettings& limits) noexcept {
       {RLIMIT_NPROC, limits.nproc},
   };
   for (const auto& entry : table) {
-    struct rlimit rl {entry.value, entry.value};
+    struct rlimit rl {
+      entry.value, entry.value
+    };
     if (::setrlimit(entry.resource, &rl) != 0) return errno;
   }
   return 0;

@@ -91,15 +91,13 @@ int make_upper_dirs(const std::string& upper, std::string* step) {
 
 int mount_proc(const std::string& root, std::string* step) {
   const std::string proc = root + "/proc";
-  if (::mount("proc", proc.c_str(), "proc", kNoSuidDev | MS_NOEXEC, nullptr) != 0)
-    return fail(step, "mount /proc");
+  if (::mount("proc", proc.c_str(), "proc", kNoSuidDev | MS_NOEXEC, nullptr) != 0) return fail(step, "mount /proc");
   // Docker's maskedPaths: files read as empty, directories as empty tmpfs.
-  for (const char* f : {"kcore", "keys", "timer_list", "sched_debug", "latency_stats", "timer_stats",
-                        "kallsyms", "kpagecount", "kpageflags", "kpagecgroup"}) {
+  for (const char* f : {"kcore", "keys", "timer_list", "sched_debug", "latency_stats", "timer_stats", "kallsyms",
+                        "kpagecount", "kpageflags", "kpagecgroup"}) {
     const std::string path = proc + "/" + f;
     if (::access(path.c_str(), F_OK) != 0) continue;
-    if (::mount("/dev/null", path.c_str(), nullptr, MS_BIND, nullptr) != 0)
-      return fail(step, "mask " + path);
+    if (::mount("/dev/null", path.c_str(), nullptr, MS_BIND, nullptr) != 0) return fail(step, "mask " + path);
   }
   for (const char* d : {"acpi", "asound", "scsi", "driver"}) {
     const std::string path = proc + "/" + d;
@@ -117,14 +115,17 @@ int mount_proc(const std::string& root, std::string* step) {
 }
 
 constexpr const char* kDevNodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
-constexpr std::pair<const char*, const char*> kDevLinks[] = {
-    {"ptmx", "pts/ptmx"}, {"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"},
-    {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"}};
+constexpr std::pair<const char*, const char*> kDevLinks[] = {{"ptmx", "pts/ptmx"},
+                                                             {"fd", "/proc/self/fd"},
+                                                             {"stdin", "/proc/self/fd/0"},
+                                                             {"stdout", "/proc/self/fd/1"},
+                                                             {"stderr", "/proc/self/fd/2"}};
 
 // The private devpts instance and /dev/shm, on top of either /dev flavour.
 int mount_dev_children(const std::string& dev, uint64_t shm_bytes, std::string* step) {
   // A private devpts instance: the sandbox sees only its own terminals.
-  if (::mount("devpts", (dev + "/pts").c_str(), "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") != 0)
+  if (::mount("devpts", (dev + "/pts").c_str(), "devpts", MS_NOSUID | MS_NOEXEC,
+              "newinstance,ptmxmode=0666,mode=0620") != 0)
     return fail(step, "mount devpts");
   const std::string shm_opts = "mode=1777,size=" + std::to_string(shm_bytes);
   if (::mount("tmpfs", (dev + "/shm").c_str(), "tmpfs", kNoSuidDev, shm_opts.c_str()) != 0)
@@ -138,7 +139,8 @@ int mount_dev_from_skeleton(const std::string& root, const std::string& skeleton
                             std::string* step) {
   const std::string dev = root + "/dev";
   if (::mount(skeleton.c_str(), dev.c_str(), nullptr, MS_BIND, nullptr) != 0) return fail(step, "bind /dev skeleton");
-  const unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC | (locked_flags(dev) & ~MS_NODEV);
+  const unsigned long flags =
+      MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC | (locked_flags(dev) & ~MS_NODEV);
   if (::mount(nullptr, dev.c_str(), nullptr, flags, nullptr) != 0) return fail(step, "remount /dev read-only");
   return mount_dev_children(dev, shm_bytes, step);
 }
@@ -175,8 +177,8 @@ int build_rootfs_and_pivot(const RootfsPlan& plan, std::string* step) {
   // 2. Scratch tmpfs: the writable layer is capped in bytes and inodes, is
   //    charged to the sandbox's memory cgroup, and vanishes with the namespace.
   const std::string& s = plan.scratch_dir;
-  const std::string scratch_opts = "mode=0755,size=" + std::to_string(plan.disk_bytes) +
-                                   ",nr_inodes=" + std::to_string(plan.disk_inodes);
+  const std::string scratch_opts =
+      "mode=0755,size=" + std::to_string(plan.disk_bytes) + ",nr_inodes=" + std::to_string(plan.disk_inodes);
   if (::mount("tmpfs", s.c_str(), "tmpfs", kNoSuidDev, scratch_opts.c_str()) != 0)
     return fail(step, "mount scratch tmpfs on " + s);
   const std::string upper = s + "/upper", work = s + "/work", root = s + "/root";

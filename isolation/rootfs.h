@@ -10,12 +10,12 @@
 namespace soulbox::isolation {
 
 struct RootfsPlan {
-  std::string scratch_dir;   // host dir: a size-capped tmpfs is mounted here
-                             // (only inside the sandbox's mount namespace)
-  std::string lower_dir;     // template rootfs, the read-only overlay layer
+  std::string scratch_dir;       // host dir: a size-capped tmpfs is mounted here
+                                 // (only inside the sandbox's mount namespace)
+  std::string lower_dir;         // template rootfs, the read-only overlay layer
   std::vector<BindMount> binds;  // template binds, then the caller's
-  std::string dev_skeleton;  // prepared /dev (see make_dev_skeleton); empty:
-                             // build /dev from a tmpfs and per-node binds
+  std::string dev_skeleton;      // prepared /dev (see make_dev_skeleton); empty:
+                                 // build /dev from a tmpfs and per-node binds
   uint64_t disk_bytes = 0;
   uint64_t disk_inodes = 0;
   uint64_t tmp_bytes = 0;

@@ -2,8 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <limits.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/sendfile.h>
@@ -20,8 +20,8 @@
 namespace soulbox::isolation {
 namespace {
 
-constexpr uint32_t kFirstHostId = 1u << 20;   // 1048576: above any ordinary host account
-constexpr uint32_t kIdSlots = 4096;           // 4096 x 65536 ids = up to 2^28 + 2^20
+constexpr uint32_t kFirstHostId = 1u << 20;  // 1048576: above any ordinary host account
+constexpr uint32_t kIdSlots = 4096;          // 4096 x 65536 ids = up to 2^28 + 2^20
 
 std::string default_agent_path() {
   char self[PATH_MAX];
@@ -29,7 +29,8 @@ std::string default_agent_path() {
   if (n <= 0) return "/usr/lib/soulbox/soulbox-agent";
   std::string dir(self, size_t(n));
   dir.resize(dir.rfind('/'));
-  for (const std::string& candidate : {dir + "/soulbox-agent", dir + "/../soulbox-agent", dir + "/../agent/soulbox-agent"})
+  for (const std::string& candidate :
+       {dir + "/soulbox-agent", dir + "/../soulbox-agent", dir + "/../agent/soulbox-agent"})
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
   return "/usr/lib/soulbox/soulbox-agent";
 }
@@ -39,7 +40,8 @@ std::string default_agent_path() {
 // and a rebuilt agent on disk never changes running sandboxes.
 Result<unique_fd> load_agent_image(const std::string& path) {
   unique_fd src(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!src) return sys_error("open agent " + path + " (build soulbox-agent or pass its path)", errno, ErrorCode::not_found);
+  if (!src)
+    return sys_error("open agent " + path + " (build soulbox-agent or pass its path)", errno, ErrorCode::not_found);
   struct stat st {};
   if (::fstat(src.get(), &st) != 0) return sys_error("stat " + path);
   unique_fd mem(::memfd_create("soulbox-agent", MFD_CLOEXEC | MFD_ALLOW_SEALING));

@@ -44,8 +44,8 @@ class Runtime {
   const RuntimeOptions& options() const { return options_; }
 
  private:
-  Runtime(RuntimeOptions options, SeccompProgram seccomp, unique_fd agent_image,
-          std::unique_ptr<CgroupDriver> cgroups, std::optional<NetnsPool> netns, unique_fd host_netns);
+  Runtime(RuntimeOptions options, SeccompProgram seccomp, unique_fd agent_image, std::unique_ptr<CgroupDriver> cgroups,
+          std::optional<NetnsPool> netns, unique_fd host_netns);
 
   RuntimeOptions options_;
   SeccompProgram seccomp_;

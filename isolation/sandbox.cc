@@ -10,8 +10,8 @@
 
 namespace soulbox::isolation {
 
-Sandbox::Sandbox(std::string id, pid_t agent_pid, unique_fd pidfd, unique_fd channel,
-                 std::unique_ptr<Cgroup> cgroup, IdRange ids, std::string scratch_dir, unique_fd scratch_lock)
+Sandbox::Sandbox(std::string id, pid_t agent_pid, unique_fd pidfd, unique_fd channel, std::unique_ptr<Cgroup> cgroup,
+                 IdRange ids, std::string scratch_dir, unique_fd scratch_lock)
     : id_(std::move(id)),
       agent_pid_(agent_pid),
       pidfd_(std::move(pidfd)),
@@ -27,7 +27,9 @@ Sandbox::~Sandbox() {
 
 bool Sandbox::agent_alive() const {
   if (destroyed_) return false;
-  struct pollfd pfd {pidfd_.get(), POLLIN, 0};
+  struct pollfd pfd {
+    pidfd_.get(), POLLIN, 0
+  };
   return ::poll(&pfd, 1, 0) == 0;  // a pidfd becomes readable when the process exits
 }
 
@@ -43,8 +45,7 @@ Status Sandbox::destroy() {
   // Belt and braces: anything still in the cgroup (there should be nothing).
   if (auto st = cgroup_->kill_all(); !st) result = st;
   if (auto st = cgroup_->remove(); !st && result) result = st;
-  if (::rmdir(scratch_dir_.c_str()) != 0 && errno != ENOENT && result)
-    result = sys_error("rmdir " + scratch_dir_);
+  if (::rmdir(scratch_dir_.c_str()) != 0 && errno != ENOENT && result) result = sys_error("rmdir " + scratch_dir_);
   ids_.lease.reset();
   scratch_lock_.reset();
   pidfd_.reset();

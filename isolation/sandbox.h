@@ -16,8 +16,8 @@ namespace soulbox::isolation {
 
 class Sandbox {
  public:
-  Sandbox(std::string id, pid_t agent_pid, unique_fd pidfd, unique_fd channel,
-          std::unique_ptr<Cgroup> cgroup, IdRange ids, std::string scratch_dir, unique_fd scratch_lock);
+  Sandbox(std::string id, pid_t agent_pid, unique_fd pidfd, unique_fd channel, std::unique_ptr<Cgroup> cgroup,
+          IdRange ids, std::string scratch_dir, unique_fd scratch_lock);
   Sandbox(const Sandbox&) = delete;
   Sandbox& operator=(const Sandbox&) = delete;
   ~Sandbox();

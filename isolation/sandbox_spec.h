@@ -10,14 +10,14 @@
 namespace soulbox::isolation {
 
 struct Limits {
-  uint64_t memory_bytes = 512ull << 20;   // cgroup memory limit, no swap
-  double cpus = 1.0;                      // CFS quota in CPUs (0.01 .. host cores)
-  uint32_t pids = 256;                    // cgroup pids.max (also RLIMIT_NPROC)
-  uint64_t disk_bytes = 1ull << 30;       // size of the writable root layer
-  uint64_t disk_inodes = 65536;           // inodes of the writable root layer
-  uint64_t tmp_bytes = 256ull << 20;      // size of /tmp
-  uint32_t nofile = 1024;                 // RLIMIT_NOFILE
-  uint64_t fsize_bytes = 1ull << 30;      // RLIMIT_FSIZE
+  uint64_t memory_bytes = 512ull << 20;  // cgroup memory limit, no swap
+  double cpus = 1.0;                     // CFS quota in CPUs (0.01 .. host cores)
+  uint32_t pids = 256;                   // cgroup pids.max (also RLIMIT_NPROC)
+  uint64_t disk_bytes = 1ull << 30;      // size of the writable root layer
+  uint64_t disk_inodes = 65536;          // inodes of the writable root layer
+  uint64_t tmp_bytes = 256ull << 20;     // size of /tmp
+  uint32_t nofile = 1024;                // RLIMIT_NOFILE
+  uint64_t fsize_bytes = 1ull << 30;     // RLIMIT_FSIZE
 };
 
 struct BindMount {
@@ -27,11 +27,11 @@ struct BindMount {
 };
 
 struct SandboxSpec {
-  std::string id;                      // empty: generated
+  std::string id;  // empty: generated
   std::string template_name = "base";
   Limits limits;
   std::string hostname = "soulbox";
-  std::vector<BindMount> binds;        // extra binds on top of the template's
+  std::vector<BindMount> binds;  // extra binds on top of the template's
 };
 
 // Range checks with messages a user can act on ("memory must be between ...").

@@ -1,8 +1,8 @@
 #include "isolation/seccomp_policy.h"
 
 #include <fcntl.h>
-#include <linux/seccomp.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <stddef.h>
 #include <sys/ioctl.h>
@@ -23,6 +23,7 @@ namespace {
 // Refused with EPERM outright: what Docker's default profile never allows, what
 // it allows only with a capability (sandboxes hold none), and what SoulBox
 // refuses beyond Docker (ptrace and process_vm_*, which Docker allows on 4.8+).
+// clang-format off
 constexpr const char* kDenied[] = {
     // kernel keyring (not namespaced), BPF, perf, io_uring (bypasses seccomp),
     // userfaultfd (race amplifier for kernel exploits)
@@ -44,9 +45,10 @@ constexpr const char* kDenied[] = {
     "get_kernel_syms", "query_module", "afs_syscall", "tuxcall", "security", "vserver",
     "getpmsg", "putpmsg", "lsm_get_self_attr", "lsm_set_self_attr", "lsm_list_modules",
 };
+// clang-format on
 
-constexpr uint64_t kNamespaceFlags = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
-                                     CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET;  // = 0x7E020000, as Docker
+constexpr uint64_t kNamespaceFlags = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |
+                                     CLONE_NEWPID | CLONE_NEWNET;  // = 0x7E020000, as Docker
 
 // Syscall numbers at or above this (x86_64) did not exist when this policy was
 // written; they answer ENOSYS until someone reviews them.
@@ -64,8 +66,7 @@ int add_rules(scmp_filter_ctx ctx) {
   // back to clone.
   for (uint64_t bit = 1; bit != 0; bit <<= 1) {
     if ((kNamespaceFlags & bit) == 0) continue;
-    if (int rc = seccomp_rule_add(ctx, eperm, SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, bit, bit)))
-      return rc;
+    if (int rc = seccomp_rule_add(ctx, eperm, SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, bit, bit))) return rc;
   }
   if (int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0)) return rc;
   // Sockets: AF_ALG (page-cache writes, "Copy Fail"), AF_VSOCK, AF_PACKET;
@@ -85,19 +86,17 @@ int add_rules(scmp_filter_ctx ctx) {
   // Terminal injection; compare only the low 32 bits, as the kernel does
   // (CVE-2019-10063).
   for (uint64_t request : {uint64_t(TIOCSTI), uint64_t(TIOCLINUX)}) {
-    if (int rc = seccomp_rule_add(ctx, eperm, SCMP_SYS(ioctl), 1,
-                                  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, request)))
+    if (int rc = seccomp_rule_add(ctx, eperm, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, request)))
       return rc;
   }
   // personality: refuse the flags Docker's allow-list excludes
   // (ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC, ...). libseccomp has no NOT-IN, so
   // each dangerous bit is one rule. The 0xffffffff query has every bit set
   // and is refused too; ordinary programs never make it.
-  for (uint64_t bit : {0x0040000ULL /*ADDR_NO_RANDOMIZE*/, 0x0400000ULL /*READ_IMPLIES_EXEC*/,
-                       0x0200000ULL /*ADDR_COMPAT_LAYOUT*/, 0x0800000ULL /*ADDR_LIMIT_32BIT*/,
-                       0x1000000ULL /*SHORT_INODE*/, 0x4000000ULL /*WHOLE_SECONDS*/,
-                       0x8000000ULL /*STICKY_TIMEOUTS*/, 0x0100000ULL /*MMAP_PAGE_ZERO*/,
-                       0x0080000ULL /*FDPIC_FUNCPTRS*/}) {
+  for (uint64_t bit :
+       {0x0040000ULL /*ADDR_NO_RANDOMIZE*/, 0x0400000ULL /*READ_IMPLIES_EXEC*/, 0x0200000ULL /*ADDR_COMPAT_LAYOUT*/,
+        0x0800000ULL /*ADDR_LIMIT_32BIT*/, 0x1000000ULL /*SHORT_INODE*/, 0x4000000ULL /*WHOLE_SECONDS*/,
+        0x8000000ULL /*STICKY_TIMEOUTS*/, 0x0100000ULL /*MMAP_PAGE_ZERO*/, 0x0080000ULL /*FDPIC_FUNCPTRS*/}) {
     if (int rc = seccomp_rule_add(ctx, eperm, SCMP_SYS(personality), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, bit, bit)))
       return rc;
   }
@@ -138,8 +137,7 @@ Result<SeccompProgram> build_seccomp_program() {
   // filters (socketcall), so they kill the process.
   if (int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS); rc != 0)
     return sys_error("seccomp_attr_set BADARCH", -rc);
-  if (int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0); rc != 0)
-    return sys_error("seccomp_attr_set NNP", -rc);
+  if (int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0); rc != 0) return sys_error("seccomp_attr_set NNP", -rc);
   // Binary-tree dispatch keeps install and per-call cost low (PERF-NOTES 4).
   (void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
   if (int rc = add_rules(ctx); rc != 0) return sys_error("seccomp_rule_add", -rc);
@@ -148,8 +146,7 @@ Result<SeccompProgram> build_seccomp_program() {
   SeccompProgram program;
   program.instructions = unreviewed_syscall_prefix();
   program.instructions.insert(program.instructions.end(), body->begin(), body->end());
-  if (program.instructions.size() > BPF_MAXINSNS)
-    return Error{ErrorCode::internal, "seccomp program too long"};
+  if (program.instructions.size() > BPF_MAXINSNS) return Error{ErrorCode::internal, "seccomp program too long"};
   return program;
 }
 

@@ -28,12 +28,12 @@ constexpr const char* kNsswitch = "passwd: files\ngroup: files\nshadow: files\nh
 // sandbox, where each bind costs two mount calls; when any of them changes
 // on the host (a package install), the template is rebuilt under a new name.
 constexpr const char* kEtcCopies[] = {"alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "ssl",
-                                      "python3", "python3.11", "os-release", "localtime", "mime.types",
-                                      "shells", "bash.bashrc", "profile", "inputrc"};
+                                      "python3",      "python3.11",  "os-release", "localtime",    "mime.types",
+                                      "shells",       "bash.bashrc", "profile",    "inputrc"};
 // Host paths bound read-only into every sandbox.
 constexpr const char* kReadOnlyBinds[] = {"/usr"};
-constexpr const char* kDirs[] = {"usr", "etc", "home", "root", "tmp", "proc", "dev", "var", "var/tmp",
-                                 "run", "opt", "mnt", "srv"};
+constexpr const char* kDirs[] = {"usr", "etc",     "home", "root", "tmp", "proc", "dev",
+                                 "var", "var/tmp", "run",  "opt",  "mnt", "srv"};
 
 // Identifies the host state the template was built from.
 std::string host_stamp() {
@@ -42,8 +42,8 @@ std::string host_stamp() {
     struct stat st {};
     const std::string path = std::string("/etc/") + name;
     if (::lstat(path.c_str(), &st) == 0)
-      key += ":" + path + "@" + std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) +
-             "/" + std::to_string(st.st_size);
+      key += ":" + path + "@" + std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "/" +
+             std::to_string(st.st_size);
   }
   for (const char* bind : kReadOnlyBinds) key += std::string(":") + bind;
   char hex[32];
@@ -65,8 +65,11 @@ Status build_rootfs(const fs::path& root) {
     if (ec) return Error{ErrorCode::io_error, std::string("template symlink ") + top + ": " + ec.message()};
   }
   const fs::path etc = root / "etc";
-  for (const auto& [name, text] : {std::pair{"passwd", kPasswd}, {"group", kGroup}, {"hosts", kHosts},
-                                   {"nsswitch.conf", kNsswitch}, {"hostname", "soulbox\n"},
+  for (const auto& [name, text] : {std::pair{"passwd", kPasswd},
+                                   {"group", kGroup},
+                                   {"hosts", kHosts},
+                                   {"nsswitch.conf", kNsswitch},
+                                   {"hostname", "soulbox\n"},
                                    {"resolv.conf", ""}}) {
     if (auto st = write_new_file((etc / name).string(), text); !st) return st;
   }
@@ -107,13 +110,14 @@ Status TemplateStore::build_base(const std::string& dir, const std::string& stam
     fs::rename(staging, rootfs, ec);
     if (ec) fs::remove_all(staging, ec);  // a concurrent builder won: use its copy
   }
-  nlohmann::json meta = {{"name", "base"}, {"stamp", stamp}, {"rootfs", rootfs.filename().string()},
-                         {"binds", nlohmann::json::array()}};
+  nlohmann::json meta = {
+      {"name", "base"}, {"stamp", stamp}, {"rootfs", rootfs.filename().string()}, {"binds", nlohmann::json::array()}};
   for (const auto& bind : read_only_binds())
     meta["binds"].push_back({{"host", bind}, {"sandbox", bind}, {"writable", false}});
   const std::string tmp = dir + "/template.json." + std::to_string(::getpid());
   if (auto st = write_new_file(tmp, meta.dump(2) + "\n"); !st) return st;
-  if (::rename(tmp.c_str(), (dir + "/template.json").c_str()) != 0) return sys_error("install " + dir + "/template.json");
+  if (::rename(tmp.c_str(), (dir + "/template.json").c_str()) != 0)
+    return sys_error("install " + dir + "/template.json");
   return {};
 }
 

@@ -16,8 +16,8 @@ namespace soulbox::isolation {
 
 struct Template {
   std::string name;
-  std::string rootfs;               // absolute path of the lower layer
-  std::vector<BindMount> binds;     // applied on top of the overlay, in order
+  std::string rootfs;            // absolute path of the lower layer
+  std::vector<BindMount> binds;  // applied on top of the overlay, in order
 };
 
 class TemplateStore {

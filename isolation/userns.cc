@@ -30,8 +30,7 @@ Result<IdRange> IdRangeAllocator::acquire() {
     }
     return IdRange{first_host_id_ + slot * kIdsPerSandbox, slot, std::move(fd)};
   }
-  return Error{ErrorCode::resource_exhausted,
-               "all " + std::to_string(slots_) + " sandbox id ranges are in use"};
+  return Error{ErrorCode::resource_exhausted, "all " + std::to_string(slots_) + " sandbox id ranges are in use"};
 }
 
 Status write_id_maps(pid_t pid, uint32_t host_base) {

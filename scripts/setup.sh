@@ -14,6 +14,8 @@ PACKAGES=(
   libboost-dev libcli11-dev nlohmann-json3-dev libssl-dev
   # languages that sandboxes run, and peers the benchmarks compare against
   python3 nodejs ruby perl lua5.4 gcc bubblewrap iproute2
+  # checks
+  clang-format git
 )
 
 missing=()

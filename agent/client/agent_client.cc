@@ -22,8 +22,7 @@ int64_t now_ms() {
 
 Error unexpected(const OwnedFrame& f, const char* wanted) {
   if (f.type() == ap::Body::ErrorReply) return error_from_reply(f.frame().body_as_ErrorReply());
-  return Error{ErrorCode::protocol_error,
-               std::string("expected ") + wanted + ", got " + ap::EnumNameBody(f.type())};
+  return Error{ErrorCode::protocol_error, std::string("expected ") + wanted + ", got " + ap::EnumNameBody(f.type())};
 }
 
 template <class Build>
@@ -82,11 +81,14 @@ Result<OwnedFrame> AgentClient::read_frame(int timeout_ms) {
       return Error{ErrorCode::protocol_error, "the agent sent a malformed frame"};
     if (spin_for_frame()) continue;
     const int wait = deadline < 0 ? -1 : int(std::max<int64_t>(0, deadline - now_ms()));
-    struct pollfd pfd {fd_, POLLIN, 0};
+    struct pollfd pfd {
+      fd_, POLLIN, 0
+    };
     const int ready = ::poll(&pfd, 1, wait);
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0) return sys_error("poll agent channel");
-    if (ready == 0) return Error{ErrorCode::timeout, "no answer from the agent within " + std::to_string(timeout_ms) + " ms"};
+    if (ready == 0)
+      return Error{ErrorCode::timeout, "no answer from the agent within " + std::to_string(timeout_ms) + " ms"};
     char buf[65536];
     const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
     if (n < 0 && errno == EINTR) continue;
@@ -100,7 +102,8 @@ Result<OwnedFrame> AgentClient::read_frame(int timeout_ms) {
 // poll without blocking for a short while first.
 bool AgentClient::spin_for_frame() {
   if (spin_us_ <= 0) return false;
-  struct timespec start {}, now {};
+  struct timespec start {
+  }, now{};
   ::clock_gettime(CLOCK_MONOTONIC, &start);
   for (;;) {
     char buf[65536];
@@ -154,9 +157,9 @@ Result<std::string> AgentClient::handshake(int timeout_ms) {
   if (!hello) return unexpected(*f, "Hello");
   const std::string version = hello->agent_version() ? hello->agent_version()->str() : "?";
   if (hello->protocol_version() < ap::kMinAgentProtocolVersion)
-    return Error{ErrorCode::version_mismatch, "agent " + version + " speaks protocol " +
-                                                  std::to_string(hello->protocol_version()) + "; this host needs >= " +
-                                                  std::to_string(ap::kMinAgentProtocolVersion)};
+    return Error{ErrorCode::version_mismatch,
+                 "agent " + version + " speaks protocol " + std::to_string(hello->protocol_version()) +
+                     "; this host needs >= " + std::to_string(ap::kMinAgentProtocolVersion)};
   return version;
 }
 
@@ -169,8 +172,8 @@ Result<int> AgentClient::start(const ProcessSpec& spec, uint64_t* request_id) {
     auto user = spec.user.empty() ? 0 : b.CreateString(spec.user);
     auto tag = spec.tag.empty() ? 0 : b.CreateString(spec.tag);
     auto pty = spec.pty ? ap::CreatePtySize(b, spec.pty->first, spec.pty->second) : 0;
-    auto body = ap::CreateProcStart(b, argv, env, cwd, user, spec.stdin_open, pty, spec.timeout_ms,
-                                    spec.output_limit, tag);
+    auto body =
+        ap::CreateProcStart(b, argv, env, cwd, user, spec.stdin_open, pty, spec.timeout_ms, spec.output_limit, tag);
     return std::make_pair(ap::Body::ProcStart, body.Union());
   });
   if (auto st = send(fbb); !st) return st.error();

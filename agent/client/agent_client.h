@@ -32,7 +32,7 @@ struct ProcessSpec {
   std::vector<std::string> argv;
   std::vector<std::string> env;  // KEY=VALUE, on top of the agent's defaults
   std::string cwd;
-  std::string user;              // "" = user, or "root"
+  std::string user;  // "" = user, or "root"
   bool stdin_open = false;
   std::optional<std::pair<uint16_t, uint16_t>> pty;  // rows, cols
   uint32_t timeout_ms = 0;
@@ -42,7 +42,7 @@ struct ProcessSpec {
 
 struct ProcessResult {
   int pid = -1;
-  std::string out;   // stdout, or everything for a pty
+  std::string out;  // stdout, or everything for a pty
   std::string err;
   int exit_code = -1;
   int signal = 0;

@@ -68,7 +68,8 @@ TEST_CASE("soulbox-isolate binds host directories read-only unless asked", "[int
   const std::string dir = data_dir() + "/bind-src";
   REQUIRE(run_host({"/bin/mkdir", "-p", dir}).exit_code == 0);
   REQUIRE(run_host({"/bin/sh", "-c", "echo host-data > " + dir + "/in.txt"}).exit_code == 0);
-  auto ro = isolate({"--bind", dir + ":/data", "--", "/bin/sh", "-c", "cat /data/in.txt; echo x > /data/out 2>&1 || echo denied"});
+  auto ro = isolate(
+      {"--bind", dir + ":/data", "--", "/bin/sh", "-c", "cat /data/in.txt; echo x > /data/out 2>&1 || echo denied"});
   CHECK_THAT(ro.out, Catch::StartsWith("host-data\n"));
   CHECK_THAT(ro.out + ro.err, Catch::Contains("denied"));
   auto rw = isolate({"--user", "root", "--bind", dir + ":/data:rw", "--", "/bin/sh", "-c", "ls /data"});

@@ -38,8 +38,9 @@ TEST_CASE("ruby, perl and lua run", "[integration][languages]") {
 
 TEST_CASE("a C program compiled with gcc inside runs", "[integration][languages]") {
   auto box = make_box();
-  REQUIRE(box.client->write_file("/home/user/hello.c",
-                                 "#include <stdio.h>\nint main(void){printf(\"sum=%d\\n\", 40+2);return 3;}\n")
+  REQUIRE(box.client
+              ->write_file("/home/user/hello.c",
+                           "#include <stdio.h>\nint main(void){printf(\"sum=%d\\n\", 40+2);return 3;}\n")
               .ok());
   auto cc = box.run({"/usr/bin/gcc", "-O1", "-o", "/home/user/hello", "/home/user/hello.c"}, 60000);
   INFO("gcc stderr: " << cc.err);

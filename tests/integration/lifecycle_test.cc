@@ -41,7 +41,8 @@ TEST_CASE("a sandbox whose agent dies is detected and cleaned up", "[integration
   const uint32_t base = box.sandbox->host_id_base();
   CHECK(box.sandbox->agent_alive());
   ::kill(box.sandbox->agent_pid(), SIGKILL);  // from the host: a crash
-  for (int i = 0; i < 100 && box.sandbox->agent_alive(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 100 && box.sandbox->agent_alive(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   CHECK_FALSE(box.sandbox->agent_alive());
   ProcessSpec spec;
   spec.argv = {"/bin/true"};
@@ -138,7 +139,8 @@ TEST_CASE("freeze stops the sandbox and thaw resumes it", "[integration][lifecyc
 TEST_CASE("what a killed soulbox-isolate left behind is collected on the next start", "[integration][lifecycle]") {
   const std::string data = data_dir() + "/stale-data";
   const std::string cli = build_dir() + "/soulbox-isolate";
-  auto started = run_host({"/bin/sh", "-c", cli + " --data-dir " + data + " -- /bin/sleep 30 >/dev/null 2>&1 & echo $!"});
+  auto started =
+      run_host({"/bin/sh", "-c", cli + " --data-dir " + data + " -- /bin/sleep 30 >/dev/null 2>&1 & echo $!"});
   const pid_t cli_pid = std::stoi(started.out);
   std::string id;
   for (int i = 0; i < 200 && id.empty(); ++i) {

@@ -43,8 +43,9 @@ TEST_CASE("cwd and user are honoured", "[integration][process]") {
 TEST_CASE("root inside the sandbox holds no capabilities", "[integration][process]") {
   auto box = make_box();
   auto r = box.as_root("grep -E '^Cap(Prm|Eff|Bnd|Amb)' /proc/self/status");
-  CHECK(r.out == "CapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000000\n"
-                 "CapAmb:\t0000000000000000\n");
+  CHECK(r.out ==
+        "CapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000000\n"
+        "CapAmb:\t0000000000000000\n");
 }
 
 TEST_CASE("unknown programs, users and bad cwd get clear errors", "[integration][process]") {

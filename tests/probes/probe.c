@@ -35,8 +35,10 @@
 #endif
 
 static void report(const char* name, long rc) {
-  if (rc >= 0) printf("%s=OK\n", name);
-  else printf("%s=%s\n", name, strerrorname_np(errno));
+  if (rc >= 0)
+    printf("%s=OK\n", name);
+  else
+    printf("%s=%s\n", name, strerrorname_np(errno));
   fflush(stdout);
 }
 
@@ -57,13 +59,18 @@ static void in_child(const char* name, long (*fn)(void)) {
   if (read(pipefd[0], &err, sizeof err) != sizeof err) err = -1;
   close(pipefd[0]);
   waitpid(pid, NULL, 0);
-  if (err == 0) printf("%s=OK\n", name);
-  else if (err < 0) printf("%s=KILLED\n", name);
-  else printf("%s=%s\n", name, strerrorname_np(err));
+  if (err == 0)
+    printf("%s=OK\n", name);
+  else if (err < 0)
+    printf("%s=KILLED\n", name);
+  else
+    printf("%s=%s\n", name, strerrorname_np(err));
   fflush(stdout);
 }
 
-static long do_traceme(void) { return ptrace(PTRACE_TRACEME, 0, 0, 0); }
+static long do_traceme(void) {
+  return ptrace(PTRACE_TRACEME, 0, 0, 0);
+}
 static long do_clone_newuser(void) {
   long pid = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
   if (pid == 0) _exit(0);
@@ -79,7 +86,10 @@ static long do_clone_newnet(void) {
 static long do_thread(void) {
   pthread_t t;
   int rc = pthread_create(&t, NULL, (void* (*)(void*))(void*)sleep, (void*)0);
-  if (rc != 0) { errno = rc; return -1; }
+  if (rc != 0) {
+    errno = rc;
+    return -1;
+  }
   pthread_join(t, NULL);
   return 0;
 }
@@ -129,9 +139,16 @@ static int syscalls(void) {
 
 /* Opens (never writes) host-wide settings for writing. */
 static int host_settings(void) {
-  const char* paths[] = {"/proc/sys/kernel/core_pattern", "/proc/sysrq-trigger", "/proc/sys/vm/drop_caches",
-                         "/proc/sys/kernel/hostname", "/sys/kernel/uevent_helper", "/sys/fs/cgroup/cgroup.procs",
-                         "/proc/1/mem", "/proc/1/exe", "/proc/kcore", "/dev/mem"};
+  const char* paths[] = {"/proc/sys/kernel/core_pattern",
+                         "/proc/sysrq-trigger",
+                         "/proc/sys/vm/drop_caches",
+                         "/proc/sys/kernel/hostname",
+                         "/sys/kernel/uevent_helper",
+                         "/sys/fs/cgroup/cgroup.procs",
+                         "/proc/1/mem",
+                         "/proc/1/exe",
+                         "/proc/kcore",
+                         "/dev/mem"};
   for (size_t i = 0; i < sizeof paths / sizeof *paths; ++i) {
     int fd = open(paths[i], O_WRONLY);
     report(paths[i], fd);
@@ -158,9 +175,15 @@ static int list_fds(void) {
 static int memory(long mb) {
   for (long i = 0; i < mb; ++i) {
     char* p = malloc(1 << 20);
-    if (!p) { printf("malloc failed at %ld MiB\n", i); return 1; }
+    if (!p) {
+      printf("malloc failed at %ld MiB\n", i);
+      return 1;
+    }
     memset(p, 1, 1 << 20);
-    if (i % 16 == 0) { printf("%ld\n", i); fflush(stdout); }
+    if (i % 16 == 0) {
+      printf("%ld\n", i);
+      fflush(stdout);
+    }
   }
   printf("allocated %ld MiB\n", mb);
   return 0;
@@ -187,7 +210,11 @@ static int zombies(long n) {
   return 0; /* exit without reaping: PID 1 must reap them */
 }
 
-static void* idle(void* arg) { (void)arg; pause(); return NULL; }
+static void* idle(void* arg) {
+  (void)arg;
+  pause();
+  return NULL;
+}
 static int threads(long max) {
   long n = 0;
   for (; n < max; ++n) {
@@ -196,7 +223,10 @@ static int threads(long max) {
     pthread_attr_init(&a);
     pthread_attr_setstacksize(&a, 64 * 1024);
     int rc = pthread_create(&t, &a, idle, NULL);
-    if (rc != 0) { errno = rc; break; }
+    if (rc != 0) {
+      errno = rc;
+      break;
+    }
   }
   printf("threads=%ld error=%s\n", n, n < max ? strerrorname_np(errno) : "none");
   return 0;
@@ -207,7 +237,10 @@ static int processes(long max) {
   for (; n < max; ++n) {
     pid_t pid = fork();
     if (pid < 0) break;
-    if (pid == 0) { pause(); _exit(0); }
+    if (pid == 0) {
+      pause();
+      _exit(0);
+    }
   }
   printf("processes=%ld error=%s\n", n, n < max ? strerrorname_np(errno) : "none");
   return 0;
@@ -236,7 +269,10 @@ static int flood(long mb) {
 }
 
 int main(int argc, char** argv) {
-  if (argc < 2) { fprintf(stderr, "usage: probe ACTION [N]\n"); return 2; }
+  if (argc < 2) {
+    fprintf(stderr, "usage: probe ACTION [N]\n");
+    return 2;
+  }
   const char* a = argv[1];
   long n = argc > 2 ? atol(argv[2]) : 0;
   if (!strcmp(a, "syscalls")) return syscalls();
@@ -250,14 +286,21 @@ int main(int argc, char** argv) {
   if (!strcmp(a, "forkbomb")) return forkbomb();
   if (!strcmp(a, "daemon")) return daemonize();
   if (!strcmp(a, "flood")) return flood(n);
-  if (!strcmp(a, "x32")) { long r = syscall(0x40000000 | 39); printf("x32 getpid returned %ld\n", r); return 0; }
+  if (!strcmp(a, "x32")) {
+    long r = syscall(0x40000000 | 39);
+    printf("x32 getpid returned %ld\n", r);
+    return 0;
+  }
   if (!strcmp(a, "i386")) {
     long r;
     __asm__ volatile("int $0x80" : "=a"(r) : "a"(20) : "memory"); /* i386 getpid */
     printf("i386 getpid returned %ld\n", r);
     return 0;
   }
-  if (!strcmp(a, "future-syscall")) { report("syscall_500", syscall(500)); return 0; }
+  if (!strcmp(a, "future-syscall")) {
+    report("syscall_500", syscall(500));
+    return 0;
+  }
   fprintf(stderr, "unknown action %s\n", a);
   return 2;
 }

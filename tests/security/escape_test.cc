@@ -35,10 +35,9 @@ struct Canary {
 TEST_CASE("a host canary file cannot be read from inside", "[security][escape]") {
   Canary canary;
   auto box = make_box();
-  const std::string attempts =
-      "cat " + canary.path + " /proc/1/root" + canary.path + " /proc/self/root" + canary.path +
-      " 2>/dev/null; find / -xdev -name 'soulbox-canary-*' 2>/dev/null; grep -rs " + canary.secret +
-      " /tmp /home /proc/1/cwd 2>/dev/null";
+  const std::string attempts = "cat " + canary.path + " /proc/1/root" + canary.path + " /proc/self/root" + canary.path +
+                               " 2>/dev/null; find / -xdev -name 'soulbox-canary-*' 2>/dev/null; grep -rs " +
+                               canary.secret + " /tmp /home /proc/1/cwd 2>/dev/null";
   auto r = box.sh(attempts);
   CHECK_THAT(r.out, !Catch::Contains(canary.secret));
   auto root = box.as_root(attempts);
@@ -69,7 +68,8 @@ TEST_CASE("the sandbox sees no host fds, processes or mounts", "[security][escap
   // cwd and root are inside.
   CHECK(box.sh("readlink /proc/self/cwd /proc/self/root").out == "/home/user\n/\n");
   // Only the mounts the template and the test asked for exist inside.
-  auto points = box.sh("awk '{print $5}' /proc/self/mountinfo | sed -E 's#^/(proc|dev)/.*#/\\1/*#' | sort -u | tr '\\n' ' '");
+  auto points =
+      box.sh("awk '{print $5}' /proc/self/mountinfo | sed -E 's#^/(proc|dev)/.*#/\\1/*#' | sort -u | tr '\\n' ' '");
   CHECK(points.out == "/ /dev /dev/* /opt/probes /proc /proc/* /tmp /usr ");
   CHECK_THAT(box.sh("ls /sys 2>&1").out, Catch::Contains("No such file"));
 }
@@ -106,8 +106,9 @@ TEST_CASE("writes to /proc, /sys and host settings are refused", "[security][esc
                            Catch::Contains("/proc/1/exe=ETXTBSY"));
   }
   // Masked files read as empty.
-  auto masked = box.as_root("for f in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug; do "
-                            "[ -e $f ] && echo \"$f $(wc -c < $f)\"; done");
+  auto masked = box.as_root(
+      "for f in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug; do "
+      "[ -e $f ] && echo \"$f $(wc -c < $f)\"; done");
   INFO(masked.out);
   CHECK_THAT(masked.out, Catch::Contains("/proc/timer_list 0\n"));
   CHECK_THAT(masked.out, Catch::Contains("/proc/keys 0\n"));
@@ -125,7 +126,8 @@ TEST_CASE("device nodes cannot be created and /dev is minimal and read-only", "[
   AgentClient tmpfs_client((*tmpfs_dev)->channel_fd());
   REQUIRE(tmpfs_client.handshake().ok());
   ProcessSpec ls;
-  ls.argv = {"/bin/sh", "-c", "ls /dev | tr '\\n' ' '; echo x > /dev/null && head -c 3 /dev/urandom | wc -c; touch /dev/f 2>&1"};
+  ls.argv = {"/bin/sh", "-c",
+             "ls /dev | tr '\\n' ' '; echo x > /dev/null && head -c 3 /dev/urandom | wc -c; touch /dev/f 2>&1"};
   auto r0 = tmpfs_client.run(ls);
   REQUIRE(r0.ok());
   CHECK_THAT(r0->out, Catch::StartsWith("fd full null ptmx pts random shm stderr stdin stdout tty urandom zero 3\n"));
@@ -184,16 +186,21 @@ TEST_CASE("network: loopback only, and the host's loopback is unreachable", "[se
   CHECK(ifaces.out == "['lo']\n");
   auto connect = box.run({"/usr/bin/python3", "-c",
                           "import socket\ns = socket.socket()\ns.settimeout(2)\n"
-                          "try:\n  s.connect(('127.0.0.1', " + std::to_string(port) + "))\n  print('connected')\n"
-                          "except OSError as e:\n  print(type(e).__name__)"});
+                          "try:\n  s.connect(('127.0.0.1', " +
+                              std::to_string(port) +
+                              "))\n  print('connected')\n"
+                              "except OSError as e:\n  print(type(e).__name__)"});
   CHECK(connect.out == "ConnectionRefusedError\n");
-  struct pollfd pfd {listener, POLLIN, 0};
+  struct pollfd pfd {
+    listener, POLLIN, 0
+  };
   CHECK(::poll(&pfd, 1, 100) == 0);  // nothing ever arrived
   ::close(listener);
   // The sandbox's own loopback works.
-  auto local = box.run({"/usr/bin/python3", "-c",
-                        "import socket\na = socket.socket(); a.bind(('127.0.0.1', 0)); a.listen()\n"
-                        "b = socket.create_connection(a.getsockname()); c, _ = a.accept(); b.send(b'ok'); print(c.recv(2).decode())"});
+  auto local = box.run(
+      {"/usr/bin/python3", "-c",
+       "import socket\na = socket.socket(); a.bind(('127.0.0.1', 0)); a.listen()\n"
+       "b = socket.create_connection(a.getsockname()); c, _ = a.accept(); b.send(b'ok'); print(c.recv(2).decode())"});
   CHECK(local.out == "ok\n");
 }
 
@@ -203,7 +210,8 @@ TEST_CASE("root inside cannot reconfigure the sandbox's network", "[security][es
   CHECK_THAT(r.out, Catch::Contains("Operation not permitted"));
   CHECK_THAT(r.out, Catch::EndsWith("1\n"));
   CHECK(box.sh("cat /sys/class/net/lo/operstate 2>/dev/null || ip -o link show lo").exit_code == 0);
-  auto still = box.run({"/usr/bin/python3", "-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print('lo up')"});
+  auto still = box.run(
+      {"/usr/bin/python3", "-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print('lo up')"});
   CHECK(still.out == "lo up\n");
 }
 

@@ -38,7 +38,8 @@ TEST_CASE("symlinks to / and to host paths resolve inside the sandbox", "[securi
   const std::string canary = "/tmp/soulbox-fapi-canary-" + std::to_string(::getpid());
   std::ofstream(canary) << "host-secret";
   auto box = make_box();
-  REQUIRE(box.sh("ln -s / ~/rootlink && ln -s " + canary + " ~/canarylink && ln -s /proc/1/root ~/magic").exit_code == 0);
+  REQUIRE(box.sh("ln -s / ~/rootlink && ln -s " + canary + " ~/canarylink && ln -s /proc/1/root ~/magic").exit_code ==
+          0);
   auto via_root = box.client->read_file("/home/user/rootlink/etc/hostname");
   REQUIRE(via_root.ok());
   CHECK(*via_root == "soulbox\n");
@@ -61,9 +62,10 @@ TEST_CASE("a symlink swapped while files are copied never reaches the host", "[s
   // Inside: flip ~/d between a real directory and a symlink to /tmp (host path
   // name) and / as fast as possible.
   ProcessSpec racer;
-  racer.argv = {"/bin/sh", "-c",
-                "cd ~ && while :; do mkdir -p real && mv -T real d 2>/dev/null; ln -sfn / d2 && mv -T d2 d 2>/dev/null; "
-                "ln -sfn /tmp d3 && mv -T d3 d 2>/dev/null; rm -rf real; done"};
+  racer.argv = {
+      "/bin/sh", "-c",
+      "cd ~ && while :; do mkdir -p real && mv -T real d 2>/dev/null; ln -sfn / d2 && mv -T d2 d 2>/dev/null; "
+      "ln -sfn /tmp d3 && mv -T d3 d 2>/dev/null; rm -rf real; done"};
   uint64_t racer_id = 0;
   REQUIRE(box.client->start(racer, &racer_id).ok());
   int reads_with_secret = 0;

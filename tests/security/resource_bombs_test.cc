@@ -99,7 +99,9 @@ TEST_CASE("disk and inode exhaustion stop at the sandbox's own limits", "[securi
   auto tmp = box.sh("dd if=/dev/zero of=/tmp/fill bs=1M count=64 2>&1; echo rc=$?");
   CHECK_THAT(tmp.out, Catch::Contains("No space left on device"));
   // 8192 files into a 2048-inode layer.
-  auto inodes = box.sh("cd /home/user && rm -f fill && i=0; while [ $i -lt 8192 ]; do printf '' > f$i || break; i=$((i+1)); done; echo made=$i");
+  auto inodes = box.sh(
+      "cd /home/user && rm -f fill && i=0; while [ $i -lt 8192 ]; do printf '' > f$i || break; i=$((i+1)); done; echo "
+      "made=$i");
   CHECK_THAT(inodes.out, Catch::Contains("made="));
   const int made = std::stoi(inodes.out.substr(inodes.out.find("made=") + 5));
   CHECK(made < 2048);

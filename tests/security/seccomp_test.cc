@@ -33,12 +33,35 @@ TEST_CASE("dangerous syscalls are refused for user and root alike", "[security][
     auto m = parse(r->out);
     INFO("as " << user << ":\n" << r->out);
     // Refused outright (EPERM from the filter, never reaching the kernel's own checks).
-    for (const char* name : {"mount", "umount", "unshare_user", "unshare_mount", "unshare_net", "clone_newuser",
-                             "clone_newnet", "setns", "ptrace_traceme", "ptrace_attach_pid1", "process_vm_readv",
-                             "io_uring_setup", "userfaultfd", "bpf", "perf_event_open", "keyctl", "add_key",
-                             "request_key", "kexec_load", "init_module", "chroot", "pivot_root", "sethostname",
-                             "open_by_handle_at", "personality_no_aslr", "socket_raw_inet", "socket_raw_inet6",
-                             "tiocsti", "tiocsti_high_bits"})
+    for (const char* name : {"mount",
+                             "umount",
+                             "unshare_user",
+                             "unshare_mount",
+                             "unshare_net",
+                             "clone_newuser",
+                             "clone_newnet",
+                             "setns",
+                             "ptrace_traceme",
+                             "ptrace_attach_pid1",
+                             "process_vm_readv",
+                             "io_uring_setup",
+                             "userfaultfd",
+                             "bpf",
+                             "perf_event_open",
+                             "keyctl",
+                             "add_key",
+                             "request_key",
+                             "kexec_load",
+                             "init_module",
+                             "chroot",
+                             "pivot_root",
+                             "sethostname",
+                             "open_by_handle_at",
+                             "personality_no_aslr",
+                             "socket_raw_inet",
+                             "socket_raw_inet6",
+                             "tiocsti",
+                             "tiocsti_high_bits"})
       CHECK(m[name] == "EPERM");
     CHECK(m["clone3"] == "ENOSYS");  // libc falls back to clone, whose flags the filter can read
     CHECK(m["socket_alg"] == "EAFNOSUPPORT");
@@ -78,7 +101,8 @@ TEST_CASE("no_new_privs is set and setuid binaries give nothing", "[security][se
   // su cannot become root; a copy with the setuid bit set by its owner gives nothing either.
   auto su = box.sh("echo | su -c 'id -u' root 2>&1; echo rc=$?");
   CHECK_THAT(su.out, !Catch::Contains("\n0\n"));
-  auto self = box.sh("cp /usr/bin/id /tmp/myid && chmod 4755 /tmp/myid && /tmp/myid -u && "
-                     "cp /usr/bin/id ~/myid && chmod 4755 ~/myid && ~/myid -u");
+  auto self = box.sh(
+      "cp /usr/bin/id /tmp/myid && chmod 4755 /tmp/myid && /tmp/myid -u && "
+      "cp /usr/bin/id ~/myid && chmod 4755 ~/myid && ~/myid -u");
   CHECK(self.out == "1000\n1000\n");
 }

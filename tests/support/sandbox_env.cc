@@ -51,9 +51,15 @@ Env& env() {
 
 }  // namespace
 
-isolation::Runtime& runtime() { return *env().rt; }
-const std::string& data_dir() { return env().data; }
-const std::string& build_dir() { return env().build; }
+isolation::Runtime& runtime() {
+  return *env().rt;
+}
+const std::string& data_dir() {
+  return env().data;
+}
+const std::string& build_dir() {
+  return env().build;
+}
 
 ProcessResult Box::run(const std::vector<std::string>& argv, uint32_t timeout_ms) {
   ProcessSpec spec;
@@ -116,7 +122,9 @@ Leftovers leftovers_of(const std::string& id, uint32_t host_id_base) {
   return l;
 }
 
-bool clean(const Leftovers& l) { return l.processes.empty() && !l.cgroup_dir && !l.scratch_dir; }
+bool clean(const Leftovers& l) {
+  return l.processes.empty() && !l.cgroup_dir && !l.scratch_dir;
+}
 
 size_t host_mount_count() {
   std::ifstream in("/proc/self/mountinfo");

@@ -32,8 +32,8 @@ struct FakeTree {
     const fs::path dir = root / "soulbox" / name;
     fs::create_directories(dir);
     touch(root / "soulbox" / "cgroup.subtree_control", "");
-    for (const char* f : {"memory.max", "memory.swap.max", "cpu.max", "pids.max", "cgroup.procs", "cgroup.freeze",
-                          "cgroup.kill"})
+    for (const char* f :
+         {"memory.max", "memory.swap.max", "cpu.max", "pids.max", "cgroup.procs", "cgroup.freeze", "cgroup.kill"})
       touch(dir / f, "");
     touch(dir / "memory.current", "1234\n");
     touch(dir / "memory.peak", "4096\n");

@@ -1,10 +1,12 @@
-#include <catch2/catch.hpp>
-
 #include "isolation/sandbox_spec.h"
+
+#include <catch2/catch.hpp>
 
 using namespace soulbox::isolation;
 
-TEST_CASE("the default spec is valid", "[unit][spec]") { CHECK(validate_spec(SandboxSpec{}).ok()); }
+TEST_CASE("the default spec is valid", "[unit][spec]") {
+  CHECK(validate_spec(SandboxSpec{}).ok());
+}
 
 TEST_CASE("out-of-range limits get a clear error", "[unit][spec]") {
   SandboxSpec s;

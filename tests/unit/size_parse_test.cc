@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "cli/size_parse.h"
+
+#include <catch2/catch.hpp>
 
 using soulbox::cli::parse_size;
 
