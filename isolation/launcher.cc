@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -129,7 +130,17 @@ Status await_exec(int handshake, pid_t pid) {
 
 }  // namespace
 
+// procfs gives /proc/self/task a link count of 2 + the number of threads.
+bool single_threaded() {
+  struct stat st {};
+  return ::stat("/proc/self/task", &st) == 0 && st.st_nlink == 3;
+}
+
 Result<Launched> launch_sandbox(const LaunchRequest& req) {
+  if (!single_threaded())
+    return Error{ErrorCode::internal,
+                 "sandboxes must be launched from a single-threaded process: the child runs ordinary code "
+                 "between clone and exec (see isolation/launcher.h)"};
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return sys_error("socketpair");
   unique_fd parent_end(pair[0]), child_end(pair[1]);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <future>
 #include <thread>
 
 #include "tests/support/sandbox_env.h"
@@ -161,4 +162,16 @@ TEST_CASE("what a killed soulbox-isolate left behind is collected on the next st
   CHECK(::access((data + "/sandboxes/" + id).c_str(), F_OK) != 0);
   if (v1) CHECK(::access(cgroup.c_str(), F_OK) != 0);
   run_host({"/bin/rm", "-rf", data});
+}
+
+TEST_CASE("a multi-threaded caller is refused instead of risking a deadlocked child", "[integration][lifecycle]") {
+  std::promise<void> release;
+  std::thread other([f = release.get_future()]() mutable { f.wait(); });
+  auto sb = runtime().create({});
+  release.set_value();
+  other.join();
+  REQUIRE_FALSE(sb.ok());
+  CHECK_THAT(sb.error().message, Catch::Contains("single-threaded process"));
+  auto after = runtime().create({});  // alone again: works
+  CHECK(after.ok());
 }
