@@ -175,3 +175,15 @@ TEST_CASE("a multi-threaded caller is refused instead of risking a deadlocked ch
   auto after = runtime().create({});  // alone again: works
   CHECK(after.ok());
 }
+
+TEST_CASE("a failing set-up step is reported with the step and errno", "[integration][lifecycle]") {
+  isolation::SandboxSpec spec;
+  // The mount point would have to be created inside the read-only /usr bind.
+  spec.binds.push_back({"/tmp", "/usr/soulbox-new-dir", false});
+  auto sb = runtime().create(spec);
+  REQUIRE_FALSE(sb.ok());
+  CHECK_THAT(sb.error().message, Catch::Contains("sandbox setup failed at 'mkdir "));
+  CHECK_THAT(sb.error().message, Catch::Contains("/usr/soulbox-new-dir'"));
+  CHECK_THAT(sb.error().message, Catch::Contains("(errno 30)"));  // EROFS
+  CHECK(runtime().create({}).ok());                              // and nothing is left in the way
+}
