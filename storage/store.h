@@ -1,0 +1,59 @@
+// Node-local state in RocksDB. Only storage/ includes rocksdb: callers see
+// column families as an enum, keys and values as bytes, and Result/Status.
+#pragma once
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace soulbox::storage {
+
+// Column families. Append only: the names are on disk.
+enum class Family {
+  sandboxes,  // sandbox records (lifecycle state, spec, owner node)
+  templates,  // template metadata
+  pool,       // warm pool bookkeeping
+  metrics,    // sampled metrics, keyed by sandbox + time
+  applied,    // ids of bus messages already applied (redelivery dedup)
+  views,      // materialised views folded from event streams
+};
+
+struct Write {
+  Family family;
+  std::string key;
+  std::optional<std::string> value;  // nullopt: delete
+};
+
+struct StoreOptions {
+  std::string path;  // directory, created if missing
+};
+
+class Store {
+ public:
+  static Result<std::unique_ptr<Store>> open(const StoreOptions& options);
+  virtual ~Store() = default;
+
+  // `sync`: fsync the WAL before returning (lifecycle and audit writes).
+  // Without it a write survives a process crash (the WAL is in the page
+  // cache), not an OS crash (STACK.md §7).
+  virtual Status write(const std::vector<Write>& writes, bool sync) = 0;
+  virtual Status put(Family family, const std::string& key, const std::string& value, bool sync) = 0;
+  virtual Result<std::optional<std::string>> get(Family family, const std::string& key) = 0;
+
+  // Applies `writes` and records `message_id` in one atomic batch; a message
+  // id seen before applies nothing and returns false. This makes
+  // at-least-once delivery effectively once.
+  virtual Result<bool> apply_once(const std::string& message_id, const std::vector<Write>& writes, bool sync) = 0;
+
+  // Calls `visit` for every key starting with `prefix`, in key order, until
+  // it returns false.
+  virtual Status scan(Family family, const std::string& prefix,
+                      const std::function<bool(const std::string& key, const std::string& value)>& visit) = 0;
+};
+
+const char* family_name(Family family);
+
+}  // namespace soulbox::storage
