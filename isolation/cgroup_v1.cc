@@ -42,15 +42,22 @@ class CgroupV1 final : public Cgroup {
     return {};
   }
 
+  // The v1 freezer can stay in FREEZING when it races with tasks that are
+  // forking or in a vfork (runc works around it the same way): give each
+  // attempt 100 ms, thaw, and try again.
   Status freeze() override {
-    if (auto st = write_control(dirs_.freezer + "/freezer.state", "FROZEN"); !st) return st;
-    for (int i = 0; i < 1000; ++i) {  // FREEZING -> FROZEN
-      auto state = read_small_file(dirs_.freezer + "/freezer.state");
-      if (!state) return state.error();
-      if (state->rfind("FROZEN", 0) == 0) return {};
-      std::this_thread::sleep_for(std::chrono::microseconds(500));
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      if (auto st = write_control(dirs_.freezer + "/freezer.state", "FROZEN"); !st) return st;
+      for (int i = 0; i < 60; ++i) {
+        auto state = read_small_file(dirs_.freezer + "/freezer.state");
+        if (!state) return state.error();
+        if (state->rfind("FROZEN", 0) == 0) return {};
+        std::this_thread::sleep_for(std::chrono::microseconds(i < 20 ? 100 : 2000));
+      }
+      (void)thaw();
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-    return Error{ErrorCode::timeout, "freezer did not reach FROZEN in " + dirs_.freezer};
+    return Error{ErrorCode::timeout, "freezer did not reach FROZEN after 20 attempts in " + dirs_.freezer};
   }
 
   Status thaw() override { return write_control(dirs_.freezer + "/freezer.state", "THAWED"); }

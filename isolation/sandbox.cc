@@ -38,7 +38,9 @@ Status Sandbox::destroy() {
   destroyed_ = true;
   channel_.reset();
   // PID 1 of a pid namespace takes every process of the namespace with it.
+  // A frozen sandbox must be thawed for the kill to land (cgroup v1 freezer).
   ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
+  (void)cgroup_->thaw();
   while (::waitpid(agent_pid_, nullptr, 0) < 0 && errno == EINTR) {
   }
   Status result;

@@ -128,7 +128,9 @@ TEST_CASE("freeze stops the sandbox and thaw resumes it", "[integration][lifecyc
   auto pid = box.client->start(spec, &id);
   REQUIRE(pid.ok());
   REQUIRE(box.client->wait_for(id, 2000).ok());
-  REQUIRE(box.sandbox->cgroup().freeze().ok());
+  auto frozen = box.sandbox->cgroup().freeze();
+  INFO((frozen ? "" : frozen.error().message));
+  REQUIRE(frozen.ok());
   // Drain what was in flight, then expect silence while frozen.
   while (box.client->wait_for(id, 200).ok()) {
   }
@@ -185,5 +187,5 @@ TEST_CASE("a failing set-up step is reported with the step and errno", "[integra
   CHECK_THAT(sb.error().message, Catch::Contains("sandbox setup failed at 'mkdir "));
   CHECK_THAT(sb.error().message, Catch::Contains("/usr/soulbox-new-dir'"));
   CHECK_THAT(sb.error().message, Catch::Contains("(errno 30)"));  // EROFS
-  CHECK(runtime().create({}).ok());                              // and nothing is left in the way
+  CHECK(runtime().create({}).ok());                               // and nothing is left in the way
 }
