@@ -7,7 +7,7 @@ mode=$1 state=$2
 
 mounts() { wc -l < /proc/1/mountinfo; }
 # Host uids at or above 2^20 belong to sandboxes (isolation/runtime.cc).
-sandbox_processes() { awk '/^Uid:/ { if ($2 >= 1048576) n++ } END { print n + 0 }' /proc/[0-9]*/status 2>/dev/null; }
+sandbox_processes() { cat /proc/[0-9]*/status 2>/dev/null | awk '/^Uid:/ { if ($2 >= 1048576) n++ } END { print n + 0 }'; }
 test_cgroups() { find /sys/fs/cgroup -mindepth 2 -maxdepth 3 -type d -path '*soulbox-test/*' 2>/dev/null | wc -l; }
 test_files() { ls -d /tmp/soulbox-test-* /tmp/soulbox-canary-* /tmp/soulbox-swap-canary-* /tmp/soulbox-fapi-canary-* 2>/dev/null | wc -l; }
 
