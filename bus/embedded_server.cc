@@ -1,0 +1,145 @@
+#include "bus/embedded_server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+#include "common/log.h"
+#include "common/unique_fd.h"
+
+namespace soulbox::bus {
+namespace {
+
+std::string random_hex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  if (::getrandom(raw.data(), bytes, 0) != ssize_t(bytes)) return {};
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : raw) {
+    out += hex[c >> 4];
+    out += hex[c & 15];
+  }
+  return out;
+}
+
+// A port the kernel considers free right now (the server binds it next).
+Result<int> free_loopback_port() {
+  unique_fd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (!s || ::bind(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(s.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+    return sys_error("find a free loopback port");
+  return int(ntohs(addr.sin_port));
+}
+
+bool port_accepts(int port) {
+  unique_fd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(uint16_t(port));
+  return s && ::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<EmbeddedServer>> EmbeddedServer::start(const EmbeddedServerOptions& options) {
+  std::unique_ptr<EmbeddedServer> s(new EmbeddedServer());
+  s->options_ = options;
+  const char* env = std::getenv("SOULBOX_NATS_SERVER");
+  s->binary_ = !options.server_binary.empty() ? options.server_binary : env ? env : "/usr/sbin/nats-server";
+  if (::access(s->binary_.c_str(), X_OK) != 0)
+    return Error{ErrorCode::unavailable, "nats-server not found at " + s->binary_ +
+                                             " (apt-get install nats-server, or set SOULBOX_NATS_SERVER)"};
+  if (::mkdir(options.dir.c_str(), 0700) != 0 && errno != EEXIST) return sys_error("mkdir " + options.dir);
+  s->user_ = "soulbox";
+  s->password_ = random_hex(24);
+  auto port = free_loopback_port();
+  if (!port) return port.error();
+  s->port_ = *port;
+  s->config_ = options.dir + "/nats-server.conf";
+  s->log_ = options.dir + "/nats-server.log";
+  // Quoted values: the password is hex, the store path was created above.
+  std::ofstream conf(s->config_, std::ios::trunc);
+  conf << "listen: \"127.0.0.1:" << s->port_ << "\"\n"
+       << "authorization { user: \"" << s->user_ << "\", password: \"" << s->password_ << "\" }\n"
+       << "jetstream { store_dir: \"" << options.dir << "/jetstream\" }\n"
+       << "max_payload: 8MB\n";
+  conf.close();
+  if (!conf || ::chmod(s->config_.c_str(), 0600) != 0) return sys_error("write " + s->config_);
+  if (auto st = s->launch(); !st) return st.error();
+  return s;
+}
+
+Status EmbeddedServer::launch() {
+  const int log = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (log < 0) return sys_error("open " + log_);
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) return sys_error("fork nats-server");
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the daemon
+    ::dup2(log, 1);
+    ::dup2(log, 2);
+    ::execl(binary_.c_str(), binary_.c_str(), "-c", config_.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(log);
+  pid_ = pid;
+  return wait_ready();
+}
+
+Status EmbeddedServer::wait_ready() {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.ready_timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return Error{ErrorCode::unavailable, "nats-server exited during start-up; see " + log_};
+    }
+    if (port_accepts(port_)) return {};
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return Error{ErrorCode::timeout, "nats-server did not listen on 127.0.0.1:" + std::to_string(port_) + " within " +
+                                       std::to_string(options_.ready_timeout_ms) + " ms; see " + log_};
+}
+
+Result<bool> EmbeddedServer::ensure_running() {
+  if (pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0) return false;
+  logger("bus")->warn("nats-server (pid {}) died; restarting it on port {}", pid_, port_);
+  pid_ = -1;
+  if (auto st = launch(); !st) return st.error();
+  return true;
+}
+
+std::string EmbeddedServer::url() const {
+  return "nats://127.0.0.1:" + std::to_string(port_);
+}
+
+EmbeddedServer::~EmbeddedServer() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGTERM);
+  for (int i = 0; i < 500; ++i) {
+    if (::waitpid(pid_, nullptr, WNOHANG) == pid_) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+}
+
+}  // namespace soulbox::bus

@@ -1,0 +1,56 @@
+#include "bus/subjects.h"
+
+namespace soulbox::bus::subjects {
+
+bool valid_token(const std::string& token) {
+  if (token.empty() || token.size() > 64) return false;
+  for (char c : token) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Status check_token(const char* what, const std::string& token) {
+  if (valid_token(token)) return {};
+  return Error{ErrorCode::invalid_argument,
+               std::string(what) + " must be 1-64 characters of [A-Za-z0-9_-], got '" + token + "'"};
+}
+
+namespace {
+std::string join(std::initializer_list<std::string> parts) {
+  std::string out = kPrefix;
+  for (const auto& p : parts) out += "." + p;
+  return out;
+}
+}  // namespace
+
+std::string sched_place() {
+  return join({"sched", "place"});
+}
+std::string node_op(const std::string& node, const std::string& op) {
+  return join({"node", node, op});
+}
+std::string sandbox_op(const std::string& sandbox, const std::string& op) {
+  return join({"sbx", sandbox, op});
+}
+std::string sandbox_events(const std::string& sandbox, const std::string& stream) {
+  return join({"sbx", sandbox, "ev", stream});
+}
+std::string node_heartbeat(const std::string& node) {
+  return join({"nodes", "hb", node});
+}
+std::string node_heartbeats() {
+  return join({"nodes", "hb", "*"});
+}
+std::string tenant_op(const std::string& op) {
+  return join({"tenant", op});
+}
+std::string audit_op(const std::string& op) {
+  return join({"audit", op});
+}
+std::string jobs(const std::string& tenant) {
+  return join({"jobs", tenant});
+}
+
+}  // namespace soulbox::bus::subjects

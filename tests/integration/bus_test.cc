@@ -1,0 +1,165 @@
+// bus/ against a real nats-server started the embedded way. A binary of its
+// own: nats.c runs threads, and sandboxes are only launched from
+// single-threaded processes.
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "bus/connection.h"
+#include "bus/embedded_server.h"
+#include "bus/subjects.h"
+
+using namespace soulbox;
+using namespace soulbox::bus;
+
+namespace {
+
+struct ServerFixture {
+  std::string dir;
+  std::unique_ptr<EmbeddedServer> server;
+  ServerFixture() {
+    char tmpl[] = "/tmp/soulbox-test-bus-XXXXXX";
+    dir = ::mkdtemp(tmpl);
+    auto s = EmbeddedServer::start({dir + "/nats", "", 10000});
+    INFO((s ? "" : s.error().message));
+    REQUIRE(s.ok());
+    server = std::move(*s);
+  }
+  ~ServerFixture() {
+    server.reset();
+    std::filesystem::remove_all(dir);
+  }
+  std::unique_ptr<Connection> connect() {
+    auto c = Connection::connect({server->url(), server->user(), server->password(), "test", 2000, 200});
+    INFO((c ? "" : c.error().message));
+    REQUIRE(c.ok());
+    return std::move(*c);
+  }
+};
+
+template <class Pred>
+bool eventually(Pred pred, int timeout_ms = 10000) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pred();
+}
+
+}  // namespace
+
+TEST_CASE("the embedded server listens on loopback with generated credentials", "[bus]") {
+  ServerFixture f;
+  CHECK_THAT(f.server->url(), Catch::StartsWith("nats://127.0.0.1:"));
+  CHECK(f.server->password().size() == 48);
+  auto anonymous = Connection::connect({f.server->url(), "", "", "anon", 1000, 100});
+  REQUIRE_FALSE(anonymous.ok());
+  CHECK(anonymous.error().code == ErrorCode::permission_denied);
+  auto wrong = Connection::connect({f.server->url(), "soulbox", "guess", "anon", 1000, 100});
+  CHECK_FALSE(wrong.ok());
+  auto c = f.connect();
+  CHECK(c->connected());
+  // The password is not on the command line, where any local user could read it.
+  std::ifstream cmdline("/proc/" + std::to_string(f.server->pid()) + "/cmdline");
+  std::string args(std::istreambuf_iterator<char>(cmdline), {});
+  CHECK(args.find(f.server->password()) == std::string::npos);
+  struct stat st {};
+  REQUIRE(::stat((f.dir + "/nats/nats-server.conf").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+}
+
+TEST_CASE("request and reply carry binary payloads", "[bus]") {
+  ServerFixture f;
+  auto server_side = f.connect();
+  auto client = f.connect();
+  auto sub = server_side->subscribe("sb.v1.test.echo", "",
+                                    [&](Message m) { (void)server_side->publish(m.reply, "echo:" + m.data); });
+  REQUIRE(sub.ok());
+  REQUIRE(server_side->flush(2000).ok());
+  const std::string payload("\0\1binary\xff", 10);
+  auto reply = client->request("sb.v1.test.echo", payload, 2000);
+  REQUIRE(reply.ok());
+  CHECK(*reply == "echo:" + payload);
+  auto nobody = client->request("sb.v1.test.nobody", "x", 500);
+  REQUIRE_FALSE(nobody.ok());
+  CHECK(nobody.error().code == ErrorCode::unavailable);  // no responders, answered at once
+}
+
+TEST_CASE("a queue group delivers each message to one member", "[bus]") {
+  ServerFixture f;
+  auto a = f.connect();
+  auto b = f.connect();
+  std::atomic<int> got_a{0}, got_b{0};
+  auto sa = a->subscribe("sb.v1.sched.place", "schedulers", [&](Message) { ++got_a; });
+  auto sb = b->subscribe("sb.v1.sched.place", "schedulers", [&](Message) { ++got_b; });
+  REQUIRE(sa.ok());
+  REQUIRE(sb.ok());
+  REQUIRE(a->flush(2000).ok());
+  REQUIRE(b->flush(2000).ok());
+  auto pub = f.connect();
+  for (int i = 0; i < 200; ++i) REQUIRE(pub->publish("sb.v1.sched.place", "x").ok());
+  REQUIRE(pub->flush(2000).ok());
+  CHECK(eventually([&] { return got_a + got_b == 200; }));
+  CHECK(got_a > 0);
+  CHECK(got_b > 0);
+}
+
+TEST_CASE("a killed nats-server is restarted and clients reconnect", "[bus]") {
+  ServerFixture f;
+  auto c = f.connect();
+  const pid_t first = f.server->pid();
+  ::kill(first, SIGKILL);
+  CHECK(eventually([&] { return !c->connected(); }, 5000));
+  auto restarted = f.server->ensure_running();
+  REQUIRE(restarted.ok());
+  CHECK(*restarted);
+  CHECK(f.server->pid() != first);
+  CHECK(eventually([&] { return c->connected(); }));
+  CHECK(c->reconnects() >= 1);
+  auto sub = c->subscribe("sb.v1.test.after", "", [&](Message m) { (void)c->publish(m.reply, "ok"); });
+  REQUIRE(sub.ok());
+  REQUIRE(c->flush(2000).ok());
+  auto other = f.connect();
+  auto reply = other->request("sb.v1.test.after", "", 2000);
+  REQUIRE(reply.ok());
+  CHECK(*reply == "ok");
+  auto again = f.server->ensure_running();
+  REQUIRE(again.ok());
+  CHECK_FALSE(*again);  // alive: nothing to do
+}
+
+TEST_CASE("the node's JetStream streams are created once", "[bus]") {
+  ServerFixture f;
+  auto c = f.connect();
+  CHECK_FALSE(*c->stream_exists(subjects::kJobsStream));
+  REQUIRE(ensure_node_streams(*c).ok());
+  for (const char* name : {subjects::kJobsStream, subjects::kEventsStream, subjects::kAuditStream})
+    CHECK(*c->stream_exists(name));
+  REQUIRE(ensure_node_streams(*c).ok());  // idempotent
+}
+
+TEST_CASE("subject tokens from clients are validated", "[bus]") {
+  CHECK(subjects::valid_token("sb-0123_ab"));
+  for (const char* bad : {"", "a.b", "*", ">", "a b", "a\nb", "sb.>"}) CHECK_FALSE(subjects::valid_token(bad));
+  CHECK_FALSE(subjects::check_token("sandbox id", std::string(65, 'x')).ok());
+  CHECK(subjects::sandbox_op("sb-1", "exec") == "sb.v1.sbx.sb-1.exec");
+  CHECK(subjects::sandbox_events("sb-1", "stdout") == "sb.v1.sbx.sb-1.ev.stdout");
+  CHECK(subjects::node_heartbeats() == "sb.v1.nodes.hb.*");
+  CHECK(subjects::jobs("acme") == "sb.v1.jobs.acme");
+}
+
+TEST_CASE("a missing nats-server binary gets a clear error", "[bus]") {
+  auto s = EmbeddedServer::start({"/tmp/soulbox-test-bus-none", "/nonexistent/nats-server", 1000});
+  REQUIRE_FALSE(s.ok());
+  CHECK_THAT(s.error().message, Catch::Contains("apt-get install nats-server"));
+}
