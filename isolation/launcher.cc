@@ -73,7 +73,6 @@ int arrange_fds(int channel, std::string* step) {
 
 [[noreturn]] void child_main(const LaunchRequest& req, int handshake) {
   std::string step;
-  if (req.die_with_parent) ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   int channel = move_high(req.agent_channel_fd);
   const int exec_fd = move_high(req.agent_exec_fd);
   handshake = move_high(handshake);
@@ -83,6 +82,9 @@ int arrange_fds(int channel, std::string* step) {
   if (::syscall(SYS_setresgid, 0, 0, 0) != 0) child_fail(handshake, errno, "setresgid 0");
   if (::syscall(SYS_setresuid, 0, 0, 0) != 0) child_fail(handshake, errno, "setresuid 0");
   if (::syscall(SYS_setgroups, 0, nullptr) != 0) child_fail(handshake, errno, "setgroups");
+  // After the credential change, which clears it (prctl(2)). A parent that
+  // died before this point is noticed at the 'C' handshake (EOF).
+  if (req.die_with_parent && ::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) child_fail(handshake, errno, "die with parent");
   if (int err = build_rootfs_and_pivot(req.rootfs, &step)) child_fail(handshake, err, step);
   if (::sethostname(req.hostname.data(), req.hostname.size()) != 0) child_fail(handshake, errno, "sethostname");
   if (req.netns_fd < 0)  // a pooled namespace comes with loopback up

@@ -27,6 +27,9 @@ class Sandbox {
   int pidfd() const { return pidfd_.get(); }
   // Host end of the agent channel (see messages/agent.fbs).
   int channel_fd() const { return channel_.get(); }
+  // Hands the channel to another owner (the launcher service passes it to
+  // the daemon); channel_fd() is -1 afterwards.
+  unique_fd release_channel() { return std::move(channel_); }
   Cgroup& cgroup() { return *cgroup_; }
   uint32_t host_id_base() const { return ids_.host_base; }
 
