@@ -1,6 +1,7 @@
 // soulbox-isolate: runs one command in a fresh sandbox and exits with its
 // status, like bwrap or nsjail. Exit codes: the command's own; 128+N when a
 // signal N ended it; 124 on timeout; 125 when the sandbox could not be made.
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -8,7 +9,6 @@
 #include <atomic>
 #include <cstdio>
 #include <iostream>
-#include <iterator>
 
 #include "agent/client/agent_client.h"
 #include "cli/size_parse.h"
@@ -84,16 +84,59 @@ soulbox::Result<soulbox::isolation::SandboxSpec> make_spec(const Options& o) {
   return spec;
 }
 
-// Streams the process's output to ours until it ends; a first SIGINT/SIGTERM
-// is forwarded to the process, a second one gives up.
-soulbox::Result<soulbox::ProcessResult> pump(soulbox::AgentClient& client, uint64_t request_id, int pid) {
+// Passes our stdin on as it comes, without blocking. Data the agent cannot
+// take yet (the process is not reading) is kept and offered again.
+class StdinForwarder {
+ public:
+  explicit StdinForwarder(bool open) : open_(open) {}
+  bool open() const { return open_; }
+
+  void step(soulbox::AgentClient& client, int pid) {
+    if (!open_) return;
+    if (pending_.empty() && !eof_) read_some();
+    if (pending_.empty() && !eof_) return;
+    auto st = client.send_input(pid, pending_, eof_);
+    if (st) {
+      pending_.clear();
+      if (eof_) open_ = false;
+    } else if (st.error().code != soulbox::ErrorCode::resource_exhausted) {
+      open_ = false;  // the process is gone or closed its stdin
+    }
+  }
+
+ private:
+  void read_some() {
+    struct pollfd p {
+      0, POLLIN, 0
+    };
+    if (::poll(&p, 1, 0) <= 0) return;
+    char buf[65536];
+    const ssize_t n = ::read(0, buf, sizeof buf);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    if (n <= 0)
+      eof_ = true;
+    else
+      pending_.assign(buf, size_t(n));
+  }
+
+  bool open_;
+  bool eof_ = false;
+  std::string pending_;
+};
+
+// Streams the process's output to ours (and our stdin to it) until it ends;
+// a first SIGINT/SIGTERM is forwarded to the process, a second one gives up.
+soulbox::Result<soulbox::ProcessResult> pump(soulbox::AgentClient& client, uint64_t request_id, int pid,
+                                             bool forward_stdin) {
+  StdinForwarder input(forward_stdin);
   int forwarded = 0;
   for (;;) {
     if (int signo = g_signal.exchange(0)) {
       if (forwarded++ > 0) return soulbox::Error{soulbox::ErrorCode::cancelled, "interrupted"};
       (void)client.signal(pid, signo);
     }
-    auto result = client.wait(request_id, 200, [](Stream stream, const std::string& data) {
+    input.step(client, pid);
+    auto result = client.wait(request_id, input.open() ? 10 : 200, [](Stream stream, const std::string& data) {
       FILE* out = stream == Stream::Stderr ? stderr : stdout;
       std::fwrite(data.data(), 1, data.size(), out);
       std::fflush(out);
@@ -120,7 +163,7 @@ int main(int argc, char** argv) {
   app.add_option("--user", o.user, "'user' (uid 1000, default) or 'root' (uid 0 inside, no capabilities)");
   app.add_option("--hostname", o.hostname, "hostname inside")->capture_default_str();
   app.add_option("--data-dir", o.data_dir, "SoulBox data directory")->capture_default_str();
-  app.add_flag("--stdin", o.forward_stdin, "read all of stdin and pass it to the command");
+  app.add_flag("--stdin", o.forward_stdin, "pass our stdin to the command as it comes (else it reads /dev/null)");
   // Everything from the first positional (or after "--") is the command, so
   // its own options are never taken for ours.
   app.prefix_command();
@@ -134,8 +177,6 @@ int main(int argc, char** argv) {
   if (!spec) return fail(spec.error().message);
   for (const auto& e : o.env)
     if (e.find('=') == std::string::npos || e[0] == '=') return fail("--env: expected KEY=VALUE, got '" + e + "'");
-  std::string input;
-  if (o.forward_stdin) input.assign(std::istreambuf_iterator<char>(std::cin), {});
 
   soulbox::isolation::RuntimeOptions ro;
   ro.data_dir = o.data_dir;
@@ -160,9 +201,7 @@ int main(int argc, char** argv) {
   uint64_t request_id = 0;
   auto pid = client.start(ps, &request_id);
   if (!pid) return fail(pid.error().message);
-  if (o.forward_stdin)
-    if (auto st = client.send_input(*pid, input, true); !st) return fail(st.error().message);
-  auto result = pump(client, request_id, *pid);
+  auto result = pump(client, request_id, *pid, o.forward_stdin);
   if (auto st = (*sandbox)->destroy(); !st) std::cerr << "soulbox-isolate: teardown: " << st.error().message << "\n";
   if (!result) return fail(result.error().message);
   if (result->truncated) std::cerr << "soulbox-isolate: output was truncated at the output limit\n";

@@ -33,6 +33,14 @@ TEST_CASE("soulbox-isolate passes exit codes, signals, env, cwd and stdin", "[in
   CHECK(err.err == "oops\n");
 }
 
+TEST_CASE("soulbox-isolate streams a large stdin to a slow reader without loss", "[integration][cli]") {
+  std::string input(8u << 20, 'x');
+  for (size_t i = 0; i < input.size(); i += 4096) input[i] = '\n';
+  auto r = isolate({"--stdin", "--", "/bin/sh", "-c", "sleep 0.5; wc -c"}, input);
+  CHECK(r.out == std::to_string(input.size()) + "\n");
+  CHECK(r.exit_code == 0);
+}
+
 TEST_CASE("soulbox-isolate times out with 124", "[integration][cli]") {
   auto r = isolate({"--timeout", "0.3", "--", "/bin/sh", "-c", "sleep 30"});
   CHECK(r.exit_code == 124);
