@@ -75,20 +75,25 @@ int remove_tree(int parent, const std::string& name) {
   return ::unlinkat(parent, name.c_str(), AT_REMOVEDIR) == 0 ? 0 : errno;
 }
 
+// Stops (and says so through *truncated) at kMaxListEntries or when the
+// reply would grow past ~2 MiB, so it always fits in one frame.
 void list_dir(flatbuffers::FlatBufferBuilder& fbb, std::vector<flatbuffers::Offset<ap::FileEntry>>& out, int dirfd,
-              const std::string& path, uint32_t depth) {
+              const std::string& path, uint32_t depth, bool* truncated) {
   DIR* d = ::fdopendir(::dup(dirfd));
   if (!d) return;
   while (auto* e = ::readdir(d)) {
     if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-    if (out.size() >= FileService::kMaxListEntries) break;
+    if (out.size() >= FileService::kMaxListEntries || fbb.GetSize() > (2u << 20)) {
+      *truncated = true;
+      break;
+    }
     struct stat st {};
     if (::fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     const std::string child = (path == "/" ? "" : path) + "/" + e->d_name;
     out.push_back(make_entry(fbb, e->d_name, child, st, S_ISLNK(st.st_mode) ? read_link_at(dirfd, e->d_name) : ""));
     if (depth > 1 && S_ISDIR(st.st_mode)) {
       unique_fd sub(::openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      if (sub) list_dir(fbb, out, sub.get(), child, depth - 1);
+      if (sub) list_dir(fbb, out, sub.get(), child, depth - 1, truncated);
     }
   }
   ::closedir(d);
@@ -216,8 +221,10 @@ void FileService::list(uint64_t id, const ap::FileList& req) {
   const uint32_t depth = std::min<uint32_t>(std::max<uint32_t>(req.depth(), 1), 32);
   send_frame(channel_, id, [&](flatbuffers::FlatBufferBuilder& fbb) {
     std::vector<flatbuffers::Offset<ap::FileEntry>> entries;
-    list_dir(fbb, entries, dir.get(), r->path, depth);
-    return std::make_pair(ap::Body::FileListReply, ap::CreateFileListReply(fbb, fbb.CreateVector(entries)).Union());
+    bool truncated = false;
+    list_dir(fbb, entries, dir.get(), r->path, depth, &truncated);
+    return std::make_pair(ap::Body::FileListReply,
+                          ap::CreateFileListReply(fbb, fbb.CreateVector(entries), truncated).Union());
   });
 }
 

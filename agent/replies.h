@@ -7,11 +7,18 @@
 
 namespace soulbox::agent {
 
+void reply_error(Channel& channel, uint64_t id, ErrorCode code, const std::string& message);
+
 template <class Build>
 void send_frame(Channel& channel, uint64_t id, Build build) {
   flatbuffers::FlatBufferBuilder fbb(256);
   auto [type, body] = build(fbb);
   agentproto::FinishFrameBuffer(fbb, agentproto::CreateFrame(fbb, id, type, body));
+  // The host refuses frames over the limit and would drop the channel: say
+  // what happened instead.
+  if (fbb.GetSize() > agentproto::kMaxFrameBytes)
+    return reply_error(channel, id, ErrorCode::resource_exhausted,
+                       "the reply would be larger than " + std::to_string(agentproto::kMaxFrameBytes >> 20) + " MiB");
   channel.send(fbb);
 }
 

@@ -329,7 +329,8 @@ Result<std::string> AgentClient::read_file(const std::string& path, const std::s
   }
 }
 
-Result<std::vector<FileInfo>> AgentClient::list_dir(const std::string& path, uint32_t depth, const std::string& user) {
+Result<std::vector<FileInfo>> AgentClient::list_dir(const std::string& path, uint32_t depth, const std::string& user,
+                                                    bool* truncated) {
   const uint64_t id = next_id();
   auto fbb = build_frame(id, [&](flatbuffers::FlatBufferBuilder& b) {
     auto p = b.CreateString(path);
@@ -341,6 +342,7 @@ Result<std::vector<FileInfo>> AgentClient::list_dir(const std::string& path, uin
   if (!f) return f.error();
   const auto* reply = f->frame().body_as_FileListReply();
   if (!reply) return unexpected(*f, "FileListReply");
+  if (truncated) *truncated = reply->truncated();
   std::vector<FileInfo> out;
   if (reply->entries())
     for (const auto* e : *reply->entries()) out.push_back(to_file_info(e));

@@ -103,7 +103,9 @@ class AgentClient {
   Status write_file(const std::string& path, const std::string& data, uint32_t mode = 0644,
                     const std::string& user = "");
   Result<std::string> read_file(const std::string& path, const std::string& user = "");
-  Result<std::vector<FileInfo>> list_dir(const std::string& path, uint32_t depth = 1, const std::string& user = "");
+  // *truncated (optional) says the agent cut the listing (10 000 entries or ~2 MiB).
+  Result<std::vector<FileInfo>> list_dir(const std::string& path, uint32_t depth = 1, const std::string& user = "",
+                                         bool* truncated = nullptr);
   Result<FileInfo> stat(const std::string& path, const std::string& user = "");
   Status make_dir(const std::string& path, const std::string& user = "");
   Status remove(const std::string& path, bool recursive = false, const std::string& user = "");

@@ -101,3 +101,20 @@ TEST_CASE("the disk limit is enforced for file writes", "[integration][files]") 
   CHECK(st.error().code == ErrorCode::resource_exhausted);
   CHECK(box.client->write_file("/home/user/small", "ok").ok());
 }
+
+TEST_CASE("a huge listing is cut and says so, and the channel survives", "[integration][files]") {
+  auto box = make_box();
+  auto made = box.run({"/usr/bin/python3", "-c",
+                       "import os\nos.makedirs('/tmp/many')\n"
+                       "for i in range(12000): open('/tmp/many/f%05d' % i, 'w').close()\nprint('ok')"});
+  REQUIRE(made.out == "ok\n");
+  bool truncated = false;
+  auto list = box.client->list_dir("/tmp/many", 1, "", &truncated);
+  REQUIRE(list.ok());
+  CHECK(truncated);
+  CHECK(list->size() == 10000);
+  auto small = box.client->list_dir("/home", 1, "", &truncated);
+  REQUIRE(small.ok());
+  CHECK_FALSE(truncated);
+  CHECK(box.run({"/bin/echo", "still talking"}).out == "still talking\n");
+}
