@@ -116,67 +116,75 @@ ProcessTable::Process* ProcessTable::find(pid_t pid) {
   return it == procs_.end() ? nullptr : it->second.get();
 }
 
+// The child's side of its stdio: pipe ends, or the pty slave it opens.
+struct ProcessTable::ChildStdio {
+  unique_fd in, out, err;
+  std::string pty_slave;
+};
+
+// Opens pipes or a pty; the agent's ends go into `p` (non-blocking,
+// close-on-exec).
+Result<ProcessTable::ChildStdio> ProcessTable::open_stdio(Process& p, const ap::ProcStart& req,
+                                                          const UserIdentity& user) {
+  ChildStdio child;
+  if (p.pty) {
+    unique_fd master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK));
+    char name[128];
+    if (!master || ::grantpt(master.get()) != 0 || ::unlockpt(master.get()) != 0 ||
+        ::ptsname_r(master.get(), name, sizeof name) != 0)
+      return sys_error("pty", errno, ErrorCode::internal);
+    child.pty_slave = name;
+    (void)!::chown(name, user.uid, user.gid);
+    struct winsize ws {};
+    ws.ws_row = req.pty()->rows() ? req.pty()->rows() : 24;
+    ws.ws_col = req.pty()->cols() ? req.pty()->cols() : 80;
+    ::ioctl(master.get(), TIOCSWINSZ, &ws);
+    p.in.reset(::fcntl(master.get(), F_DUPFD_CLOEXEC, 0));
+    p.out[0] = std::move(master);
+    return child;
+  }
+  int fds[2];
+  for (int s = 0; s < 2; ++s) {
+    if (::pipe2(fds, O_CLOEXEC) != 0) return sys_error("pipe", errno, code_for_errno(errno));
+    ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    p.out[s].reset(fds[0]);
+    (s == 0 ? child.out : child.err).reset(fds[1]);
+  }
+  if (req.stdin_open()) {
+    if (::pipe2(fds, O_CLOEXEC) != 0) return sys_error("pipe", errno, code_for_errno(errno));
+    ::fcntl(fds[1], F_SETFL, O_NONBLOCK);
+    child.in.reset(fds[0]);
+    p.in.reset(fds[1]);
+  }
+  return child;
+}
+
 void ProcessTable::start(uint64_t id, const ap::ProcStart& req) {
   const auto* argv_in = req.argv();
   if (!argv_in || argv_in->size() == 0 || argv_in->size() > 4096)
     return reply_error(channel_, id, ErrorCode::invalid_argument, "argv must hold 1-4096 arguments");
   auto user = lookup_user(req.user() ? req.user()->str() : "");
   if (!user) return reply_error(channel_, id, ErrorCode::invalid_argument, "unknown user (use 'user' or 'root')");
+  if (req.cwd() && !valid_c_string(req.cwd()))
+    return reply_error(channel_, id, ErrorCode::invalid_argument, "cwd contains a NUL byte");
   auto p = std::make_unique<Process>();
   for (const auto* a : *argv_in) {
     if (!valid_c_string(a)) return reply_error(channel_, id, ErrorCode::invalid_argument, "argv contains a NUL byte");
     p->argv.push_back(a->str());
   }
   p->pty = req.pty() != nullptr;
-  const auto env = build_env(req, *user, p->pty);
+  std::vector<std::string> env = build_env(req, *user, p->pty);
   const std::string program = resolve_program(p->argv[0], env);
   if (program.empty()) return reply_error(channel_, id, ErrorCode::not_found, p->argv[0] + ": command not found");
   const std::string cwd = req.cwd() && req.cwd()->size() ? req.cwd()->str() : user->home;
-  if (req.cwd() && !valid_c_string(req.cwd()))
-    return reply_error(channel_, id, ErrorCode::invalid_argument, "cwd contains a NUL byte");
-
-  // Pipes or a pty; the agent's ends are non-blocking and close-on-exec.
-  unique_fd child_in, child_out, child_err;
-  std::string slave_path;
-  if (p->pty) {
-    unique_fd master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK));
-    char name[128];
-    if (!master || ::grantpt(master.get()) != 0 || ::unlockpt(master.get()) != 0 ||
-        ::ptsname_r(master.get(), name, sizeof name) != 0)
-      return reply_error(channel_, id, ErrorCode::internal, std::string("pty: ") + std::strerror(errno));
-    slave_path = name;
-    (void)!::chown(name, user->uid, user->gid);
-    struct winsize ws {};
-    ws.ws_row = req.pty()->rows() ? req.pty()->rows() : 24;
-    ws.ws_col = req.pty()->cols() ? req.pty()->cols() : 80;
-    ::ioctl(master.get(), TIOCSWINSZ, &ws);
-    p->in.reset(::fcntl(master.get(), F_DUPFD_CLOEXEC, 0));
-    p->out[0] = std::move(master);
-  } else {
-    int fds[2];
-    for (int s = 0; s < 2; ++s) {
-      if (::pipe2(fds, O_CLOEXEC) != 0)
-        return reply_error(channel_, id, code_for_errno(errno), std::string("pipe: ") + std::strerror(errno));
-      ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
-      p->out[s].reset(fds[0]);
-      (s == 0 ? child_out : child_err).reset(fds[1]);
-    }
-    if (req.stdin_open()) {
-      if (::pipe2(fds, O_CLOEXEC) != 0)
-        return reply_error(channel_, id, code_for_errno(errno), std::string("pipe: ") + std::strerror(errno));
-      ::fcntl(fds[1], F_SETFL, O_NONBLOCK);
-      child_in.reset(fds[0]);
-      p->in.reset(fds[1]);
-    }
-  }
+  auto stdio = open_stdio(*p, req, *user);
+  if (!stdio) return reply_error(channel_, id, stdio.error().code, stdio.error().message);
 
   std::vector<char*> argv, envp;
   for (auto& a : p->argv) argv.push_back(a.data());
   argv.push_back(nullptr);
-  std::vector<std::string> env_copy = env;
-  for (auto& e : env_copy) envp.push_back(e.data());
+  for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
-
   SpawnRequest spawn;
   spawn.path = program.c_str();
   spawn.argv = argv.data();
@@ -184,16 +192,20 @@ void ProcessTable::start(uint64_t id, const ap::ProcStart& req) {
   spawn.cwd = cwd.c_str();
   spawn.uid = user->uid;
   spawn.gid = user->gid;
-  spawn.stdin_fd = child_in ? child_in.get() : dev_null_.get();
-  spawn.stdout_fd = child_out.get();
-  spawn.stderr_fd = child_err.get();
-  spawn.pty_slave = p->pty ? slave_path.c_str() : nullptr;
+  spawn.stdin_fd = stdio->in ? stdio->in.get() : dev_null_.get();
+  spawn.stdout_fd = stdio->out.get();
+  spawn.stderr_fd = stdio->err.get();
+  spawn.pty_slave = p->pty ? stdio->pty_slave.c_str() : nullptr;
   int err = 0;
   p->start_ns = now_ns();
   const pid_t pid = spawn_process(spawn, &err);
   if (pid < 0)
     return reply_error(channel_, id, code_for_errno(err),
                        "start " + p->argv[0] + " in " + cwd + ": " + std::strerror(err));
+  register_process(std::move(p), id, pid, req);
+}
+
+void ProcessTable::register_process(std::unique_ptr<Process> p, uint64_t id, pid_t pid, const ap::ProcStart& req) {
   p->id = id;
   p->pid = pid;
   p->tag = req.tag() ? req.tag()->str() : "";

@@ -13,6 +13,8 @@
 
 #include "agent/channel.h"
 #include "agent/event_loop.h"
+#include "agent/users.h"
+#include "common/result.h"
 #include "common/unique_fd.h"
 
 namespace soulbox::agent {
@@ -44,6 +46,9 @@ class ProcessTable {
 
  private:
   struct Process;
+  struct ChildStdio;
+  Result<ChildStdio> open_stdio(Process& p, const agentproto::ProcStart& req, const UserIdentity& user);
+  void register_process(std::unique_ptr<Process> p, uint64_t id, pid_t pid, const agentproto::ProcStart& req);
   Process* find(pid_t pid);
   void read_output(Process& p, int stream, bool drain);
   void close_output(Process& p, int stream);

@@ -109,7 +109,8 @@ int arrange_fds(int channel, std::string* step) {
 }
 
 Status send_byte(int fd, char c) {
-  if (::write(fd, &c, 1) != 1) return sys_error(std::string("handshake send '") + c + "'");
+  // MSG_NOSIGNAL: a child that died must not take the caller down with SIGPIPE.
+  if (::send(fd, &c, 1, MSG_NOSIGNAL) != 1) return sys_error(std::string("handshake send '") + c + "'");
   return {};
 }
 
@@ -177,13 +178,19 @@ Result<Launched> launch_sandbox(const LaunchRequest& req) {
   });
 
   if (auto st = write_id_maps(launched.pid, req.host_id_base); !st) return st.error();
-  if (auto st = send_byte(parent_end.get(), 'M'); !st) return st.error();
+  // A child that failed early has written its {step, errno} and exited: if
+  // a send fails, that report is the error to give.
+  auto child_report = [&](const Status& send_failure) {
+    auto report = await_exec(parent_end.get(), launched.pid);
+    return report ? send_failure.error() : report.error();
+  };
+  if (auto st = send_byte(parent_end.get(), 'M'); !st) return child_report(st);
   // The attach (slow on cgroup v1 after a quiet period) overlaps the child's
   // filesystem setup; the child waits for 'C' before it can run anything.
   if (req.cgroup) {
     if (auto st = req.cgroup->attach(launched.pid); !st) return st.error();
   }
-  if (auto st = send_byte(parent_end.get(), 'C'); !st) return st.error();
+  if (auto st = send_byte(parent_end.get(), 'C'); !st) return child_report(st);
   if (auto st = await_exec(parent_end.get(), launched.pid); !st) return st.error();
   reap_on_failure.cancel();
   return launched;
