@@ -7,9 +7,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
+
+#include "isolation/fd_passing.h"
 
 namespace soulbox::isolation {
 namespace {
@@ -18,59 +19,13 @@ using json = nlohmann::json;
 constexpr size_t kMaxMessage = 64 * 1024;
 
 Status send_message(int sock, const std::string& data, int fd_a = -1, int fd_b = -1) {
-  struct iovec iov {
-    const_cast<char*>(data.data()), data.size()
-  };
-  alignas(struct cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  const int fds[2] = {fd_a, fd_b};
-  const int nfds = fd_a < 0 ? 0 : fd_b < 0 ? 1 : 2;
-  if (nfds > 0) {
-    msg.msg_control = control;
-    msg.msg_controllen = CMSG_SPACE(sizeof(int) * size_t(nfds));
-    struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int) * size_t(nfds));
-    std::memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * size_t(nfds));
-  }
-  if (::sendmsg(sock, &msg, MSG_NOSIGNAL) != ssize_t(data.size()))
-    return sys_error("launcher send", errno, ErrorCode::unavailable);
-  return {};
+  return send_with_fds(sock, data, fd_a, fd_b);
 }
 
-// Receives one message and up to two fds (close-on-exec).
 Result<std::string> receive_message(int sock, unique_fd* fd_a, unique_fd* fd_b) {
-  std::string data(kMaxMessage, '\0');
-  struct iovec iov {
-    data.data(), data.size()
-  };
-  alignas(struct cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  const ssize_t n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-  if (n <= 0) return Error{ErrorCode::unavailable, "the launcher process is gone"};
-  data.resize(size_t(n));
-  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    int fds[2] = {-1, -1};
-    const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    std::memcpy(fds, CMSG_DATA(c), sizeof(int) * std::min<size_t>(count, 2));
-    if (fd_a)
-      fd_a->reset(fds[0]);
-    else if (fds[0] >= 0)
-      ::close(fds[0]);
-    if (fd_b)
-      fd_b->reset(fds[1]);
-    else if (fds[1] >= 0)
-      ::close(fds[1]);
-  }
-  return data;
+  auto r = receive_with_fds(sock, kMaxMessage, /*nonblocking=*/false, fd_a, fd_b);
+  if (!r) return Error{ErrorCode::unavailable, "the launcher process is gone"};
+  return r;
 }
 
 json error_json(const Error& e) {

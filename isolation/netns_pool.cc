@@ -8,41 +8,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <string>
 
+#include "isolation/fd_passing.h"
 #include "isolation/rootfs.h"
 
 namespace soulbox::isolation {
 namespace {
-
-// One byte plus room for one SCM_RIGHTS fd.
-struct FdMessage {
-  char byte = 'N';
-  struct iovec iov {};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr msg {};
-  FdMessage() {
-    iov = {&byte, 1};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-  }
-  FdMessage(const FdMessage&) = delete;
-  FdMessage& operator=(const FdMessage&) = delete;
-};
-
-bool send_fd(int sock, int fd) {
-  FdMessage m;
-  struct msghdr& msg = m.msg;
-  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-  return ::sendmsg(sock, &msg, MSG_NOSIGNAL) == 1;
-}
 
 // The helper: one fresh loopback-only namespace per request byte.
 [[noreturn]] void helper_main(int sock) {
@@ -53,7 +25,7 @@ bool send_fd(int sock, int fd) {
     std::string step;
     if (::unshare(CLONE_NEWNET) != 0 || bring_loopback_up(&step) != 0) ::_exit(1);
     const int ns = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (ns < 0 || !send_fd(sock, ns)) ::_exit(1);
+    if (ns < 0 || !send_with_fds(sock, "N", ns)) ::_exit(1);
     ::close(ns);  // the receiver's copy keeps it alive
   }
   ::_exit(0);
@@ -87,16 +59,11 @@ NetnsPool::~NetnsPool() {
 }
 
 unique_fd NetnsPool::take() {
-  FdMessage m;
-  struct msghdr& msg = m.msg;
-  if (::recvmsg(socket_.get(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1) return unique_fd();
-  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  if (!cmsg || cmsg->cmsg_type != SCM_RIGHTS) return unique_fd();
-  int fd = -1;
-  std::memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+  unique_fd ns;
+  if (!receive_with_fds(socket_.get(), 1, /*nonblocking=*/true, &ns) || !ns) return unique_fd();
   const char refill = 'R';
   (void)!::write(socket_.get(), &refill, 1);
-  return unique_fd(fd);
+  return ns;
 }
 
 }  // namespace soulbox::isolation
