@@ -25,9 +25,4 @@ std::shared_ptr<spdlog::logger> logger(const char* component) {
   return created;
 }
 
-void set_log_level(spdlog::level::level_enum level) {
-  spdlog::apply_all([level](const std::shared_ptr<spdlog::logger>& l) { l->set_level(level); });
-  spdlog::set_level(level);
-}
-
 }  // namespace soulbox

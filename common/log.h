@@ -1,4 +1,5 @@
-// One named spdlog logger per component ("isolation", "agent-client", ...).
+// One named spdlog logger per component ("isolation", "bus", ...); the level
+// comes from SOULBOX_LOG=debug|info|warn|error (default warn).
 #pragma once
 #include <spdlog/spdlog.h>
 
@@ -7,9 +8,5 @@
 namespace soulbox {
 
 std::shared_ptr<spdlog::logger> logger(const char* component);
-
-// Sets the level of every SoulBox logger (SOULBOX_LOG=debug|info|warn|error
-// is read once at first use).
-void set_log_level(spdlog::level::level_enum level);
 
 }  // namespace soulbox

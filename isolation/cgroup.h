@@ -37,7 +37,6 @@ class Cgroup {
   virtual Result<CgroupUsage> usage() const = 0;
   // Removes the group (it must be empty); safe to call twice.
   virtual Status remove() = 0;
-  virtual std::string describe() const = 0;
 };
 
 class CgroupDriver {

@@ -107,8 +107,6 @@ class CgroupV1 final : public Cgroup {
     return {};
   }
 
-  std::string describe() const override { return "cgroup1:" + dirs_.memory; }
-
  private:
   V1Dirs dirs_;
 };

@@ -70,8 +70,6 @@ class CgroupV2 final : public Cgroup {
     return sys_error("rmdir " + dir_, EBUSY);
   }
 
-  std::string describe() const override { return "cgroup2:" + dir_; }
-
  private:
   Status wait_empty() {
     for (int i = 0; i < 400; ++i) {

@@ -28,7 +28,7 @@ Result<IdRange> IdRangeAllocator::acquire() {
       if (errno == EWOULDBLOCK) continue;
       return sys_error("flock " + path);
     }
-    return IdRange{first_host_id_ + slot * kIdsPerSandbox, slot, std::move(fd)};
+    return IdRange{first_host_id_ + slot * kIdsPerSandbox, std::move(fd)};
   }
   return Error{ErrorCode::resource_exhausted, "all " + std::to_string(slots_) + " sandbox id ranges are in use"};
 }

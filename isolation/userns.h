@@ -19,7 +19,6 @@ inline constexpr uint32_t kSandboxUser = 1000;  // uid and gid of `user` inside
 // several processes (daemon, CLI, tests) can allocate concurrently.
 struct IdRange {
   uint32_t host_base = 0;
-  uint32_t slot = 0;
   unique_fd lease;
 };
 

@@ -102,8 +102,8 @@ Result<OwnedFrame> AgentClient::read_frame(int timeout_ms) {
 // poll without blocking for a short while first.
 bool AgentClient::spin_for_frame() {
   if (spin_us_ <= 0) return false;
-  struct timespec start {
-  }, now{};
+  struct timespec start {};
+  struct timespec now {};
   ::clock_gettime(CLOCK_MONOTONIC, &start);
   for (;;) {
     char buf[65536];
@@ -116,15 +116,6 @@ bool AgentClient::spin_for_frame() {
     ::clock_gettime(CLOCK_MONOTONIC, &now);
     if ((now.tv_sec - start.tv_sec) * 1000000 + (now.tv_nsec - start.tv_nsec) / 1000 > spin_us_) return false;
   }
-}
-
-Result<OwnedFrame> AgentClient::next_frame(int timeout_ms) {
-  if (!pending_.empty()) {
-    OwnedFrame f = std::move(pending_.front());
-    pending_.pop_front();
-    return f;
-  }
-  return read_frame(timeout_ms);
 }
 
 Result<OwnedFrame> AgentClient::wait_for(uint64_t request_id, int timeout_ms) {

@@ -118,8 +118,6 @@ class AgentClient {
   Status send(const flatbuffers::FlatBufferBuilder& fbb);
   // The next frame for `request_id`; frames for other ids stay queued.
   Result<OwnedFrame> wait_for(uint64_t request_id, int timeout_ms);
-  // The next frame of any id.
-  Result<OwnedFrame> next_frame(int timeout_ms);
 
  private:
   Result<OwnedFrame> read_frame(int timeout_ms);
