@@ -122,11 +122,7 @@ TEST_CASE("cgroup usage is readable and limits are in place", "[integration][lif
 
 TEST_CASE("freeze stops the sandbox and thaw resumes it", "[integration][lifecycle]") {
   auto box = make_box();
-  ProcessSpec spec;
-  spec.argv = {"/bin/sh", "-c", "while :; do echo tick; sleep 0.05; done"};
-  uint64_t id = 0;
-  auto pid = box.client->start(spec, &id);
-  REQUIRE(pid.ok());
+  const uint64_t id = box.start({"/bin/sh", "-c", "while :; do echo tick; sleep 0.05; done"}).id;
   REQUIRE(box.client->wait_for(id, 2000).ok());
   auto frozen = box.sandbox->cgroup().freeze();
   INFO((frozen ? "" : frozen.error().message));

@@ -124,17 +124,13 @@ TEST_CASE("exit codes, signals and reported figures", "[integration][process]") 
 
 TEST_CASE("signals reach a running process group", "[integration][process]") {
   auto box = make_box();
-  ProcessSpec spec;
-  spec.argv = {"/bin/sh", "-c", "sleep 30; echo not-reached"};
-  uint64_t id = 0;
-  auto pid = box.client->start(spec, &id);
-  REQUIRE(pid.ok());
-  REQUIRE(box.client->signal(*pid, SIGKILL).ok());
+  const auto [pid, id] = box.start({"/bin/sh", "-c", "sleep 30; echo not-reached"});
+  REQUIRE(box.client->signal(pid, SIGKILL).ok());
   auto r = box.client->wait(id, 5000);
   REQUIRE(r.ok());
   CHECK(r->signal == SIGKILL);
   CHECK(r->out.empty());
-  CHECK_FALSE(box.client->signal(*pid, SIGTERM).ok());  // no longer running
+  CHECK_FALSE(box.client->signal(pid, SIGTERM).ok());  // no longer running
   CHECK_FALSE(box.client->signal(999999, SIGTERM).ok());
 }
 
@@ -157,23 +153,19 @@ TEST_CASE("a timeout kills the whole process tree", "[integration][process]") {
 
 TEST_CASE("partial output and the finished flag", "[integration][process]") {
   auto box = make_box();
-  ProcessSpec spec;
-  spec.argv = {"/bin/sh", "-c", "echo partial; echo err >&2; sleep 30"};
-  uint64_t id = 0;
-  auto pid = box.client->start(spec, &id);
-  REQUIRE(pid.ok());
+  const auto [pid, id] = box.start({"/bin/sh", "-c", "echo partial; echo err >&2; sleep 30"});
   std::string seen;
   for (int i = 0; i < 50 && seen.find("partial") == std::string::npos; ++i) {
-    auto p = box.client->output_so_far(*pid);
+    auto p = box.client->output_so_far(pid);
     REQUIRE(p.ok());
     CHECK_FALSE(p->finished);
     seen = p->out;
     if (seen.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   CHECK(seen == "partial\n");
-  REQUIRE(box.client->signal(*pid, SIGKILL).ok());
+  REQUIRE(box.client->signal(pid, SIGKILL).ok());
   REQUIRE(box.client->wait(id, 5000).ok());
-  auto done = box.client->output_so_far(*pid);
+  auto done = box.client->output_so_far(pid);
   REQUIRE(done.ok());
   CHECK(done->finished);
   CHECK(done->err == "err\n");

@@ -148,10 +148,7 @@ TEST_CASE("kill -9 -1 inside reaches only the sandbox's own processes", "[securi
   const pid_t host_sleeper = std::stoi(host.out);
   auto box = make_box();
   auto neighbour = make_box();
-  ProcessSpec victim;
-  victim.argv = {"/bin/sleep", "30"};
-  uint64_t victim_id = 0;
-  REQUIRE(box.client->start(victim, &victim_id).ok());
+  const uint64_t victim_id = box.start({"/bin/sleep", "30"}).id;
   // Linux spares the caller and PID 1; everything else of this uid dies.
   auto r = box.sh("kill -9 -1; echo survived");
   CHECK(r.out == "survived\n");
@@ -218,11 +215,7 @@ TEST_CASE("root inside cannot reconfigure the sandbox's network", "[security][es
 TEST_CASE("neighbours cannot see or signal each other", "[security][escape]") {
   auto a = make_box();
   auto b = make_box();
-  ProcessSpec spec;
-  spec.argv = {"/bin/sleep", "30"};
-  uint64_t id = 0;
-  auto pid = a.client->start(spec, &id);
-  REQUIRE(pid.ok());
+  a.start({"/bin/sleep", "30"});
   // b sees only its own processes; a's sleep has no pid in b's namespace.
   CHECK_THAT(b.sh("cat /proc/[0-9]*/comm").out, !Catch::Contains("sleep"));
   REQUIRE(a.client->kill_all().ok());

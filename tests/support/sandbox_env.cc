@@ -83,6 +83,16 @@ ProcessResult Box::as_root(const std::string& script) {
   return *r;
 }
 
+Box::Started Box::start(const std::vector<std::string>& argv) {
+  ProcessSpec spec;
+  spec.argv = argv;
+  uint64_t id = 0;
+  auto pid = client->start(spec, &id);
+  INFO("start " << argv[0] << ": " << (pid ? "" : pid.error().message));
+  REQUIRE(pid.ok());
+  return Started{*pid, id};
+}
+
 Box make_box(isolation::SandboxSpec spec) {
   const std::string probes = build_dir() + "/tests/probes";
   if (fs::exists(probes)) spec.binds.push_back({probes, "/opt/probes", false});

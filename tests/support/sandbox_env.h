@@ -23,6 +23,12 @@ struct Box {
   ProcessResult run(const std::vector<std::string>& argv, uint32_t timeout_ms = 20000);
   ProcessResult sh(const std::string& script, uint32_t timeout_ms = 20000);  // /bin/sh -c
   ProcessResult as_root(const std::string& script);
+  // Starts argv without waiting (REQUIREs success); wait with client->wait(id, ...).
+  struct Started {
+    int pid;
+    uint64_t id;
+  };
+  Started start(const std::vector<std::string>& argv);
 };
 
 // Creates a sandbox (REQUIREs success). Test programs from build/tests are
