@@ -48,18 +48,24 @@ int64_t backoff(natsConnection*, int attempts, void* closure) {
   return std::min<int64_t>(cap, int64_t(10) << std::min(attempts, 10));
 }
 
+// The handler may still be running on a nats thread when the owner
+// unsubscribes, so it is freed by the subscription's on-complete callback,
+// which nats.c calls after the last delivery has returned.
 class NatsSubscription final : public Subscription {
  public:
-  NatsSubscription(natsSubscription* sub, std::unique_ptr<Connection::Handler> handler)
-      : sub_(sub), handler_(std::move(handler)) {}
+  NatsSubscription(natsSubscription* sub, Connection::Handler* handler) : sub_(sub), handler_(handler) {
+    if (natsSubscription_SetOnCompleteCB(sub_, free_handler, handler_) == NATS_OK) handler_ = nullptr;
+  }
   ~NatsSubscription() override {
     natsSubscription_Unsubscribe(sub_);
     natsSubscription_Destroy(sub_);
+    delete handler_;  // only when the callback could not be set
   }
 
  private:
+  static void free_handler(void* closure) { delete static_cast<Connection::Handler*>(closure); }
   natsSubscription* sub_;
-  std::unique_ptr<Connection::Handler> handler_;  // owned here, called from nats threads
+  Connection::Handler* handler_;
 };
 
 void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
@@ -127,7 +133,7 @@ class NatsConnection final : public Connection {
             ? natsConnection_Subscribe(&sub, nc_, subject.c_str(), on_message, owned.get())
             : natsConnection_QueueSubscribe(&sub, nc_, subject.c_str(), queue_group.c_str(), on_message, owned.get());
     if (s != NATS_OK) return to_error(s, "subscribe " + subject);
-    return std::unique_ptr<Subscription>(new NatsSubscription(sub, std::move(owned)));
+    return std::unique_ptr<Subscription>(new NatsSubscription(sub, owned.release()));
   }
 
   Status flush(int timeout_ms) override {

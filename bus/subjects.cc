@@ -37,6 +37,16 @@ std::string sandbox_op(const std::string& sandbox, const std::string& op) {
 std::string sandbox_events(const std::string& sandbox, const std::string& stream) {
   return join({"sbx", sandbox, "ev", stream});
 }
+std::string node_ops(const std::string& node) {
+  return join({"node", node, "*"});
+}
+std::string sandbox_ops(const std::string& sandbox) {
+  return join({"sbx", sandbox, "*"});
+}
+std::string last_token(const std::string& subject) {
+  const auto dot = subject.rfind('.');
+  return dot == std::string::npos ? subject : subject.substr(dot + 1);
+}
 std::string node_heartbeat(const std::string& node) {
   return join({"nodes", "hb", node});
 }

@@ -18,11 +18,16 @@ std::string sched_place();                                                      
 std::string node_op(const std::string& node, const std::string& op);                // sb.v1.node.<node>.<op>
 std::string sandbox_op(const std::string& sandbox, const std::string& op);          // sb.v1.sbx.<id>.<op>
 std::string sandbox_events(const std::string& sandbox, const std::string& stream);  // sb.v1.sbx.<id>.ev.<stream>
+std::string node_ops(const std::string& node);                                      // sb.v1.node.<node>.*
+std::string sandbox_ops(const std::string& sandbox);                                // sb.v1.sbx.<id>.*
 std::string node_heartbeat(const std::string& node);                                // sb.v1.nodes.hb.<node>
 std::string node_heartbeats();                                                      // sb.v1.nodes.hb.*
 std::string tenant_op(const std::string& op);                                       // sb.v1.tenant.<op>
 std::string audit_op(const std::string& op);                                        // sb.v1.audit.<op>
 std::string jobs(const std::string& tenant);                                        // sb.v1.jobs.<tenant>
+
+// The last token of a subject (the op of sb.v1.sbx.<id>.<op>).
+std::string last_token(const std::string& subject);
 
 // JetStream streams and the subjects they capture.
 inline constexpr const char* kJobsStream = "SB_JOBS";      // sb.v1.jobs.>

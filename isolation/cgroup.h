@@ -22,7 +22,9 @@ struct CgroupUsage {
   uint64_t memory_peak = 0;     // bytes
   uint64_t cpu_usec = 0;        // user + system
   uint64_t pids_current = 0;
-  uint64_t oom_kills = 0;  // processes the OOM killer took
+  uint64_t oom_kills = 0;      // processes the OOM killer took
+  uint64_t io_read_bytes = 0;  // block I/O, cumulative (the writable layer is tmpfs: host reads mostly)
+  uint64_t io_write_bytes = 0;
 };
 
 class Cgroup {

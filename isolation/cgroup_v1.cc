@@ -19,10 +19,12 @@ namespace {
 
 struct V1Dirs {
   std::string memory, cpu, cpuacct, pids, freezer;
+  std::string blkio;  // empty when the host has no blkio hierarchy (disk metrics only)
   // Distinct directories (cpu and cpuacct may coincide), for attach/remove.
   std::vector<std::string> unique() const {
     std::vector<std::string> out;
-    for (const auto* d : {&memory, &cpu, &cpuacct, &pids, &freezer}) {
+    for (const auto* d : {&memory, &cpu, &cpuacct, &pids, &freezer, &blkio}) {
+      if (d->empty()) continue;
       bool seen = false;
       for (const auto& o : out) seen = seen || o == *d;
       if (!seen) out.push_back(*d);
@@ -86,6 +88,18 @@ class CgroupV1 final : public Cgroup {
     if (auto v = read_u64(dirs_.memory + "/memory.max_usage_in_bytes")) u.memory_peak = *v;
     if (auto v = read_u64(dirs_.cpuacct + "/cpuacct.usage")) u.cpu_usec = *v / 1000;
     if (auto v = read_u64(dirs_.pids + "/pids.current")) u.pids_current = *v;
+    if (!dirs_.blkio.empty()) {
+      // "<major>:<minor> Read <bytes>" per device, then "Total <bytes>".
+      if (auto t = read_small_file(dirs_.blkio + "/blkio.throttle.io_service_bytes")) {
+        std::istringstream lines(*t);
+        std::string device, op;
+        uint64_t bytes = 0;
+        while (lines >> device >> op >> bytes) {
+          if (op == "Read") u.io_read_bytes += bytes;
+          if (op == "Write") u.io_write_bytes += bytes;
+        }
+      }
+    }
     if (auto t = read_small_file(dirs_.memory + "/memory.oom_control")) {
       std::istringstream in(*t);
       std::string k;
@@ -144,7 +158,9 @@ class CgroupV1Driver final : public CgroupDriver {
 
  private:
   V1Dirs dirs(const std::string& name) const {
-    return V1Dirs{dir("memory", name), dir("cpu", name), dir("cpuacct", name), dir("pids", name), dir("freezer", name)};
+    const bool blkio = ::access((root_ + "/blkio").c_str(), F_OK) == 0;
+    return V1Dirs{dir("memory", name), dir("cpu", name),     dir("cpuacct", name),
+                  dir("pids", name),   dir("freezer", name), blkio ? dir("blkio", name) : std::string()};
   }
 
   std::string dir(const char* controller, const std::string& name) const {

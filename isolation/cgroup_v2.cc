@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <sstream>
 #include <thread>
 
@@ -58,6 +59,15 @@ class CgroupV2 final : public Cgroup {
     if (auto v = read_u64(dir_ + "/pids.current")) u.pids_current = *v;
     if (auto t = read_small_file(dir_ + "/cpu.stat")) u.cpu_usec = stat_field(*t, "usage_usec");
     if (auto t = read_small_file(dir_ + "/memory.events")) u.oom_kills = stat_field(*t, "oom_kill");
+    // "<major>:<minor> rbytes=N wbytes=N ..." per device; absent without the io controller.
+    if (auto t = read_small_file(dir_ + "/io.stat")) {
+      std::istringstream words(*t);
+      std::string word;
+      while (words >> word) {
+        if (word.rfind("rbytes=", 0) == 0) u.io_read_bytes += std::strtoull(word.c_str() + 7, nullptr, 10);
+        if (word.rfind("wbytes=", 0) == 0) u.io_write_bytes += std::strtoull(word.c_str() + 7, nullptr, 10);
+      }
+    }
     return u;
   }
 

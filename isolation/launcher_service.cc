@@ -118,7 +118,9 @@ class Launcher {
                     {"memory_peak", u->memory_peak},
                     {"cpu_usec", u->cpu_usec},
                     {"pids_current", u->pids_current},
-                    {"oom_kills", u->oom_kills}});
+                    {"oom_kills", u->oom_kills},
+                    {"io_read_bytes", u->io_read_bytes},
+                    {"io_write_bytes", u->io_write_bytes}});
     } else {
       return reply_error({ErrorCode::invalid_argument, "unknown launcher op '" + op + "'"});
     }
@@ -238,6 +240,8 @@ Result<CgroupUsage> LauncherClient::usage(const std::string& id) {
   u.cpu_usec = j.value("cpu_usec", uint64_t(0));
   u.pids_current = j.value("pids_current", uint64_t(0));
   u.oom_kills = j.value("oom_kills", uint64_t(0));
+  u.io_read_bytes = j.value("io_read_bytes", uint64_t(0));
+  u.io_write_bytes = j.value("io_write_bytes", uint64_t(0));
   return u;
 }
 

@@ -9,7 +9,9 @@
 
 namespace soulbox::busproto {
 
-inline constexpr size_t kMaxBusMessageBytes = 1u << 20;
+// The embedded nats-server's max_payload: a file of up to ~7 MiB fits in one
+// FileWrite or FileChunk.
+inline constexpr size_t kMaxBusMessageBytes = 8u << 20;
 
 namespace detail {
 template <class T>

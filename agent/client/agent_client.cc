@@ -33,6 +33,8 @@ flatbuffers::FlatBufferBuilder build_frame(uint64_t id, Build build) {
   return fbb;
 }
 
+}  // namespace
+
 FileInfo to_file_info(const ap::FileEntry* e) {
   FileInfo info;
   if (!e) return info;
@@ -52,7 +54,38 @@ std::string bytes_of(const flatbuffers::Vector<uint8_t>* v) {
   return v ? std::string(reinterpret_cast<const char*>(v->data()), v->size()) : std::string();
 }
 
-}  // namespace
+flatbuffers::Offset<ap::ProcStart> build_proc_start(flatbuffers::FlatBufferBuilder& b, const ProcessSpec& spec) {
+  auto argv = b.CreateVectorOfStrings(spec.argv);
+  auto env = b.CreateVectorOfStrings(spec.env);
+  auto cwd = spec.cwd.empty() ? 0 : b.CreateString(spec.cwd);
+  auto user = spec.user.empty() ? 0 : b.CreateString(spec.user);
+  auto tag = spec.tag.empty() ? 0 : b.CreateString(spec.tag);
+  auto pty = spec.pty ? ap::CreatePtySize(b, spec.pty->first, spec.pty->second) : 0;
+  return ap::CreateProcStart(b, argv, env, cwd, user, spec.stdin_open, pty, spec.timeout_ms, spec.output_limit, tag);
+}
+
+void apply_end(const ap::ProcEnd& end, ProcessResult& result) {
+  result.pid = end.pid();
+  result.exit_code = end.exit_code();
+  result.signal = end.signal();
+  result.wall_us = end.wall_us();
+  result.cpu_us = end.cpu_us();
+  result.peak_rss_kb = end.peak_rss_kb();
+  result.timed_out = end.timed_out();
+  result.truncated = end.truncated();
+}
+
+std::vector<ProcessInfo> process_infos(const ap::ProcListReply& reply) {
+  std::vector<ProcessInfo> out;
+  if (!reply.procs()) return out;
+  for (const auto* p : *reply.procs()) {
+    ProcessInfo info{p->pid(), {}, p->tag() ? p->tag()->str() : "", p->running()};
+    if (p->argv())
+      for (const auto* a : *p->argv()) info.argv.push_back(a->str());
+    out.push_back(std::move(info));
+  }
+  return out;
+}
 
 Error error_from_reply(const ap::ErrorReply* reply) {
   if (!reply) return Error{ErrorCode::protocol_error, "empty error reply"};
@@ -157,15 +190,7 @@ Result<std::string> AgentClient::handshake(int timeout_ms) {
 Result<int> AgentClient::start(const ProcessSpec& spec, uint64_t* request_id) {
   const uint64_t id = next_id();
   auto fbb = build_frame(id, [&](flatbuffers::FlatBufferBuilder& b) {
-    auto argv = b.CreateVectorOfStrings(spec.argv);
-    auto env = b.CreateVectorOfStrings(spec.env);
-    auto cwd = spec.cwd.empty() ? 0 : b.CreateString(spec.cwd);
-    auto user = spec.user.empty() ? 0 : b.CreateString(spec.user);
-    auto tag = spec.tag.empty() ? 0 : b.CreateString(spec.tag);
-    auto pty = spec.pty ? ap::CreatePtySize(b, spec.pty->first, spec.pty->second) : 0;
-    auto body =
-        ap::CreateProcStart(b, argv, env, cwd, user, spec.stdin_open, pty, spec.timeout_ms, spec.output_limit, tag);
-    return std::make_pair(ap::Body::ProcStart, body.Union());
+    return std::make_pair(ap::Body::ProcStart, build_proc_start(b, spec).Union());
   });
   if (auto st = send(fbb); !st) return st.error();
   auto f = wait_for(id, 30000);
@@ -190,14 +215,7 @@ Result<ProcessResult> AgentClient::wait(uint64_t request_id, int timeout_ms, con
     }
     const auto* end = f->frame().body_as_ProcEnd();
     if (!end) return unexpected(*f, "ProcOutput or ProcEnd");
-    result.pid = end->pid();
-    result.exit_code = end->exit_code();
-    result.signal = end->signal();
-    result.wall_us = end->wall_us();
-    result.cpu_us = end->cpu_us();
-    result.peak_rss_kb = end->peak_rss_kb();
-    result.timed_out = end->timed_out();
-    result.truncated = end->truncated();
+    apply_end(*end, result);
     return result;
   }
 }
@@ -247,16 +265,7 @@ Result<std::vector<ProcessInfo>> AgentClient::list() {
   if (!f) return f.error();
   const auto* reply = f->frame().body_as_ProcListReply();
   if (!reply) return unexpected(*f, "ProcListReply");
-  std::vector<ProcessInfo> out;
-  if (reply->procs()) {
-    for (const auto* p : *reply->procs()) {
-      ProcessInfo info{p->pid(), {}, p->tag() ? p->tag()->str() : "", p->running()};
-      if (p->argv())
-        for (const auto* a : *p->argv()) info.argv.push_back(a->str());
-      out.push_back(std::move(info));
-    }
-  }
-  return out;
+  return process_infos(*reply);
 }
 
 Result<PartialOutput> AgentClient::output_so_far(int pid) {

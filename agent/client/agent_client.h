@@ -134,4 +134,11 @@ class AgentClient {
 // An ErrorReply frame as an Error.
 Error error_from_reply(const agentproto::ErrorReply* reply);
 
+// Shared with the bus client, which sends the same tables.
+flatbuffers::Offset<agentproto::ProcStart> build_proc_start(flatbuffers::FlatBufferBuilder& fbb,
+                                                            const ProcessSpec& spec);
+void apply_end(const agentproto::ProcEnd& end, ProcessResult& result);
+std::vector<ProcessInfo> process_infos(const agentproto::ProcListReply& reply);
+FileInfo to_file_info(const agentproto::FileEntry* entry);
+
 }  // namespace soulbox

@@ -1,0 +1,251 @@
+#include "actors/node_actor.h"
+
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include "actors/sandbox_actor.h"
+#include "actors/sandbox_record.h"
+#include "bus/subjects.h"
+#include "common/log.h"
+#include "isolation/sandbox_spec.h"
+#include "messages/bus_codec.h"
+
+namespace soulbox::actors {
+namespace bp = busproto;
+namespace subjects = bus::subjects;
+
+const char* const kSoulboxVersion = "0.1.0";
+
+int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+namespace {
+
+using Self = caf::stateful_actor<NodeActorState>;
+
+std::string str(const flatbuffers::String* s) {
+  return s ? s->str() : std::string();
+}
+
+void publish(Self* self, const std::string& subject, const std::string& bytes) {
+  if (subject.empty()) return;
+  (void)self->state.ctx->bus->publish(subject, bytes);
+}
+
+Reserved total_reserved(const NodeActorState& st) {
+  Reserved r;
+  for (const auto& [id, x] : st.reserved) {
+    r.cpus += x.cpus;
+    r.memory_bytes += x.memory_bytes;
+  }
+  return r;
+}
+
+flatbuffers::Offset<bp::NodeHealth> build_health(Self* self, flatbuffers::FlatBufferBuilder& fbb) {
+  auto& st = self->state;
+  const Reserved r = total_reserved(st);
+  return bp::CreateNodeHealth(fbb, fbb.CreateString(st.ctx->settings.node_id), fbb.CreateString(st.status),
+                              fbb.CreateString(kSoulboxVersion), uint32_t(st.sandboxes.size()), float(st.cpu_capacity),
+                              st.memory_capacity_bytes,
+                              st.memory_capacity_bytes > r.memory_bytes ? st.memory_capacity_bytes - r.memory_bytes : 0,
+                              float(st.cpu_capacity - r.cpus),  // negative when cpus are overcommitted
+                              fbb.CreateString(st.ctx->settings.region), 0, unix_ms_now());
+}
+
+void heartbeat(Self* self) {
+  auto& st = self->state;
+  flatbuffers::FlatBufferBuilder fbb(256);
+  const std::string id = st.ctx->settings.node_id + "-hb-" + std::to_string(++st.heartbeats);
+  auto health = build_health(self, fbb);
+  bp::FinishEnvelopeBuffer(
+      fbb, bp::CreateEnvelope(fbb, fbb.CreateString(id), 0, 0, 0, 0, bp::Body::NodeHealth, health.Union()));
+  publish(self, subjects::node_heartbeat(st.ctx->settings.node_id), bp::finish(fbb));
+  self->delayed_send(self, std::chrono::seconds(1), beat_atom::value);
+}
+
+std::string health_reply(Self* self, const std::string& request_id) {
+  flatbuffers::FlatBufferBuilder fbb(256);
+  auto health = build_health(self, fbb);
+  bp::FinishReplyBuffer(fbb,
+                        bp::CreateReply(fbb, fbb.CreateString(request_id), 0, 0, bp::Body::NodeHealth, health.Union()));
+  return bp::finish(fbb);
+}
+
+// Checks what a client asked for before anything is created.
+Status check_create(const bp::CreateSandbox& c, const std::string& tenant) {
+  const std::string tmpl = c.template_name() ? c.template_name()->str() : "base";
+  if (tmpl != "base")
+    return Error{ErrorCode::not_found, "template '" + tmpl + "' does not exist (this node has: base)"};
+  if (!tenant.empty())
+    if (auto ok = subjects::check_token("tenant", tenant); !ok) return ok;
+  isolation::SandboxSpec spec;
+  if (c.memory_bytes()) spec.limits.memory_bytes = c.memory_bytes();
+  if (c.cpus() > 0) spec.limits.cpus = c.cpus();
+  if (c.pids()) spec.limits.pids = c.pids();
+  if (c.disk_bytes()) spec.limits.disk_bytes = c.disk_bytes();
+  if (c.cpus() < 0) return Error{ErrorCode::invalid_argument, "cpus must be positive"};
+  if (c.env())
+    for (const auto* kv : *c.env())
+      if (str(kv->key()).empty() || str(kv->key()).find('=') != std::string::npos)
+        return Error{ErrorCode::invalid_argument, "env keys must be non-empty and free of '='"};
+  return isolation::validate_spec(spec);
+}
+
+SandboxSettings settings_of(Self* self, const bp::CreateSandbox& c, const std::string& tenant,
+                            const isolation::Limits& limits) {
+  SandboxSettings s;
+  s.template_name = c.template_name() ? c.template_name()->str() : "base";
+  s.tenant = tenant;
+  s.memory_bytes = limits.memory_bytes;
+  s.cpus = limits.cpus;
+  s.timeout_ms = c.timeout_ms() ? c.timeout_ms() : self->state.ctx->settings.default_timeout_ms;
+  s.auto_pause = c.auto_pause();
+  if (c.env())
+    for (const auto* kv : *c.env()) s.env.push_back(str(kv->key()) + "=" + str(kv->value()));
+  if (c.metadata())
+    for (const auto* kv : *c.metadata()) s.metadata.emplace_back(str(kv->key()), str(kv->value()));
+  return s;
+}
+
+void on_create(Self* self, const bus::Message& m, const bp::Envelope& env, const std::string& request_id) {
+  const auto* c = env.body_as_CreateSandbox();
+  if (!c) {
+    publish(self, m.reply,
+            bp::error_reply(request_id, ErrorCode::invalid_argument, "create needs a CreateSandbox body"));
+    return;
+  }
+  const std::string tenant = str(env.tenant());
+  if (auto ok = check_create(*c, tenant); !ok) {
+    publish(self, m.reply, bp::error_reply(request_id, ok.error().code, ok.error().message));
+    return;
+  }
+  AcquireRequest req{c->template_name() ? c->template_name()->str() : "base", c->memory_bytes(), c->cpus(), c->pids(),
+                     c->disk_bytes()};
+  // Everything the continuation needs, copied out of the message buffer.
+  auto pending = std::make_shared<SandboxSettings>(settings_of(self, *c, tenant, {}));
+  const std::string reply_to = m.reply;
+  self->request(self->state.pool, caf::infinite, acquire_atom::value, req).then([=](const AcquireResult& r) {
+    if (!r.handle.box) {
+      publish(self, reply_to,
+              bp::error_reply(request_id, ErrorCode(r.code ? r.code : uint16_t(ErrorCode::internal)),
+                              "sandbox creation failed: " + r.message));
+      return;
+    }
+    SandboxSettings s = *pending;
+    s.id = r.handle.box->id;
+    s.memory_bytes = r.limits.memory_bytes;
+    s.cpus = r.limits.cpus;
+    auto& st = self->state;
+    auto sandbox = self->spawn(sandbox_actor, st.ctx, caf::actor(self), s, r.handle);
+    st.sandboxes[s.id] = sandbox;
+    st.reserved[s.id] = Reserved{s.cpus, s.memory_bytes};
+    self->send(sandbox, start_atom::value, reply_to, request_id, r.pool_hit);
+  });
+}
+
+void on_list(Self* self, const bus::Message& m, const bp::Envelope& env, const std::string& request_id) {
+  const auto* q = env.body_as_ListSandboxes();
+  auto records = load_records(*self->state.ctx->store);
+  if (!records) {
+    publish(self, m.reply, bp::error_reply(request_id, records.error().code, records.error().message));
+    return;
+  }
+  const uint32_t limit = q && q->limit() ? std::min<uint32_t>(q->limit(), 1000) : 100;
+  const std::string after = q ? str(q->next_token()) : "";
+  const std::string tenant = str(env.tenant());
+  flatbuffers::FlatBufferBuilder fbb(1024);
+  std::vector<flatbuffers::Offset<bp::SandboxInfo>> out;
+  std::string last_id;
+  bool more = false;
+  for (const auto& r : *records) {
+    if (!after.empty() && r.id <= after) continue;
+    if (!tenant.empty() && r.tenant != tenant) continue;
+    bool state_ok = false;
+    if (q && q->states() && q->states()->size()) {
+      for (auto s : *q->states()) state_ok = state_ok || bp::SandboxState(s) == r.state;
+    } else {
+      state_ok = r.state != bp::SandboxState::Terminated;
+    }
+    if (!state_ok) continue;
+    bool meta_ok = true;
+    if (q && q->metadata())
+      for (const auto* kv : *q->metadata())
+        meta_ok = meta_ok && std::find(r.metadata.begin(), r.metadata.end(),
+                                       std::make_pair(str(kv->key()), str(kv->value()))) != r.metadata.end();
+    if (!meta_ok) continue;
+    if (out.size() == limit) {
+      more = true;
+      break;
+    }
+    out.push_back(build_sandbox_info(fbb, r));
+    last_id = r.id;
+  }
+  // next_token: the last id returned, when more follow.
+  auto list = bp::CreateSandboxList(fbb, fbb.CreateVector(out), fbb.CreateString(more ? last_id : ""));
+  bp::FinishReplyBuffer(fbb,
+                        bp::CreateReply(fbb, fbb.CreateString(request_id), 0, 0, bp::Body::SandboxList, list.Union()));
+  publish(self, m.reply, bp::finish(fbb));
+}
+
+void on_bus(Self* self, const bus::Message& m) {
+  auto env = bp::open_envelope(m.data);
+  if (!env) {
+    ++self->state.ctx->bad_messages;
+    publish(self, m.reply, bp::error_reply("", env.error().code, env.error().message));
+    return;
+  }
+  const std::string request_id = (*env)->request_id()->str();
+  if ((*env)->deadline_unix_ms() && (*env)->deadline_unix_ms() < unix_ms_now()) {
+    publish(self, m.reply,
+            bp::error_reply(request_id, ErrorCode::timeout, "the request's deadline passed before it ran"));
+    return;
+  }
+  const std::string op = subjects::last_token(m.subject);
+  if (op == "create") return on_create(self, m, **env, request_id);
+  if (op == "health") return publish(self, m.reply, health_reply(self, request_id));
+  if (op == "list") return on_list(self, m, **env, request_id);
+  if (op == "pool") {
+    const std::string reply_to = m.reply;
+    self->request(self->state.pool, caf::infinite, stats_atom::value, request_id).then([=](const std::string& reply) {
+      publish(self, reply_to, reply);
+    });
+    return;
+  }
+  publish(self, m.reply,
+          bp::error_reply(request_id, ErrorCode::invalid_argument,
+                          "unknown node operation '" + op + "' (create, health, list, pool: docs/bus.md)"));
+}
+
+}  // namespace
+
+caf::behavior node_actor(Self* self, std::shared_ptr<NodeContext> ctx, caf::actor pool) {
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  st.pool = std::move(pool);
+  st.cpu_capacity = st.ctx->settings.cpu_capacity > 0 ? st.ctx->settings.cpu_capacity : double(::get_nprocs());
+  st.memory_capacity_bytes = st.ctx->settings.memory_capacity_bytes;
+  if (!st.memory_capacity_bytes) {
+    struct sysinfo si {};
+    ::sysinfo(&si);
+    const uint64_t total = uint64_t(si.totalram) * si.mem_unit;
+    st.memory_capacity_bytes = total > (1ull << 30) ? total - (1ull << 30) : total;
+  }
+  self->set_exit_handler([self](const caf::exit_msg& msg) {
+    for (auto& [id, sandbox] : self->state.sandboxes) self->send_exit(sandbox, msg.reason);
+    self->state.sandboxes.clear();
+    self->send_exit(self->state.pool, msg.reason);
+    self->quit(msg.reason);
+  });
+  return {
+      [=](bus_atom, const bus::Message& m) { on_bus(self, m); },
+      [=](beat_atom) { heartbeat(self); },  // main sends the first once the bus is live
+      [=](ended_atom, const std::string& id, const std::string&) {
+        self->state.sandboxes.erase(id);
+        self->state.reserved.erase(id);
+      },
+  };
+}
+
+}  // namespace soulbox::actors

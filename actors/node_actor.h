@@ -1,0 +1,37 @@
+// The node: serves sb.v1.node.<node>.* (create, health, list, pool),
+// spawns one sandbox actor per sandbox, publishes its heartbeat every
+// second (after main sends the first beat_atom), and ends every sandbox with reason "node shutdown" when it exits.
+#pragma once
+#include <caf/all.hpp>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "actors/messages.h"
+#include "actors/node_context.h"
+#include "actors/pool_actor.h"
+
+namespace soulbox::actors {
+
+struct Reserved {
+  double cpus = 0;
+  uint64_t memory_bytes = 0;
+};
+
+struct NodeActorState {
+  std::shared_ptr<NodeContext> ctx;
+  caf::actor pool;
+  std::map<std::string, caf::actor> sandboxes;
+  std::map<std::string, Reserved> reserved;
+  double cpu_capacity = 0;
+  uint64_t memory_capacity_bytes = 0;
+  uint64_t heartbeats = 0;
+  std::string status = "healthy";
+  static inline const char* name = "node";
+};
+
+caf::behavior node_actor(caf::stateful_actor<NodeActorState>* self, std::shared_ptr<NodeContext> ctx, caf::actor pool);
+
+extern const char* const kSoulboxVersion;
+
+}  // namespace soulbox::actors

@@ -1,0 +1,38 @@
+// What every actor of a node shares: the bus connection, the launcher, the
+// store and the agent reader, all thread-safe, owned by main() and alive
+// until every actor has exited.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "actors/agent_io.h"
+#include "bus/connection.h"
+#include "isolation/launcher_service.h"
+#include "storage/store.h"
+
+namespace soulbox::actors {
+
+struct NodeSettings {
+  std::string node_id = "node1";
+  std::string region = "local";
+  uint64_t default_timeout_ms = 300000;  // E2B's default sandbox lifetime: 5 min
+  uint64_t max_lifetime_ms = 86400000;   // refresh never goes past 24 h from creation
+  int metrics_interval_ms = 1000;
+  size_t metrics_keep = 3600;          // samples per sandbox
+  double cpu_capacity = 0;             // cores offered to sandboxes; 0: all online
+  uint64_t memory_capacity_bytes = 0;  // 0: physical memory minus 1 GiB
+};
+
+struct NodeContext {
+  NodeSettings settings;
+  bus::Connection* bus = nullptr;
+  isolation::LauncherClient* launcher = nullptr;
+  storage::Store* store = nullptr;
+  AgentIo* agent_io = nullptr;
+  std::atomic<uint64_t> bad_messages{0};  // malformed or unverifiable bus messages
+};
+
+int64_t unix_ms_now();
+
+}  // namespace soulbox::actors

@@ -1,0 +1,65 @@
+// Choosing a node for a new sandbox from the heartbeats (pure logic).
+// Nodes are considered when healthy and heard from recently; the request
+// must fit in what the node reported free minus what this scheduler has
+// reserved on it since that report.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace soulbox::actors {
+
+enum class PlacementStrategy {
+  bin_packing,  // the fullest node that fits: keeps others empty (for draining, scaling down)
+  spread,       // the emptiest node: spreads load and blast radius
+};
+Result<PlacementStrategy> parse_placement_strategy(const std::string& name);
+
+struct Reservation {
+  double cpus = 0;
+  uint64_t memory_bytes = 0;
+  int64_t made_unix_ms = 0;
+};
+
+struct NodeView {
+  std::string name;
+  std::string status;  // healthy, degraded, draining, connecting, unhealthy
+  std::string region;
+  std::map<std::string, std::string> labels;
+  double cpu_capacity = 0, cpu_free = 0;
+  uint64_t memory_capacity_bytes = 0, memory_free_bytes = 0;
+  uint32_t sandboxes = 0;
+  int64_t reported_unix_ms = 0;           // when the node sent the figures
+  int64_t seen_unix_ms = 0;               // when this scheduler received them
+  std::vector<Reservation> reservations;  // made after reported_unix_ms
+};
+
+struct PlacementRequest {
+  double cpus = 1;
+  uint64_t memory_bytes = 512ull << 20;
+  std::map<std::string, std::string> node_selector;
+  std::string region;
+  std::string prefer_node;
+};
+
+struct PlacementOptions {
+  PlacementStrategy strategy = PlacementStrategy::bin_packing;
+  int64_t stale_after_ms = 5000;  // a node silent this long is skipped
+  int64_t reservation_ttl_ms = 5000;
+  // CPU is shared by quota, so a node takes sandboxes whose cpus add up to
+  // this many times its cores; memory is never overcommitted.
+  double cpu_overcommit = 4.0;
+};
+
+// The chosen node (a reservation is added to it), or resource_exhausted
+// with why no node fits; the caller should retry later.
+Result<std::string> place(std::map<std::string, NodeView>& nodes, const PlacementRequest& request,
+                          const PlacementOptions& options, int64_t now_unix_ms);
+
+// Folds a heartbeat in: reservations the node's figures now include go.
+void observe(std::map<std::string, NodeView>& nodes, NodeView report, int64_t now_unix_ms);
+
+}  // namespace soulbox::actors

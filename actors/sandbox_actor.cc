@@ -1,0 +1,502 @@
+#include "actors/sandbox_actor.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+
+#include "actors/agent_forward.h"
+#include "actors/sandbox_record.h"
+#include "bus/subjects.h"
+#include "common/log.h"
+#include "messages/agent_protocol.h"
+
+namespace soulbox::actors {
+namespace ap = agentproto;
+namespace bp = busproto;
+namespace subjects = bus::subjects;
+
+namespace {
+
+using Self = caf::stateful_actor<SandboxActorState>;
+
+// Client ops that go to the agent as they are, with the body each needs.
+const std::unordered_map<std::string, bp::Body>& forwarded_ops() {
+  static const std::unordered_map<std::string, bp::Body> ops = {
+      {"stdin", bp::Body::ProcInput}, {"signal", bp::Body::ProcSignal},      {"resize", bp::Body::ProcResize},
+      {"ps", bp::Body::ProcList},     {"output", bp::Body::ProcOutputQuery}, {"killall", bp::Body::KillAll},
+      {"read", bp::Body::FileRead},   {"write", bp::Body::FileWrite},        {"ls", bp::Body::FileList},
+      {"stat", bp::Body::FileStat},   {"mkdir", bp::Body::MakeDir},          {"rm", bp::Body::Remove},
+      {"mv", bp::Body::Rename},       {"unwatch", bp::Body::WatchStop},
+  };
+  return ops;
+}
+
+void publish(Self* self, const std::string& subject, const std::string& bytes) {
+  if (subject.empty()) return;
+  if (auto st = self->state.ctx->bus->publish(subject, bytes); !st)
+    logger("sandbox")->warn("{}: publish to {} failed: {}", self->state.settings.id, subject, st.error().message);
+}
+
+void reply_error(Self* self, const std::string& reply_to, const std::string& request_id, ErrorCode code,
+                 const std::string& message) {
+  publish(self, reply_to, bp::error_reply(request_id, code, message));
+}
+
+std::string info_reply(Self* self, const std::string& request_id) {
+  flatbuffers::FlatBufferBuilder fbb(512);
+  auto info = build_sandbox_info(fbb, record_of(self->state));
+  bp::FinishReplyBuffer(fbb,
+                        bp::CreateReply(fbb, fbb.CreateString(request_id), 0, 0, bp::Body::SandboxInfo, info.Union()));
+  return bp::finish(fbb);
+}
+
+void persist(Self* self) {
+  const auto& st = self->state;
+  if (auto w = save_record(*st.ctx->store, record_of(st)); !w)
+    logger("sandbox")->error("{}: cannot persist its record: {}", st.settings.id, w.error().message);
+}
+
+Status send_frame(Self* self, const std::string& frame) {
+  const int fd = self->state.handle.box->channel.get();
+  size_t done = 0;
+  while (done < frame.size()) {
+    const ssize_t n = ::send(fd, frame.data() + done, frame.size() - done, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return sys_error("send to agent", errno, ErrorCode::unavailable);
+    done += size_t(n);
+  }
+  return {};
+}
+
+void arm_expiry(Self* self) {
+  auto& st = self->state;
+  const uint64_t generation = ++st.timer_generation;
+  const int64_t delay = std::max<int64_t>(0, st.expires_unix_ms - unix_ms_now());
+  self->delayed_send(self, std::chrono::milliseconds(delay), expire_atom::value, generation);
+}
+
+// Sets the lifetime to `timeout_ms` from now, never past the node's maximum.
+void set_lifetime(Self* self, uint64_t timeout_ms) {
+  auto& st = self->state;
+  const int64_t cap = st.created_unix_ms + int64_t(st.ctx->settings.max_lifetime_ms);
+  st.expires_unix_ms = std::min<int64_t>(unix_ms_now() + int64_t(timeout_ms), cap);
+  st.settings.timeout_ms = timeout_ms;
+}
+
+void end(Self* self, const std::string& reason);
+
+// --- answers from the agent -------------------------------------------------
+
+void on_agent_frame(Self* self, const std::string& bytes) {
+  auto& st = self->state;
+  const ap::Frame* frame = ap::GetFrame(reinterpret_cast<const uint8_t*>(bytes.data()));
+  if (frame->id() == 0) {  // Hello
+    const auto* hello = frame->body_as_Hello();
+    if (hello && hello->protocol_version() < ap::kMinAgentProtocolVersion) {
+      logger("sandbox")->error("{}: agent speaks protocol {}, need >= {}", st.settings.id, hello->protocol_version(),
+                               ap::kMinAgentProtocolVersion);
+      end(self, end_reason::agent_died);
+    }
+    return;
+  }
+  auto it = st.pending.find(frame->id());
+  if (it == st.pending.end()) return;  // a stream the client stopped
+  PendingCall& call = it->second;
+  const ap::Body type = frame->body_type();
+  using Kind = PendingCall::Kind;
+  switch (call.kind) {
+    case Kind::exec:
+      if (type == ap::Body::ProcStarted && !call.reply_to.empty()) {
+        flatbuffers::FlatBufferBuilder fbb(256);
+        auto started =
+            bp::CreateExecStarted(fbb, frame->body_as_ProcStarted()->pid(), fbb.CreateString(call.events_subject));
+        bp::FinishReplyBuffer(
+            fbb, bp::CreateReply(fbb, fbb.CreateString(call.request_id), 0, 0, bp::Body::ExecStarted, started.Union()));
+        publish(self, call.reply_to, bp::finish(fbb));
+        call.reply_to.clear();
+        return;
+      }
+      if (!call.reply_to.empty()) {  // refused before it started
+        publish(self, call.reply_to, reply_from_agent(*frame, call.request_id));
+        st.pending.erase(it);
+        return;
+      }
+      publish(self, call.events_subject, reply_from_agent(*frame, call.request_id));
+      if (type == ap::Body::ProcEnd) st.pending.erase(it);
+      return;
+    case Kind::watch:
+      if (type == ap::Body::WatchStarted && !call.reply_to.empty()) {
+        call.watch_id = frame->body_as_WatchStarted()->watch_id();
+        flatbuffers::FlatBufferBuilder fbb(256);
+        auto opened = bp::CreateWatchOpened(fbb, call.watch_id, fbb.CreateString(call.events_subject));
+        bp::FinishReplyBuffer(
+            fbb, bp::CreateReply(fbb, fbb.CreateString(call.request_id), 0, 0, bp::Body::WatchOpened, opened.Union()));
+        publish(self, call.reply_to, bp::finish(fbb));
+        call.reply_to.clear();
+        return;
+      }
+      if (!call.reply_to.empty()) {
+        publish(self, call.reply_to, reply_from_agent(*frame, call.request_id));
+        st.pending.erase(it);
+        return;
+      }
+      publish(self, call.events_subject, reply_from_agent(*frame, call.request_id));
+      return;
+    case Kind::read:
+      if (const auto* chunk = frame->body_as_FileChunk()) {
+        if (chunk->data() && !call.overflow) {
+          call.data.append(reinterpret_cast<const char*>(chunk->data()->data()), chunk->data()->size());
+          call.overflow = call.data.size() + 4096 > bp::kMaxBusMessageBytes;
+        }
+        if (!chunk->eof()) return;
+        if (call.overflow)
+          reply_error(self, call.reply_to, call.request_id, ErrorCode::resource_exhausted,
+                      "the file is larger than one bus message (" + std::to_string(bp::kMaxBusMessageBytes >> 20) +
+                          " MiB); read it in parts with offset and length");
+        else
+          publish(self, call.reply_to, file_data_reply(call.request_id, call.data));
+      } else {
+        publish(self, call.reply_to, reply_from_agent(*frame, call.request_id));
+      }
+      st.pending.erase(it);
+      return;
+    case Kind::unwatch:
+      if (type == ap::Body::Ok) {
+        for (auto w = st.pending.begin(); w != st.pending.end(); ++w) {
+          if (w->second.kind == Kind::watch && w->second.watch_id == call.watch_id) {
+            st.pending.erase(w);
+            break;
+          }
+        }
+      }
+      [[fallthrough]];
+    case Kind::reply:
+      publish(self, call.reply_to, reply_from_agent(*frame, call.request_id));
+      st.pending.erase(frame->id());
+      return;
+  }
+}
+
+// --- requests from the bus ----------------------------------------------------
+
+PendingCall pending_call(PendingCall::Kind kind, const std::string& reply_to, const std::string& request_id) {
+  PendingCall call;
+  call.kind = kind;
+  call.reply_to = reply_to;
+  call.request_id = request_id;
+  return call;
+}
+
+// Sends `frame` to the agent and remembers who waits for its answer.
+void call_agent(Self* self, const std::string& frame, uint64_t id, PendingCall call) {
+  if (auto sent = send_frame(self, frame); !sent) {
+    reply_error(self, call.reply_to, call.request_id, ErrorCode::unavailable,
+                "the sandbox's agent is not reachable: " + sent.error().message);
+    return;
+  }
+  self->state.pending.emplace(id, std::move(call));
+}
+
+bool check_events_token(Self* self, const bus::Message& m, const std::string& request_id,
+                        const flatbuffers::String* token, std::string* subject) {
+  const std::string t = token ? token->str() : "";
+  if (auto ok = subjects::check_token("events_token", t); !ok) {
+    reply_error(self, m.reply, request_id, ErrorCode::invalid_argument, ok.error().message);
+    return false;
+  }
+  *subject = subjects::sandbox_events(self->state.settings.id, t);
+  return true;
+}
+
+void on_exec(Self* self, const bus::Message& m, const bp::Envelope& env, const std::string& request_id) {
+  const auto* exec = env.body_as_ExecStart();
+  PendingCall call = pending_call(PendingCall::Kind::exec, m.reply, request_id);
+  if (!check_events_token(self, m, request_id, exec->events_token(), &call.events_subject)) return;
+  const uint64_t id = self->state.next_frame_id++;
+  call_agent(self, process_start_frame(id, *exec->process(), self->state.settings.env), id, std::move(call));
+}
+
+void on_watch(Self* self, const bus::Message& m, const bp::Envelope& env, const std::string& request_id) {
+  const auto* open = env.body_as_WatchOpen();
+  PendingCall call = pending_call(PendingCall::Kind::watch, m.reply, request_id);
+  if (!check_events_token(self, m, request_id, open->events_token(), &call.events_subject)) return;
+  const uint64_t id = self->state.next_frame_id++;
+  call_agent(self, watch_start_frame(id, *open->watch()), id, std::move(call));
+}
+
+void on_forwarded(Self* self, const bus::Message& m, const bp::Envelope& env, const std::string& request_id) {
+  if (const auto* write = env.body_as_FileWrite(); write && (!write->final() || !write->path())) {
+    reply_error(self, m.reply, request_id, ErrorCode::invalid_argument,
+                "a FileWrite on the bus carries the whole file: path set and final=true");
+    return;
+  }
+  const uint64_t id = self->state.next_frame_id++;
+  auto frame = forward_request(env, id);
+  PendingCall call = pending_call(PendingCall::Kind::reply, m.reply, request_id);
+  if (env.body_type() == bp::Body::FileRead) call.kind = PendingCall::Kind::read;
+  if (const auto* stop = env.body_as_WatchStop()) {
+    call.kind = PendingCall::Kind::unwatch;
+    call.watch_id = stop->watch_id();
+  }
+  call_agent(self, *frame, id, std::move(call));
+}
+
+void pause(Self* self, const std::string& why) {
+  auto& st = self->state;
+  if (st.state != bp::SandboxState::Running) return;
+  if (auto frozen = st.ctx->launcher->freeze(st.settings.id); !frozen) {
+    logger("sandbox")->error("{}: pause failed: {}", st.settings.id, frozen.error().message);
+    return;
+  }
+  st.state = bp::SandboxState::Paused;
+  ++st.timer_generation;  // a paused sandbox does not expire
+  logger("sandbox")->info("{} paused ({})", st.settings.id, why);
+  persist(self);
+}
+
+Status resume(Self* self) {
+  auto& st = self->state;
+  if (st.state == bp::SandboxState::Running) return {};
+  if (auto thawed = st.ctx->launcher->thaw(st.settings.id); !thawed) return thawed;
+  st.state = bp::SandboxState::Running;
+  set_lifetime(self, st.settings.timeout_ms);
+  arm_expiry(self);
+  persist(self);
+  return {};
+}
+
+void on_metrics_query(Self* self, const bus::Message& m, const bp::Envelope& env, const std::string& request_id) {
+  const auto* q = env.body_as_MetricsQuery();
+  const auto points = self->state.metrics.range(q ? q->from_unix_ms() : 0, q ? q->to_unix_ms() : 0);
+  std::vector<bp::MetricsSample> samples;
+  samples.reserve(points.size());
+  for (const auto& p : points)
+    samples.emplace_back(p.unix_ms, p.cpu_percent, p.memory_percent, p.memory_bytes, p.disk_read_bytes,
+                         p.disk_write_bytes, p.net_rx_bytes, p.net_tx_bytes, p.processes);
+  flatbuffers::FlatBufferBuilder fbb(256 + samples.size() * sizeof(bp::MetricsSample));
+  auto series = bp::CreateMetricsSeries(fbb, fbb.CreateVectorOfStructs(samples));
+  bp::FinishReplyBuffer(
+      fbb, bp::CreateReply(fbb, fbb.CreateString(request_id), 0, 0, bp::Body::MetricsSeries, series.Union()));
+  publish(self, m.reply, bp::finish(fbb));
+}
+
+// Lifecycle ops the actor answers itself; false when `op` is not one.
+bool on_lifecycle(Self* self, const std::string& op, const bus::Message& m, const bp::Envelope& env,
+                  const std::string& request_id) {
+  auto& st = self->state;
+  if (op == "info") {
+    publish(self, m.reply, info_reply(self, request_id));
+  } else if (op == "kill") {
+    end(self, end_reason::request);
+    publish(self, m.reply, info_reply(self, request_id));
+  } else if (op == "pause") {
+    pause(self, "request");
+    publish(self, m.reply, info_reply(self, request_id));
+  } else if (op == "resume") {
+    if (auto r = resume(self); !r)
+      reply_error(self, m.reply, request_id, r.error().code, "resume failed: " + r.error().message);
+    else
+      publish(self, m.reply, info_reply(self, request_id));
+  } else if (op == "timeout") {
+    const auto* t = env.body_as_SetTimeout();
+    if (!t || t->timeout_ms() == 0) {
+      reply_error(self, m.reply, request_id, ErrorCode::invalid_argument,
+                  "timeout needs a SetTimeout with timeout_ms > 0");
+      return true;
+    }
+    set_lifetime(self, t->timeout_ms());
+    if (st.state == bp::SandboxState::Running) arm_expiry(self);
+    persist(self);
+    publish(self, m.reply, info_reply(self, request_id));
+  } else if (op == "metrics") {
+    on_metrics_query(self, m, env, request_id);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void on_bus(Self* self, const bus::Message& m) {
+  auto& st = self->state;
+  auto env = bp::open_envelope(m.data);
+  if (!env) {
+    ++st.ctx->bad_messages;
+    reply_error(self, m.reply, "", env.error().code, env.error().message);
+    return;
+  }
+  const std::string request_id = (*env)->request_id()->str();
+  if ((*env)->deadline_unix_ms() && (*env)->deadline_unix_ms() < unix_ms_now()) {
+    reply_error(self, m.reply, request_id, ErrorCode::timeout, "the request's deadline passed before it ran");
+    return;
+  }
+  const std::string op = subjects::last_token(m.subject);
+  if (st.state == bp::SandboxState::Terminated) {
+    reply_error(self, m.reply, request_id, ErrorCode::not_found,
+                "sandbox " + st.settings.id + " has ended (" + st.end_reason + ")");
+    return;
+  }
+  if (on_lifecycle(self, op, m, **env, request_id)) return;
+  if (st.state == bp::SandboxState::Paused) {
+    reply_error(self, m.reply, request_id, ErrorCode::unavailable,
+                "sandbox " + st.settings.id + " is paused; resume it first");
+    return;
+  }
+  const bp::Body body = (*env)->body_type();
+  if (op == "exec" && body == bp::Body::ExecStart) return on_exec(self, m, **env, request_id);
+  if (op == "watch" && body == bp::Body::WatchOpen) return on_watch(self, m, **env, request_id);
+  const auto& ops = forwarded_ops();
+  auto it = ops.find(op);
+  if (it != ops.end() && it->second == body) return on_forwarded(self, m, **env, request_id);
+  reply_error(self, m.reply, request_id, ErrorCode::invalid_argument,
+              "unknown operation '" + op + "' with a " + bp::EnumNameBody(body) + " body (docs/bus.md)");
+}
+
+// --- metrics and the end -------------------------------------------------------
+
+// rx and tx bytes of every interface but lo in the agent's network namespace.
+std::pair<uint64_t, uint64_t> net_bytes(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/net/dev");
+  std::string line;
+  uint64_t rx = 0, tx = 0;
+  while (std::getline(in, line)) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = line.substr(0, colon);
+    name.erase(0, name.find_first_not_of(' '));
+    if (name == "lo") continue;
+    std::istringstream fields(line.substr(colon + 1));
+    uint64_t v[9] = {};
+    for (auto& x : v) fields >> x;
+    rx += v[0];
+    tx += v[8];
+  }
+  return {rx, tx};
+}
+
+void sample(Self* self) {
+  auto& st = self->state;
+  if (st.state == bp::SandboxState::Terminated) return;
+  self->delayed_send(self, std::chrono::milliseconds(st.ctx->settings.metrics_interval_ms), sample_atom::value);
+  if (st.state != bp::SandboxState::Running) return;
+  auto usage = st.ctx->launcher->usage(st.settings.id);
+  if (!usage) return;
+  const int64_t now = unix_ms_now();
+  MetricsPoint p;
+  p.unix_ms = now;
+  if (st.last_sample_ms && now > st.last_sample_ms)
+    p.cpu_percent = float(double(usage->cpu_usec - std::min(usage->cpu_usec, st.last_cpu_usec)) /
+                          (double(now - st.last_sample_ms) * 1000.0) * 100.0);
+  st.last_cpu_usec = usage->cpu_usec;
+  st.last_sample_ms = now;
+  p.memory_bytes = usage->memory_current;
+  if (st.settings.memory_bytes)
+    p.memory_percent = float(double(p.memory_bytes) * 100.0 / double(st.settings.memory_bytes));
+  p.disk_read_bytes = usage->io_read_bytes;
+  p.disk_write_bytes = usage->io_write_bytes;
+  std::tie(p.net_rx_bytes, p.net_tx_bytes) = net_bytes(st.handle.box->agent_pid);
+  p.processes = uint32_t(usage->pids_current);
+  st.metrics.add(p);
+  if (usage->oom_kills > st.oom_kills) {
+    logger("sandbox")->warn("{}: the OOM killer took {} process(es)", st.settings.id, usage->oom_kills - st.oom_kills);
+    st.oom_kills = usage->oom_kills;
+  }
+}
+
+void end(Self* self, const std::string& reason) {
+  auto& st = self->state;
+  if (st.state == bp::SandboxState::Terminated) return;
+  // An agent that died with OOM kills on the books was most likely one of them.
+  std::string why = reason;
+  if (reason == end_reason::agent_died) {
+    if (auto u = st.ctx->launcher->usage(st.settings.id); u && u->oom_kills > 0) why = end_reason::oom;
+  }
+  st.state = bp::SandboxState::Terminated;
+  st.end_reason = why;
+  ++st.timer_generation;
+  st.subscription.reset();
+  st.ctx->agent_io->forget(st.handle.box->channel.get());
+  for (auto& [id, call] : st.pending) {
+    const std::string message = "sandbox " + st.settings.id + " ended (" + why + ")";
+    if (!call.reply_to.empty())
+      reply_error(self, call.reply_to, call.request_id, ErrorCode::unavailable, message);
+    else
+      publish(self, call.events_subject, bp::error_reply(call.request_id, ErrorCode::unavailable, message));
+  }
+  st.pending.clear();
+  if (auto d = st.ctx->launcher->destroy(st.settings.id); !d)
+    logger("sandbox")->error("{}: destroy failed: {}", st.settings.id, d.error().message);
+  st.handle.box.reset();
+  persist(self);
+  publish(self, subjects::sandbox_events(st.settings.id, "lifecycle"), info_reply(self, ""));
+  logger("sandbox")->info("{} ended: {}", st.settings.id, why);
+  self->send(st.node, ended_atom::value, st.settings.id, why);
+  self->quit();
+}
+
+// Subscribes, starts the agent reader and the timers, records the sandbox
+// and answers the create request.
+void start(Self* self, const std::string& reply_to, const std::string& request_id, bool pool_hit) {
+  auto& st = self->state;
+  auto sub = st.ctx->bus->subscribe(
+      subjects::sandbox_ops(st.settings.id), "",
+      [target = caf::actor(self)](bus::Message m) { caf::anon_send(target, bus_atom::value, std::move(m)); });
+  Status ready = sub ? st.ctx->bus->flush(2000) : Status(sub.error());
+  if (ready) ready = st.ctx->agent_io->watch(st.handle.box->channel.get(), self);
+  if (!ready) {
+    reply_error(self, reply_to, request_id, ready.error().code, "sandbox start failed: " + ready.error().message);
+    st.subscription = sub ? std::move(*sub) : nullptr;
+    end(self, end_reason::agent_died);
+    return;
+  }
+  st.subscription = std::move(*sub);
+  st.state = bp::SandboxState::Running;
+  set_lifetime(self, st.settings.timeout_ms);
+  arm_expiry(self);
+  persist(self);
+  self->send(self, sample_atom::value);
+  flatbuffers::FlatBufferBuilder fbb(512);
+  auto created = bp::CreateSandboxCreated(fbb, build_sandbox_info(fbb, record_of(st)), pool_hit);
+  bp::FinishReplyBuffer(
+      fbb, bp::CreateReply(fbb, fbb.CreateString(request_id), 0, 0, bp::Body::SandboxCreated, created.Union()));
+  publish(self, reply_to, bp::finish(fbb));
+}
+
+}  // namespace
+
+caf::behavior sandbox_actor(Self* self, std::shared_ptr<NodeContext> ctx, caf::actor node, SandboxSettings settings,
+                            SandboxHandle handle) {
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  st.node = std::move(node);
+  st.settings = std::move(settings);
+  st.handle = std::move(handle);
+  st.created_unix_ms = st.handle.created_unix_ms ? st.handle.created_unix_ms : unix_ms_now();
+  st.metrics = MetricsRing(st.ctx->settings.metrics_keep);
+  // An exit message (node shutdown) ends the sandbox before the actor goes.
+  self->set_exit_handler([self](const caf::exit_msg& msg) {
+    end(self, end_reason::node_shutdown);
+    self->quit(msg.reason);
+  });
+  return {
+      [=](start_atom, const std::string& reply_to, const std::string& request_id, bool pool_hit) {
+        start(self, reply_to, request_id, pool_hit);
+      },
+      [=](bus_atom, const bus::Message& m) { on_bus(self, m); },
+      [=](agent_atom, const std::string& frame) { on_agent_frame(self, frame); },
+      [=](agent_eof_atom) { end(self, end_reason::agent_died); },
+      [=](expire_atom, uint64_t generation) {
+        auto& s = self->state;
+        if (generation != s.timer_generation || s.state != bp::SandboxState::Running) return;
+        if (s.settings.auto_pause)
+          pause(self, "timeout");
+        else
+          end(self, end_reason::timeout);
+      },
+      [=](sample_atom) { sample(self); },
+      [=](stop_atom, const std::string& reason) { end(self, reason); },
+  };
+}
+
+}  // namespace soulbox::actors

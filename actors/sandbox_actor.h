@@ -1,0 +1,86 @@
+// One actor per sandbox: it owns the sandbox (through the launcher), its
+// agent channel and its bus subjects (sb.v1.sbx.<id>.*), and serves every
+// operation on it; timers end or pause it, and a 1 s sample feeds its
+// metrics ring. It ends exactly once, with a recorded reason.
+#pragma once
+#include <caf/all.hpp>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "actors/messages.h"
+#include "actors/metrics_ring.h"
+#include "actors/node_context.h"
+#include "messages/bus_codec.h"
+
+namespace soulbox::actors {
+
+// What a sandbox was created with (copyable, so it can be a spawn argument).
+struct SandboxSettings {
+  std::string id;
+  std::string template_name = "base";
+  std::string tenant;
+  uint64_t memory_bytes = 0;
+  double cpus = 0;
+  uint64_t timeout_ms = 0;  // lifetime from creation or the last refresh
+  bool auto_pause = false;
+  std::vector<std::string> env;  // KEY=VALUE, under each process's own
+  std::vector<std::pair<std::string, std::string>> metadata;
+};
+
+// Why sandboxes end (SandboxInfo.end_reason).
+namespace end_reason {
+inline constexpr const char* timeout = "timeout";
+inline constexpr const char* request = "request";
+inline constexpr const char* oom = "oom";
+inline constexpr const char* node_shutdown = "node shutdown";
+inline constexpr const char* agent_died = "agent died";
+inline constexpr const char* node_restart = "node restart";
+}  // namespace end_reason
+
+// An agent request waiting for its answer(s).
+struct PendingCall {
+  enum class Kind {
+    reply,   // one answer frame -> one Reply
+    exec,    // ProcStarted -> ExecStarted, then output and end on events
+    read,    // FileChunks gathered into one Reply
+    watch,   // WatchStarted -> WatchOpened, then WatchEvents on events
+    unwatch  // Ok -> also forget the watch's stream
+  };
+  Kind kind = Kind::reply;
+  std::string reply_to;  // NATS reply subject ("" once answered)
+  std::string request_id;
+  std::string events_subject;
+  std::string data;  // gathered file bytes
+  bool overflow = false;
+  uint32_t watch_id = 0;
+};
+
+struct SandboxActorState {
+  std::shared_ptr<NodeContext> ctx;
+  caf::actor node;
+  SandboxSettings settings;
+  SandboxHandle handle;
+  busproto::SandboxState state = busproto::SandboxState::Creating;
+  int64_t created_unix_ms = 0;
+  int64_t expires_unix_ms = 0;
+  uint64_t timer_generation = 0;  // bumped to cancel the pending expiry
+  std::string end_reason;
+  std::unique_ptr<bus::Subscription> subscription;
+  uint64_t next_frame_id = 1;
+  std::unordered_map<uint64_t, PendingCall> pending;
+  MetricsRing metrics;
+  uint64_t last_cpu_usec = 0;
+  int64_t last_sample_ms = 0;
+  uint64_t oom_kills = 0;
+  static inline const char* name = "sandbox";
+};
+
+// After spawning, send (start_atom, reply_to, request_id, pool_hit): the
+// actor subscribes to its subjects and answers the create request itself.
+// It tells `node` (ended_atom, id, reason) when it has ended.
+caf::behavior sandbox_actor(caf::stateful_actor<SandboxActorState>* self, std::shared_ptr<NodeContext> ctx,
+                            caf::actor node, SandboxSettings settings, SandboxHandle handle);
+
+}  // namespace soulbox::actors

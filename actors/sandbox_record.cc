@@ -1,0 +1,75 @@
+#include "actors/sandbox_record.h"
+
+#include "actors/sandbox_actor.h"
+
+namespace soulbox::actors {
+namespace bp = busproto;
+
+SandboxRecord record_of(const SandboxActorState& st) {
+  SandboxRecord r;
+  r.id = st.settings.id;
+  r.template_name = st.settings.template_name;
+  r.node = st.ctx->settings.node_id;
+  r.tenant = st.settings.tenant;
+  r.end_reason = st.end_reason;
+  r.state = st.state;
+  r.created_unix_ms = st.created_unix_ms;
+  r.expires_unix_ms = st.state == bp::SandboxState::Running ? st.expires_unix_ms : 0;
+  r.memory_bytes = st.settings.memory_bytes;
+  r.cpus = float(st.settings.cpus);
+  r.metadata = st.settings.metadata;
+  return r;
+}
+
+flatbuffers::Offset<bp::SandboxInfo> build_sandbox_info(flatbuffers::FlatBufferBuilder& fbb, const SandboxRecord& r) {
+  std::vector<flatbuffers::Offset<bp::KeyValue>> metadata;
+  for (const auto& [k, v] : r.metadata)
+    metadata.push_back(bp::CreateKeyValue(fbb, fbb.CreateString(k), fbb.CreateString(v)));
+  return bp::CreateSandboxInfo(fbb, fbb.CreateString(r.id), fbb.CreateString(r.template_name), r.state,
+                               fbb.CreateString(r.node), fbb.CreateString(r.tenant), r.created_unix_ms,
+                               r.expires_unix_ms, r.memory_bytes, r.cpus, fbb.CreateVector(metadata),
+                               fbb.CreateString(r.end_reason));
+}
+
+namespace {
+std::string str(const flatbuffers::String* s) {
+  return s ? s->str() : std::string();
+}
+}  // namespace
+
+SandboxRecord record_from_info(const bp::SandboxInfo& info) {
+  SandboxRecord r;
+  r.id = str(info.id());
+  r.template_name = str(info.template_name());
+  r.node = str(info.node());
+  r.tenant = str(info.tenant());
+  r.end_reason = str(info.end_reason());
+  r.state = info.state();
+  r.created_unix_ms = info.created_unix_ms();
+  r.expires_unix_ms = info.expires_unix_ms();
+  r.memory_bytes = info.memory_bytes();
+  r.cpus = info.cpus();
+  if (info.metadata())
+    for (const auto* kv : *info.metadata()) r.metadata.emplace_back(str(kv->key()), str(kv->value()));
+  return r;
+}
+
+Status save_record(storage::Store& store, const SandboxRecord& record) {
+  flatbuffers::FlatBufferBuilder fbb(512);
+  fbb.Finish(build_sandbox_info(fbb, record));
+  return store.put(storage::Family::sandboxes, record.id, bp::finish(fbb), /*sync=*/true);
+}
+
+Result<std::vector<SandboxRecord>> load_records(storage::Store& store) {
+  std::vector<SandboxRecord> out;
+  auto scanned = store.scan(storage::Family::sandboxes, "", [&](const std::string&, const std::string& value) {
+    flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(value.data()), value.size());
+    if (verifier.VerifyBuffer<bp::SandboxInfo>(nullptr))
+      out.push_back(record_from_info(*flatbuffers::GetRoot<bp::SandboxInfo>(value.data())));
+    return true;
+  });
+  if (!scanned) return scanned.error();
+  return out;
+}
+
+}  // namespace soulbox::actors

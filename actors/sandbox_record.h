@@ -1,0 +1,34 @@
+// A sandbox's persistent record (storage family `sandboxes`, key = id,
+// value = a SandboxInfo FlatBuffer) and its bus form.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "messages/bus_codec.h"
+#include "storage/store.h"
+
+namespace soulbox::actors {
+
+struct SandboxRecord {
+  std::string id, template_name, node, tenant, end_reason;
+  busproto::SandboxState state = busproto::SandboxState::Creating;
+  int64_t created_unix_ms = 0, expires_unix_ms = 0;
+  uint64_t memory_bytes = 0;
+  float cpus = 0;
+  std::vector<std::pair<std::string, std::string>> metadata;
+};
+
+struct SandboxActorState;
+SandboxRecord record_of(const SandboxActorState& state);
+
+flatbuffers::Offset<busproto::SandboxInfo> build_sandbox_info(flatbuffers::FlatBufferBuilder& fbb,
+                                                              const SandboxRecord& record);
+SandboxRecord record_from_info(const busproto::SandboxInfo& info);
+
+// Synced: lifecycle changes survive a crash.
+Status save_record(storage::Store& store, const SandboxRecord& record);
+// Every record in the store, in id order; unreadable ones are skipped.
+Result<std::vector<SandboxRecord>> load_records(storage::Store& store);
+
+}  // namespace soulbox::actors

@@ -1,0 +1,186 @@
+// SoulBox's C++ client over NATS: create sandboxes, run processes with
+// streamed output, move files, and manage lifecycles, by sending the bus
+// messages of docs/bus.md. Used by the tests, the benchmarks and (later) the
+// gateway and CLI. Thread-safe for calls on different sandboxes.
+#pragma once
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "agent/client/agent_client.h"
+#include "bus/connection.h"
+#include "messages/bus_codec.h"
+
+namespace soulbox::client {
+
+using KeyValues = std::vector<std::pair<std::string, std::string>>;
+
+// What <data>/soulboxd.json says about reaching a node on this host.
+struct NodeAddress {
+  bus::ConnectOptions connect;
+  std::string node;
+};
+Result<NodeAddress> read_ready_file(const std::string& path);
+
+struct CreateOptions {
+  std::string template_name = "base";
+  uint64_t memory_bytes = 0;  // 0: the node's default
+  double cpus = 0;
+  uint32_t pids = 0;
+  uint64_t disk_bytes = 0;
+  uint64_t timeout_ms = 0;  // lifetime; 0: the node's default
+  bool auto_pause = false;
+  KeyValues env, metadata;
+  KeyValues node_selector;  // placement constraints
+  std::string region, prefer_node;
+  std::string node;  // set: skip placement and create there
+  std::string tenant;
+};
+
+struct SandboxInfo {
+  std::string id, template_name, node, tenant, end_reason;
+  busproto::SandboxState state = busproto::SandboxState::Creating;
+  int64_t created_unix_ms = 0, expires_unix_ms = 0;
+  uint64_t memory_bytes = 0;
+  float cpus = 0;
+  KeyValues metadata;
+  bool pool_hit = false;  // create only
+};
+
+struct NodeHealth {
+  std::string node, status, version, region;
+  uint32_t sandboxes = 0;
+  float cpu_capacity = 0, cpu_free = 0;
+  uint64_t memory_capacity_bytes = 0, memory_free_bytes = 0;
+};
+
+struct PoolTemplateStats {
+  std::string template_name, strategy;
+  uint32_t warm = 0, min_warm = 0, max_size = 0;
+  uint64_t hits = 0, misses = 0, discarded = 0;
+  float acquire_p50_us = 0, acquire_p99_us = 0;
+};
+
+// A verified Reply that owns its bytes.
+class OwnedReply {
+ public:
+  explicit OwnedReply(std::string bytes) : bytes_(std::move(bytes)) {}
+  const busproto::Reply& get() const { return *busproto::GetReply(bytes_.data()); }
+
+ private:
+  std::string bytes_;
+};
+
+// Events of one stream (a process's output, a watch), queued from the bus
+// thread and taken by the caller.
+class EventQueue {
+ public:
+  void push(std::string bytes);
+  // The next event, or timeout.
+  Result<OwnedReply> pop(int timeout_ms);
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::string> events_;
+};
+
+class Execution {
+ public:
+  int pid() const { return pid_; }
+  // Output is passed to `on_output` (if set) as it arrives; returns at the end.
+  Result<ProcessResult> wait(int timeout_ms, const OutputCallback& on_output = {});
+
+ private:
+  friend class Client;
+  int pid_ = -1;
+  std::shared_ptr<EventQueue> events_;
+  std::unique_ptr<bus::Subscription> subscription_;
+};
+
+class Watch {
+ public:
+  uint32_t id() const { return id_; }
+  // The next event: path and op.
+  Result<std::pair<std::string, agentproto::WatchOp>> next(int timeout_ms);
+
+ private:
+  friend class Client;
+  uint32_t id_ = 0;
+  std::shared_ptr<EventQueue> events_;
+  std::unique_ptr<bus::Subscription> subscription_;
+};
+
+class Client {
+ public:
+  static Result<std::unique_ptr<Client>> connect(const bus::ConnectOptions& options);
+  explicit Client(std::unique_ptr<bus::Connection> connection) : bus_(std::move(connection)) {}
+
+  int timeout_ms = 30000;  // per request
+
+  // --- lifecycle
+  Result<SandboxInfo> create(const CreateOptions& options);
+  Result<SandboxInfo> info(const std::string& id);
+  Result<SandboxInfo> kill(const std::string& id);
+  Result<SandboxInfo> pause(const std::string& id);
+  Result<SandboxInfo> resume(const std::string& id);
+  Result<SandboxInfo> set_timeout(const std::string& id, uint64_t timeout_ms);
+  Result<std::vector<busproto::MetricsSample>> metrics(const std::string& id, int64_t from_unix_ms = 0,
+                                                       int64_t to_unix_ms = 0);
+  // Sandboxes the node has records of (default: all but terminated).
+  Result<std::vector<SandboxInfo>> list(const std::string& node, const std::vector<busproto::SandboxState>& states = {},
+                                        const KeyValues& metadata = {});
+  Result<std::string> place(const CreateOptions& options);  // the node the scheduler picks
+
+  // --- processes
+  Result<std::unique_ptr<Execution>> start(const std::string& id, const ProcessSpec& spec);
+  Result<ProcessResult> run(const std::string& id, const ProcessSpec& spec, int timeout_ms = 60000,
+                            const OutputCallback& on_output = {});
+  Status send_stdin(const std::string& id, int pid, const std::string& data, bool close = false);
+  Status signal(const std::string& id, int pid, int signo);
+  Status resize(const std::string& id, int pid, uint16_t rows, uint16_t cols);
+  Result<std::vector<ProcessInfo>> processes(const std::string& id);
+
+  // --- files
+  Status write_file(const std::string& id, const std::string& path, const std::string& data, uint32_t mode = 0644,
+                    const std::string& user = "");
+  Result<std::string> read_file(const std::string& id, const std::string& path, const std::string& user = "");
+  Result<std::vector<FileInfo>> list_dir(const std::string& id, const std::string& path, uint32_t depth = 1);
+  Result<FileInfo> stat(const std::string& id, const std::string& path);
+  Status make_dir(const std::string& id, const std::string& path);
+  Status remove(const std::string& id, const std::string& path, bool recursive = false);
+  Status rename(const std::string& id, const std::string& from, const std::string& to);
+  Result<std::unique_ptr<Watch>> watch(const std::string& id, const std::string& path, bool recursive);
+  Status unwatch(const std::string& id, uint32_t watch_id);
+
+  // --- node
+  Result<NodeHealth> health(const std::string& node);
+  Result<std::vector<PoolTemplateStats>> pool_stats(const std::string& node);
+
+  // --- raw: one request; the Reply's error code becomes an Error.
+  using BodyBuilder =
+      std::function<std::pair<busproto::Body, flatbuffers::Offset<void>>(flatbuffers::FlatBufferBuilder&)>;
+  Result<OwnedReply> call(const std::string& subject, const BodyBuilder& body, const std::string& tenant = "");
+  bus::Connection& connection() { return *bus_; }
+
+ private:
+  std::string next_request_id();
+  Result<SandboxInfo> lifecycle(const std::string& id, const std::string& op, const BodyBuilder& body = {});
+  Status simple(const std::string& id, const std::string& op, const BodyBuilder& body);
+  // Subscribes a fresh events stream of sandbox `id`; returns its token.
+  Result<std::string> open_events(const std::string& id, std::shared_ptr<EventQueue>& queue,
+                                  std::unique_ptr<bus::Subscription>& subscription);
+
+  std::unique_ptr<bus::Connection> bus_;
+  std::mutex id_mu_;
+  uint64_t last_id_ = 0;
+  std::string id_prefix_;
+};
+
+}  // namespace soulbox::client

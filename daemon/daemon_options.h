@@ -1,0 +1,35 @@
+// soulboxd's command line (CLI11), with the defaults a single-node set-up
+// needs: no flags at all gives a working node on the embedded nats-server.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "actors/node_context.h"
+#include "actors/placement.h"
+#include "actors/pool_actor.h"
+
+namespace soulbox::daemon {
+
+struct DaemonOptions {
+  std::string data_dir = "/var/lib/soulbox";
+  std::string run_dir = "/run/soulbox";
+  std::string nats_url;  // empty: start the embedded nats-server
+  std::string nats_user, nats_password;
+  std::string cgroup_parent = "soulbox";
+  std::string pool_strategy = "fixed";
+  std::string placement = "bin-packing";
+  uint32_t pool_min = 2, pool_max = 8;
+  double default_timeout_s = 300, max_lifetime_s = 86400;
+  actors::NodeSettings node;
+};
+
+void add_options(CLI::App& app, DaemonOptions& o);
+
+// Turns the parsed options into actor settings; errors name the flag.
+Result<actors::PoolSettings> pool_settings(const DaemonOptions& o);
+Result<actors::PlacementOptions> placement_options(const DaemonOptions& o);
+
+// This host's name as a node id ([A-Za-z0-9_-], at most 64 characters).
+std::string default_node_id();
+
+}  // namespace soulbox::daemon

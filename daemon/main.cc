@@ -1,0 +1,189 @@
+// soulboxd: one per host. Starts (or joins) NATS, opens RocksDB, forks the
+// single-threaded launcher, then runs the node, pool and scheduler actors
+// until SIGTERM or SIGINT, and ends every sandbox on the way out.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <caf/all.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "actors/node_actor.h"
+#include "actors/scheduler_actor.h"
+#include "bus/embedded_server.h"
+#include "bus/subjects.h"
+#include "common/log.h"
+#include "daemon/daemon_options.h"
+#include "daemon/recovery.h"
+#include "isolation/launcher_service.h"
+#include "storage/store.h"
+
+namespace {
+
+using namespace soulbox;
+
+int fail(const std::string& what) {
+  std::cerr << "soulboxd: " << what << "\n";
+  return 1;
+}
+
+// <data>/soulboxd.json tells clients on this host how to reach the node
+// (mode 0600: it holds the bus password).
+Status write_ready_file(const std::string& path, const daemon::DaemonOptions& o, const bus::ConnectOptions& c) {
+  const nlohmann::json j = {{"node", o.node.node_id},
+                            {"nats_url", c.url},
+                            {"nats_user", c.user},
+                            {"nats_password", c.password},
+                            {"pid", ::getpid()}};
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) return sys_error("write " + tmp);
+    ::chmod(tmp.c_str(), 0600);
+    out << j.dump(2) << "\n";
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return sys_error("rename " + tmp);
+  return {};
+}
+
+Status wait_for_first_heartbeat(caf::actor_system& system, const caf::actor& scheduler) {
+  caf::scoped_actor self{system};
+  for (int i = 0; i < 500; ++i) {
+    uint64_t known = 0;
+    self->request(scheduler, std::chrono::seconds(5), actors::stats_atom::value)
+        .receive([&](uint64_t n) { known = n; }, [&](caf::error&) {});
+    if (known > 0) return {};
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return Error{ErrorCode::timeout, "the scheduler heard no heartbeat within 5 s"};
+}
+
+// Waits for SIGTERM/SIGINT, restarting the embedded nats-server if it dies.
+int wait_for_stop(const sigset_t& stop, bus::EmbeddedServer* embedded) {
+  for (;;) {
+    const struct timespec second { 1, 0 };
+    const int sig = ::sigtimedwait(&stop, nullptr, &second);
+    if (sig > 0) return sig;
+    if (embedded) {
+      auto restarted = embedded->ensure_running();
+      if (!restarted) logger("soulboxd")->error("nats-server restart failed: {}", restarted.error().message);
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"soulboxd: the SoulBox node daemon"};
+  daemon::DaemonOptions o;
+  daemon::add_options(app, o);
+  CLI11_PARSE(app, argc, argv);
+  if (auto ok = bus::subjects::check_token("--node-id", o.node.node_id); !ok) return fail(ok.error().message);
+  auto pool_settings = daemon::pool_settings(o);
+  if (!pool_settings) return fail(pool_settings.error().message);
+  auto placement = daemon::placement_options(o);
+  if (!placement) return fail(placement.error().message);
+  o.node.default_timeout_ms = uint64_t(o.default_timeout_s * 1000);
+  o.node.max_lifetime_ms = uint64_t(o.max_lifetime_s * 1000);
+
+  // Every thread inherits this mask, so only sigtimedwait below sees them.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  // 1. The launcher, while this process still has one thread.
+  isolation::RuntimeOptions runtime;
+  runtime.data_dir = o.data_dir;
+  runtime.run_dir = o.run_dir;
+  runtime.cgroup_parent = o.cgroup_parent;
+  auto launcher = isolation::LauncherClient::spawn(runtime);
+  if (!launcher) return fail("cannot start the launcher: " + launcher.error().message);
+
+  // 2. State, and what a crash before this start left in it.
+  auto store = storage::Store::open({o.data_dir + "/state"});
+  if (!store) return fail("cannot open RocksDB in " + o.data_dir + "/state: " + store.error().message);
+  if (auto closed = daemon::close_orphaned_records(**store); !closed)
+    return fail("recovery: " + closed.error().message);
+  else if (*closed)
+    std::cout << "soulboxd: closed " << *closed << " sandbox record(s) left by the previous run (node restart)\n";
+
+  // 3. The bus.
+  std::unique_ptr<bus::EmbeddedServer> embedded;
+  bus::ConnectOptions connect{o.nats_url, o.nats_user, o.nats_password, "soulboxd-" + o.node.node_id};
+  if (o.nats_url.empty()) {
+    auto server = bus::EmbeddedServer::start({o.data_dir + "/nats", "", 10000});
+    if (!server) return fail("cannot start the embedded nats-server: " + server.error().message);
+    embedded = std::move(*server);
+    connect.url = embedded->url();
+    connect.user = embedded->user();
+    connect.password = embedded->password();
+  }
+  auto connection = bus::Connection::connect(connect);
+  if (!connection) return fail(connection.error().message);
+  if (auto streams = bus::ensure_node_streams(**connection); !streams)
+    return fail("JetStream streams: " + streams.error().message);
+  auto agent_io = actors::AgentIo::start();
+  if (!agent_io) return fail(agent_io.error().message);
+
+  auto ctx = std::make_shared<actors::NodeContext>();
+  ctx->settings = o.node;
+  ctx->bus = connection->get();
+  ctx->launcher = launcher->get();
+  ctx->store = store->get();
+  ctx->agent_io = agent_io->get();
+
+  int signal_received = 0;
+  {
+    // 4. The actors.
+    caf::actor_system_config cfg;
+    cfg.set("scheduler.max-threads", 2);
+    caf::actor_system system{cfg};
+    auto pool = system.spawn(actors::pool_actor, ctx, *pool_settings);
+    auto node = system.spawn(actors::node_actor, ctx, pool);
+    auto scheduler = system.spawn(actors::scheduler_actor, ctx, *placement);
+    std::vector<std::unique_ptr<bus::Subscription>> subscriptions;
+    auto node_sub = ctx->bus->subscribe(bus::subjects::node_ops(o.node.node_id), "", [node](bus::Message m) {
+      caf::anon_send(node, actors::bus_atom::value, std::move(m));
+    });
+    Status live = node_sub ? actors::subscribe_scheduler(scheduler, *ctx, subscriptions) : Status(node_sub.error());
+    if (live) live = ctx->bus->flush(2000);
+    if (live) {
+      // Ready means placeable: the first heartbeat has reached the scheduler.
+      caf::anon_send(node, actors::beat_atom::value);
+      live = wait_for_first_heartbeat(system, scheduler);
+    }
+    if (live) live = write_ready_file(o.data_dir + "/soulboxd.json", o, connect);
+    if (live) {
+      subscriptions.push_back(std::move(*node_sub));
+      std::cout << "soulboxd: node '" << o.node.node_id << "' ready on " << connect.url
+                << (embedded ? " (embedded nats-server, user '" + connect.user + "')" : std::string()) << "\n"
+                << "soulboxd: connection details for clients: " << o.data_dir << "/soulboxd.json\n"
+                << "soulboxd: warm pool of " << o.pool_min << " per template (" << o.pool_strategy << "), launcher pid "
+                << (*launcher)->launcher_pid() << "\n"
+                << std::flush;
+      signal_received = wait_for_stop(stop, embedded.get());
+      std::cout << "soulboxd: stopping (signal " << signal_received << "), ending every sandbox\n" << std::flush;
+    } else {
+      std::cerr << "soulboxd: start-up failed: " << live.error().message << "\n";
+    }
+    // 5. Shutdown: no more inbound messages, then every actor, then the system.
+    subscriptions.clear();
+    caf::anon_send_exit(scheduler, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+    node = nullptr;
+    pool = nullptr;
+    scheduler = nullptr;
+    system.await_all_actors_done();
+    if (!live) return 1;
+  }
+  ::unlink((o.data_dir + "/soulboxd.json").c_str());
+  return 0;
+}

@@ -1,0 +1,438 @@
+// soulboxd end to end: the real daemon, its embedded nats-server, RocksDB
+// and real sandboxes, driven through the C++ client over the bus.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "bus/subjects.h"
+#include "tests/support/daemon_env.h"
+
+namespace {
+
+using namespace soulbox;
+using namespace std::chrono_literals;
+namespace bp = busproto;
+namespace subjects = bus::subjects;
+using test::Daemon;
+
+template <class F>
+bool eventually(F f, int timeout_ms = 10000) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (f()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return f();
+}
+
+client::SandboxInfo create(Daemon& d, client::CreateOptions o = {}) {
+  auto info = d.client().create(o);
+  INFO((info ? "" : info.error().message));
+  REQUIRE(info.ok());
+  return *info;
+}
+
+ProcessSpec sh(const std::string& script) {
+  ProcessSpec s;
+  s.argv = {"/bin/sh", "-c", script};
+  return s;
+}
+
+TEST_CASE("soulboxd creates a sandbox and streams a process's stdout and stderr over the bus", "[daemon]") {
+  Daemon d;
+  const auto info = create(d);
+  CHECK(info.node == d.node());
+  CHECK(info.state == bp::SandboxState::Running);
+  CHECK(info.expires_unix_ms > info.created_unix_ms);
+  std::vector<std::pair<agentproto::Stream, std::string>> chunks;
+  auto r = d.client().run(info.id, sh("echo out1; echo err1 >&2; sleep 0.2; echo out2; exit 3"), 20000,
+                          [&](agentproto::Stream s, const std::string& data) { chunks.emplace_back(s, data); });
+  REQUIRE(r.ok());
+  CHECK(r->out == "out1\nout2\n");
+  CHECK(r->err == "err1\n");
+  CHECK(r->exit_code == 3);
+  CHECK(chunks.size() >= 3);  // streamed as it came, not in one piece at the end
+  auto py = d.client().run(info.id, ProcessSpec{{"python3", "-c", "print(6*7)"}, {}, "", "", false, {}, 0, 0, ""});
+  REQUIRE(py.ok());
+  CHECK(py->out == "42\n");
+}
+
+TEST_CASE("stdin, signals and the process list go through the bus", "[daemon]") {
+  Daemon d;
+  const auto info = create(d);
+  ProcessSpec cat;
+  cat.argv = {"/bin/cat"};
+  cat.stdin_open = true;
+  auto exec = d.client().start(info.id, cat);
+  REQUIRE(exec.ok());
+  REQUIRE(d.client().send_stdin(info.id, (*exec)->pid(), "hello ").ok());
+  REQUIRE(d.client().send_stdin(info.id, (*exec)->pid(), "bus", true).ok());
+  auto r = (*exec)->wait(10000);
+  REQUIRE(r.ok());
+  CHECK(r->out == "hello bus");
+
+  ProcessSpec sleeper;
+  sleeper.argv = {"/bin/sleep", "30"};
+  sleeper.tag = "sleeper";
+  auto sleeping = d.client().start(info.id, sleeper);
+  REQUIRE(sleeping.ok());
+  auto ps = d.client().processes(info.id);
+  REQUIRE(ps.ok());
+  bool listed = false;
+  for (const auto& p : *ps) listed = listed || (p.pid == (*sleeping)->pid() && p.tag == "sleeper" && p.running);
+  CHECK(listed);
+  REQUIRE(d.client().signal(info.id, (*sleeping)->pid(), SIGTERM).ok());
+  auto ended = (*sleeping)->wait(10000);
+  REQUIRE(ended.ok());
+  CHECK(ended->signal == SIGTERM);
+  auto missing = d.client().signal(info.id, 99999, SIGTERM);
+  CHECK(missing.error().code == ErrorCode::not_found);
+}
+
+TEST_CASE("files are written, read, listed, moved and removed over the bus", "[daemon]") {
+  Daemon d;
+  const auto info = create(d);
+  auto& c = d.client();
+  const std::string big(3 << 20, 'z');  // several agent frames, one bus message
+  REQUIRE(c.write_file(info.id, "/home/user/big.txt", big).ok());
+  auto back = c.read_file(info.id, "/home/user/big.txt");
+  REQUIRE(back.ok());
+  CHECK(*back == big);
+  REQUIRE(c.make_dir(info.id, "/home/user/d/e").ok());
+  REQUIRE(c.write_file(info.id, "/home/user/d/e/f.txt", "x").ok());
+  auto listing = c.list_dir(info.id, "/home/user/d", 3);
+  REQUIRE(listing.ok());
+  CHECK(listing->size() == 2);  // e and e/f.txt
+  REQUIRE(c.rename(info.id, "/home/user/d/e/f.txt", "/home/user/g.txt").ok());
+  auto st = c.stat(info.id, "/home/user/g.txt");
+  REQUIRE(st.ok());
+  CHECK(st->size == 1);
+  REQUIRE(c.remove(info.id, "/home/user/d", true).ok());
+  CHECK(c.stat(info.id, "/home/user/d").error().code == ErrorCode::not_found);
+  // The sandbox user cannot write system files, and paths stay inside.
+  CHECK(c.write_file(info.id, "/etc/passwd", "x").error().code == ErrorCode::permission_denied);
+  auto shadow = c.read_file(info.id, "../../../../etc/hostname");
+  REQUIRE(shadow.ok());
+  CHECK(*shadow == "soulbox\n");  // the sandbox's own, not the host's
+}
+
+TEST_CASE("a watch streams file events over the bus until it is stopped", "[daemon]") {
+  Daemon d;
+  const auto info = create(d);
+  auto& c = d.client();
+  REQUIRE(c.make_dir(info.id, "/home/user/w").ok());
+  auto w = c.watch(info.id, "/home/user/w", true);
+  REQUIRE(w.ok());
+  REQUIRE(c.write_file(info.id, "/home/user/w/new.txt", "1").ok());
+  bool seen = false;
+  for (int i = 0; i < 10 && !seen; ++i) {
+    auto ev = (*w)->next(5000);
+    REQUIRE(ev.ok());
+    seen = ev->first.find("new.txt") != std::string::npos;
+  }
+  CHECK(seen);
+  REQUIRE(c.unwatch(info.id, (*w)->id()).ok());
+  CHECK(c.unwatch(info.id, (*w)->id()).error().code == ErrorCode::not_found);
+}
+
+TEST_CASE("a process on a pty gets a terminal and can be resized", "[daemon]") {
+  Daemon d;
+  const auto info = create(d);
+  ProcessSpec first = sh("stty size; tty");
+  first.pty = std::make_pair(uint16_t(24), uint16_t(80));
+  auto initial = d.client().run(info.id, first);
+  REQUIRE(initial.ok());
+  CHECK(initial->out.find("24 80") != std::string::npos);
+  CHECK(initial->out.find("/dev/pts/") != std::string::npos);
+  ProcessSpec spec = sh("read line; stty size; echo got:$line");
+  spec.pty = std::make_pair(uint16_t(24), uint16_t(80));
+  spec.stdin_open = true;
+  auto exec = d.client().start(info.id, spec);
+  REQUIRE(exec.ok());
+  REQUIRE(d.client().resize(info.id, (*exec)->pid(), 40, 120).ok());
+  REQUIRE(d.client().send_stdin(info.id, (*exec)->pid(), "abc\n").ok());
+  auto r = (*exec)->wait(10000);
+  REQUIRE(r.ok());
+  CHECK(r->out.find("40 120") != std::string::npos);
+  CHECK(r->out.find("got:abc") != std::string::npos);
+}
+
+TEST_CASE("a sandbox past its timeout is killed and the reason is recorded", "[daemon]") {
+  Daemon d;
+  client::CreateOptions o;
+  o.timeout_ms = 800;
+  const auto info = create(d, o);
+  auto pids = test::sandbox_pids(info.id);
+  REQUIRE_FALSE(pids.empty());
+  CHECK(eventually([&] { return !d.client().info(info.id).ok(); }, 10000));
+  for (pid_t p : pids) CHECK_FALSE(test::process_exists(p));
+  CHECK_FALSE(std::filesystem::exists(test::sandbox_cgroup_dir("pids", info.id)));
+  auto ended = d.client().list(d.node(), {bp::SandboxState::Terminated});
+  REQUIRE(ended.ok());
+  REQUIRE(ended->size() == 1);
+  CHECK(ended->front().id == info.id);
+  CHECK(ended->front().end_reason == "timeout");
+}
+
+TEST_CASE("auto-pause freezes a sandbox at its timeout and resume brings it back", "[daemon]") {
+  Daemon d;
+  client::CreateOptions o;
+  o.timeout_ms = 800;
+  o.auto_pause = true;
+  const auto info = create(d, o);
+  REQUIRE(d.client().write_file(info.id, "/home/user/state.txt", "kept").ok());
+  CHECK(eventually([&] {
+    auto i = d.client().info(info.id);
+    return i.ok() && i->state == bp::SandboxState::Paused;
+  }));
+  auto refused = d.client().run(info.id, sh("true"));
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code == ErrorCode::unavailable);
+  auto resumed = d.client().resume(info.id);
+  REQUIRE(resumed.ok());
+  CHECK(resumed->state == bp::SandboxState::Running);
+  auto r = d.client().run(info.id, sh("cat /home/user/state.txt"));
+  REQUIRE(r.ok());
+  CHECK(r->out == "kept");
+}
+
+TEST_CASE("pause freezes every process of the sandbox and resume thaws them", "[daemon]") {
+  Daemon d;
+  const auto info = create(d);
+  auto counter = d.client().start(info.id, sh("while :; do echo x >> /tmp/ticks; sleep 0.05; done"));
+  REQUIRE(counter.ok());
+  std::this_thread::sleep_for(200ms);
+  auto paused = d.client().pause(info.id);
+  REQUIRE(paused.ok());
+  CHECK(paused->state == bp::SandboxState::Paused);
+  const std::string freezer = test::sandbox_cgroup_dir("freezer", info.id);
+  std::ifstream state(std::filesystem::exists(freezer + "/freezer.state") ? freezer + "/freezer.state"
+                                                                          : freezer + "/cgroup.freeze");
+  std::string frozen;
+  state >> frozen;
+  CHECK((frozen == "FROZEN" || frozen == "1"));
+  REQUIRE(d.client().resume(info.id).ok());
+  auto before = d.client().run(info.id, sh("wc -l < /tmp/ticks"));
+  std::this_thread::sleep_for(300ms);
+  auto after = d.client().run(info.id, sh("wc -l < /tmp/ticks"));
+  REQUIRE(before.ok());
+  REQUIRE(after.ok());
+  CHECK(std::stoi(after->out) > std::stoi(before->out));  // running again
+}
+
+TEST_CASE("refreshing the timeout keeps a sandbox alive, up to the node's maximum", "[daemon]") {
+  Daemon d({"--max-lifetime", "60"});
+  client::CreateOptions o;
+  o.timeout_ms = 1000;
+  const auto info = create(d, o);
+  auto refreshed = d.client().set_timeout(info.id, 30000);
+  REQUIRE(refreshed.ok());
+  CHECK(refreshed->expires_unix_ms > info.expires_unix_ms + 20000);
+  std::this_thread::sleep_for(1500ms);
+  CHECK(d.client().info(info.id).ok());  // the first timeout has passed
+  auto capped = d.client().set_timeout(info.id, 3600000);
+  REQUIRE(capped.ok());
+  CHECK(capped->expires_unix_ms <= capped->created_unix_ms + 60000);
+  CHECK(d.client().set_timeout(info.id, 0).error().code == ErrorCode::invalid_argument);
+}
+
+TEST_CASE("metrics are sampled every second and queried by time range", "[daemon]") {
+  Daemon d;
+  const auto info = create(d);
+  auto burner = d.client().start(info.id, sh("python3 -c 'b = bytearray(64 << 20); import time; t = time.time()\n"
+                                             "while time.time() - t < 4: pass'"));
+  REQUIRE(burner.ok());
+  std::vector<bp::MetricsSample> samples;
+  CHECK(eventually([&] {
+    auto m = d.client().metrics(info.id);
+    if (m.ok()) samples = *m;
+    return samples.size() >= 3;
+  }));
+  REQUIRE(samples.size() >= 3);
+  const auto& last = samples.back();
+  CHECK(last.memory_bytes() > (60ull << 20));
+  CHECK(last.memory_percent() > 5);
+  CHECK(last.cpu_percent() > 20);
+  CHECK(last.processes() >= 2);
+  for (size_t i = 1; i < samples.size(); ++i) CHECK(samples[i].unix_ms() > samples[i - 1].unix_ms());
+  auto recent = d.client().metrics(info.id, samples.back().unix_ms(), 0);
+  REQUIRE(recent.ok());
+  CHECK(recent->size() >= 1);
+  CHECK(recent->size() < samples.size());
+}
+
+TEST_CASE("the warm pool serves matching creates and counts hits and misses", "[daemon]") {
+  Daemon d({"--pool-min", "2", "--pool-max", "4"});
+  auto warm = [&] {
+    auto s = d.client().pool_stats(d.node());
+    return s.ok() && !s->empty() ? s->front().warm : 0u;
+  };
+  REQUIRE(eventually([&] { return warm() == 2; }));
+  const auto hit = create(d);
+  CHECK(hit.pool_hit);
+  client::CreateOptions other;
+  other.memory_bytes = 256ull << 20;
+  const auto miss = create(d, other);
+  CHECK_FALSE(miss.pool_hit);
+  CHECK(miss.memory_bytes == 256ull << 20);
+  auto r = d.client().run(miss.id, sh("cat /sys/fs/cgroup/memory.max 2>/dev/null || echo v1"));
+  REQUIRE(r.ok());
+  CHECK(eventually([&] { return warm() == 2; }));  // refilled in the background
+  auto stats = d.client().pool_stats(d.node());
+  REQUIRE(stats.ok());
+  CHECK(stats->front().hits == 1);
+  CHECK(stats->front().misses == 1);
+  CHECK(stats->front().acquire_p50_us > 0);
+  CHECK(stats->front().strategy == "fixed");
+}
+
+TEST_CASE("placement picks a node from heartbeats and refuses constraints nobody meets", "[daemon]") {
+  Daemon d({"--region", "eu-test"});
+  auto& c = d.client();
+  REQUIRE(eventually([&] { return c.place({}).ok(); }));
+  CHECK(*c.place({}) == d.node());
+  client::CreateOptions far;
+  far.region = "mars";
+  auto refused = c.place(far);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code == ErrorCode::resource_exhausted);
+  client::CreateOptions labelled;
+  labelled.node_selector = {{"gpu", "yes"}};
+  CHECK(c.place(labelled).error().code == ErrorCode::resource_exhausted);
+  client::CreateOptions huge;
+  huge.memory_bytes = 1ull << 50;
+  CHECK(c.place(huge).error().code == ErrorCode::resource_exhausted);
+  client::CreateOptions here;
+  here.region = "eu-test";
+  const auto info = create(d, here);  // placed, then created on that node
+  CHECK(info.node == d.node());
+  auto health = c.health(d.node());
+  REQUIRE(health.ok());
+  CHECK(health->status == "healthy");
+  CHECK(health->sandboxes >= 1);
+  CHECK(health->memory_free_bytes < health->memory_capacity_bytes);
+}
+
+TEST_CASE("malformed and unknown requests get error replies and the node keeps serving", "[daemon]") {
+  Daemon d;
+  const auto info = create(d);
+  auto& c = d.client();
+  auto& bus = c.connection();
+  auto code_of = [&](const std::string& subject, const std::string& payload) {
+    auto reply = bus.request(subject, payload, 5000);
+    REQUIRE(reply.ok());
+    auto r = bp::open_reply(*reply);
+    REQUIRE(r.ok());
+    return ErrorCode((*r)->code());
+  };
+  CHECK(code_of(subjects::node_op(d.node(), "create"), "garbage") == ErrorCode::protocol_error);
+  CHECK(code_of(subjects::sandbox_op(info.id, "exec"), std::string(64, '\0')) == ErrorCode::protocol_error);
+  // A valid envelope with a wrong body, an unknown op, a bad events token.
+  CHECK(c.call(subjects::sandbox_op(info.id, "exec"), {}).error().code == ErrorCode::invalid_argument);
+  CHECK(c.call(subjects::sandbox_op(info.id, "frobnicate"), {}).error().code == ErrorCode::invalid_argument);
+  CHECK(c.call(subjects::node_op(d.node(), "frobnicate"), {}).error().code == ErrorCode::invalid_argument);
+  auto bad_token = c.call(subjects::sandbox_op(info.id, "exec"), [](flatbuffers::FlatBufferBuilder& b) {
+    auto start = agentproto::CreateProcStart(b, b.CreateVectorOfStrings(std::vector<std::string>{"/bin/true"}));
+    return std::make_pair(bp::Body::ExecStart, bp::CreateExecStart(b, start, b.CreateString("a.>")).Union());
+  });
+  CHECK(bad_token.error().code == ErrorCode::invalid_argument);
+  client::CreateOptions bad;
+  bad.node = d.node();
+  bad.template_name = "nope";
+  CHECK(c.create(bad).error().code == ErrorCode::not_found);
+  bad.template_name = "base";
+  bad.memory_bytes = 1024;
+  CHECK(c.create(bad).error().code == ErrorCode::invalid_argument);
+  // A request whose deadline has passed is refused, not run.
+  flatbuffers::FlatBufferBuilder fbb;
+  bp::FinishEnvelopeBuffer(fbb, bp::CreateEnvelope(fbb, fbb.CreateString("late"), 0, 0, 1000, 0, bp::Body::SandboxRef,
+                                                   bp::CreateSandboxRef(fbb).Union()));
+  CHECK(code_of(subjects::sandbox_op(info.id, "info"), bp::finish(fbb)) == ErrorCode::timeout);
+  auto r = c.run(info.id, sh("echo still here"));
+  REQUIRE(r.ok());
+  CHECK(r->out == "still here\n");
+  CHECK(c.health(d.node()).ok());
+}
+
+TEST_CASE("kill ends a sandbox on request and leaves nothing behind", "[daemon]") {
+  Daemon d;
+  const auto info = create(d);
+  auto sleeping = d.client().start(info.id, sh("sleep 60"));
+  REQUIRE(sleeping.ok());
+  const auto pids = test::sandbox_pids(info.id);
+  REQUIRE(pids.size() >= 2);
+  auto killed = d.client().kill(info.id);
+  REQUIRE(killed.ok());
+  CHECK(killed->state == bp::SandboxState::Terminated);
+  CHECK(killed->end_reason == "request");
+  auto waited = (*sleeping)->wait(5000);
+  CHECK(waited.error().code == ErrorCode::unavailable);  // told the sandbox ended
+  for (pid_t p : pids) CHECK_FALSE(test::process_exists(p));
+  CHECK_FALSE(std::filesystem::exists(test::sandbox_cgroup_dir("pids", info.id)));
+  CHECK_FALSE(std::filesystem::exists(d.data_dir() + "/sandboxes/" + info.id));
+  CHECK(d.client().info(info.id).error().code == ErrorCode::unavailable);  // nobody serves it any more
+}
+
+TEST_CASE("soulboxd killed with SIGKILL leaves nothing behind and a restart closes the records", "[daemon]") {
+  std::string root;
+  std::vector<std::string> ids;
+  std::vector<pid_t> pids;
+  {
+    Daemon d({"--pool-min", "1"});
+    d.keep_root = true;
+    root = d.root();
+    for (int i = 0; i < 2; ++i) {
+      const auto info = create(d);
+      REQUIRE(d.client().start(info.id, sh("sleep 600")).ok());
+      ids.push_back(info.id);
+      for (pid_t p : test::sandbox_pids(info.id)) pids.push_back(p);
+    }
+    REQUIRE(pids.size() >= 4);
+    d.kill9();
+  }
+  // Agents die with the launcher, which dies with the daemon.
+  CHECK(eventually([&] {
+    for (pid_t p : pids)
+      if (test::process_exists(p)) return false;
+    return true;
+  }));
+  Daemon again({"--pool-min", "1"}, root);
+  CHECK(again.output().find("closed 2 sandbox record(s)") != std::string::npos);
+  auto live = again.client().list(again.node());
+  REQUIRE(live.ok());
+  CHECK(live->empty());
+  auto ended = again.client().list(again.node(), {bp::SandboxState::Terminated});
+  REQUIRE(ended.ok());
+  CHECK(ended->size() == 2);
+  for (const auto& s : *ended) CHECK(s.end_reason == "node restart");
+  for (const auto& id : ids) {
+    CHECK_FALSE(std::filesystem::exists(test::sandbox_cgroup_dir("pids", id)));
+    CHECK_FALSE(std::filesystem::exists(root + "/data/sandboxes/" + id));
+  }
+  // The restarted node works.
+  const auto info = create(again);
+  auto r = again.client().run(info.id, sh("echo back"));
+  REQUIRE(r.ok());
+  CHECK(r->out == "back\n");
+}
+
+TEST_CASE("SIGTERM ends every sandbox with reason node shutdown", "[daemon]") {
+  Daemon d;
+  d.keep_root = true;
+  const auto info = create(d);
+  const auto pids = test::sandbox_pids(info.id);
+  CHECK(d.stop() == 0);
+  for (pid_t p : pids) CHECK_FALSE(test::process_exists(p));
+  Daemon again({}, d.root());
+  again.keep_root = false;
+  auto ended = again.client().list(again.node(), {bp::SandboxState::Terminated});
+  REQUIRE(ended.ok());
+  REQUIRE(ended->size() == 1);
+  CHECK(ended->front().end_reason == "node shutdown");
+}
+
+}  // namespace
