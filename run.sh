@@ -1,28 +1,46 @@
 #!/usr/bin/env bash
-# Quick start: installs what is missing, builds, and runs SoulBox.
-# Until the soulboxd daemon lands, this runs a short demo: Python, Node and
-# Bash snippets, each in a fresh sandbox, through build/soulbox-isolate.
+# Quick start: installs what is missing, builds, starts soulboxd on its
+# embedded default (its own nats-server, RocksDB under the data dir), runs
+# Python, Node and Bash in sandboxes through the bus, and keeps the node
+# running until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")"
 ./scripts/setup.sh
 BUILD_DIR=${BUILD_DIR:-build}
 DATA_DIR=${SOULBOX_DATA_DIR:-/var/lib/soulbox}
-isolate() { "$BUILD_DIR/soulbox-isolate" --data-dir "$DATA_DIR" --memory 256M --timeout 10 -- "$@"; }
+READY="$DATA_DIR/soulboxd.json"
+ctl() { "$BUILD_DIR/soulboxctl" --ready-file "$READY" "$@"; }
+
+rm -f "$READY"
+"$BUILD_DIR/soulboxd" --data-dir "$DATA_DIR" &
+daemon=$!
+trap 'kill -TERM $daemon 2>/dev/null; wait $daemon' INT TERM
+for _ in $(seq 300); do
+  [ -s "$READY" ] && break
+  kill -0 $daemon 2>/dev/null || { echo "soulboxd failed to start" >&2; exit 1; }
+  sleep 0.1
+done
+[ -s "$READY" ] || { echo "soulboxd did not become ready in 30 s" >&2; kill $daemon; exit 1; }
 
 demo() {
   local title=$1; shift
-  printf '\n== %s\n$ %s\n' "$title" "$*"
-  local start=$(date +%s%N)
-  local rc=0
-  isolate "$@" || rc=$?
-  printf -- '-> exit %d, %d ms (create + run + destroy)\n' "$rc" $(( ($(date +%s%N) - start) / 1000000 ))
+  printf '\n== %s\n$ soulboxctl run -- %s\n' "$title" "$*"
+  ctl run -- "$@" || true
 }
-
+sleep 0.5  # let the warm pool fill
 demo "Python" /usr/bin/python3 -c 'import platform, os; print(f"hello from Python {platform.python_version()} as uid {os.getuid()} on {platform.node()}")'
 demo "Node" /usr/bin/node -e 'console.log(`hello from Node ${process.version}, ${require("os").cpus().length} cpus visible`)'
 demo "Bash" /bin/bash -c 'echo "hello from $(bash --version | head -1)"; echo "processes visible: $(ls /proc | grep -c "^[0-9]")"'
 demo "The network is loopback only" /usr/bin/python3 -c 'import socket; print(socket.if_nameindex())'
 demo "The host is out of reach" /bin/bash -c 'ls /home; cat /etc/shadow 2>&1 | head -1; echo "host root: $(ls / | tr "\n" " ")"'
-echo
-echo "SoulBox is built. Run one command in a sandbox with:"
-echo "  $BUILD_DIR/soulbox-isolate -- /usr/bin/python3 -c 'print(6*7)'"
+
+cat <<MSG
+
+SoulBox is running (soulboxd pid $daemon). Reach it over NATS at $(grep -o '"nats_url": "[^"]*"' "$READY" | cut -d'"' -f4)
+(user and password in $READY, mode 0600), or with soulboxctl:
+  $BUILD_DIR/soulboxctl health
+  $BUILD_DIR/soulboxctl run -- /usr/bin/python3 -c 'print(6*7)'
+  id=\$($BUILD_DIR/soulboxctl create) && $BUILD_DIR/soulboxctl exec \$id -- /bin/ls / && $BUILD_DIR/soulboxctl kill \$id
+Subjects and messages: docs/bus.md. Press Ctrl-C to stop (every sandbox is ended).
+MSG
+wait $daemon

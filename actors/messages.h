@@ -22,6 +22,8 @@ using refill_atom = caf::atom_constant<caf::atom("refill")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using beat_atom = caf::atom_constant<caf::atom("beat")>;
 using ended_atom = caf::atom_constant<caf::atom("ended")>;
+using make_atom = caf::atom_constant<caf::atom("make")>;
+using destroy_atom = caf::atom_constant<caf::atom("destroy")>;
 
 // A created sandbox travelling between actors. The fds inside are not
 // copyable; the shared_ptr makes the message copyable and the last owner

@@ -46,15 +46,15 @@ Reserved total_reserved(const NodeActorState& st) {
 flatbuffers::Offset<bp::NodeHealth> build_health(Self* self, flatbuffers::FlatBufferBuilder& fbb) {
   auto& st = self->state;
   const Reserved r = total_reserved(st);
-  return bp::CreateNodeHealth(fbb, fbb.CreateString(st.ctx->settings.node_id), fbb.CreateString(st.status),
-                              fbb.CreateString(kSoulboxVersion), uint32_t(st.sandboxes.size()), float(st.cpu_capacity),
-                              st.memory_capacity_bytes,
-                              st.memory_capacity_bytes > r.memory_bytes ? st.memory_capacity_bytes - r.memory_bytes : 0,
-                              float(st.cpu_capacity - r.cpus),  // negative when cpus are overcommitted
-                              fbb.CreateString(st.ctx->settings.region), 0, unix_ms_now());
+  return bp::CreateNodeHealth(
+      fbb, fbb.CreateString(st.ctx->settings.node_id), fbb.CreateString(st.status), fbb.CreateString(kSoulboxVersion),
+      uint32_t(st.sandboxes.size()), float(st.cpu_capacity), st.memory_capacity_bytes,
+      st.memory_capacity_bytes > r.memory_bytes ? st.memory_capacity_bytes - r.memory_bytes : 0,
+      float(st.cpu_capacity - r.cpus),  // negative when cpus are overcommitted
+      fbb.CreateString(st.ctx->settings.region), 0, unix_ms_now(), fbb.CreateVectorOfStrings(st.consumed_reservations));
 }
 
-void heartbeat(Self* self) {
+void publish_heartbeat(Self* self) {
   auto& st = self->state;
   flatbuffers::FlatBufferBuilder fbb(256);
   const std::string id = st.ctx->settings.node_id + "-hb-" + std::to_string(++st.heartbeats);
@@ -62,7 +62,17 @@ void heartbeat(Self* self) {
   bp::FinishEnvelopeBuffer(
       fbb, bp::CreateEnvelope(fbb, fbb.CreateString(id), 0, 0, 0, 0, bp::Body::NodeHealth, health.Union()));
   publish(self, subjects::node_heartbeat(st.ctx->settings.node_id), bp::finish(fbb));
-  self->delayed_send(self, std::chrono::seconds(1), beat_atom::value);
+  st.consumed_reservations.clear();
+}
+
+// Confirms placements within a few ms instead of at the next periodic
+// heartbeat, so a burst of creates does not exhaust the schedulers' view.
+void confirm_soon(Self* self, const std::string& reservation) {
+  auto& st = self->state;
+  st.consumed_reservations.push_back(reservation);
+  if (st.confirm_scheduled) return;
+  st.confirm_scheduled = true;
+  self->delayed_send(self, std::chrono::milliseconds(5), beat_atom::value, true);
 }
 
 std::string health_reply(Self* self, const std::string& request_id) {
@@ -123,10 +133,23 @@ void on_create(Self* self, const bus::Message& m, const bp::Envelope& env, const
   }
   AcquireRequest req{c->template_name() ? c->template_name()->str() : "base", c->memory_bytes(), c->cpus(), c->pids(),
                      c->disk_bytes()};
+  // Admission: the scheduler's view may be stale; this node's is not.
+  auto& st = self->state;
+  const Reserved used = total_reserved(st);
+  const uint64_t wanted = c->memory_bytes() ? c->memory_bytes() : isolation::Limits().memory_bytes;
+  if (used.memory_bytes + wanted > st.memory_capacity_bytes) {
+    publish(self, m.reply,
+            bp::error_reply(request_id, ErrorCode::resource_exhausted,
+                            "node " + st.ctx->settings.node_id + " has no memory left for the sandbox; retry later"));
+    return;
+  }
   // Everything the continuation needs, copied out of the message buffer.
   auto pending = std::make_shared<SandboxSettings>(settings_of(self, *c, tenant, {}));
   const std::string reply_to = m.reply;
+  const std::string reservation = str(c->reservation_id());
   self->request(self->state.pool, caf::infinite, acquire_atom::value, req).then([=](const AcquireResult& r) {
+    // Confirmed by the next heartbeat, whose figures include it (or it failed).
+    if (!reservation.empty()) confirm_soon(self, reservation);
     if (!r.handle.box) {
       publish(self, reply_to,
               bp::error_reply(request_id, ErrorCode(r.code ? r.code : uint16_t(ErrorCode::internal)),
@@ -137,10 +160,10 @@ void on_create(Self* self, const bus::Message& m, const bp::Envelope& env, const
     s.id = r.handle.box->id;
     s.memory_bytes = r.limits.memory_bytes;
     s.cpus = r.limits.cpus;
-    auto& st = self->state;
-    auto sandbox = self->spawn(sandbox_actor, st.ctx, caf::actor(self), s, r.handle);
-    st.sandboxes[s.id] = sandbox;
-    st.reserved[s.id] = Reserved{s.cpus, s.memory_bytes};
+    auto& node = self->state;
+    auto sandbox = self->spawn(sandbox_actor, node.ctx, caf::actor(self), s, r.handle);
+    node.sandboxes[s.id] = sandbox;
+    node.reserved[s.id] = Reserved{s.cpus, s.memory_bytes};
     self->send(sandbox, start_atom::value, reply_to, request_id, r.pool_hit);
   });
 }
@@ -240,7 +263,14 @@ caf::behavior node_actor(Self* self, std::shared_ptr<NodeContext> ctx, caf::acto
   });
   return {
       [=](bus_atom, const bus::Message& m) { on_bus(self, m); },
-      [=](beat_atom) { heartbeat(self); },  // main sends the first once the bus is live
+      [=](beat_atom) {  // periodic; main sends the first once the bus is live
+        publish_heartbeat(self);
+        self->delayed_send(self, std::chrono::seconds(1), beat_atom::value);
+      },
+      [=](beat_atom, bool) {  // early, to confirm reservations
+        self->state.confirm_scheduled = false;
+        if (!self->state.consumed_reservations.empty()) publish_heartbeat(self);
+      },
       [=](ended_atom, const std::string& id, const std::string&) {
         self->state.sandboxes.erase(id);
         self->state.reserved.erase(id);

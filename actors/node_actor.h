@@ -23,6 +23,8 @@ struct NodeActorState {
   caf::actor pool;
   std::map<std::string, caf::actor> sandboxes;
   std::map<std::string, Reserved> reserved;
+  std::vector<std::string> consumed_reservations;  // for the next heartbeat
+  bool confirm_scheduled = false;
   double cpu_capacity = 0;
   uint64_t memory_capacity_bytes = 0;
   uint64_t heartbeats = 0;

@@ -8,6 +8,7 @@
 
 #include "actors/agent_io.h"
 #include "bus/connection.h"
+#include "isolation/cgroup.h"
 #include "isolation/launcher_service.h"
 #include "storage/store.h"
 
@@ -30,6 +31,9 @@ struct NodeContext {
   isolation::LauncherClient* launcher = nullptr;
   storage::Store* store = nullptr;
   AgentIo* agent_io = nullptr;
+  // The sandboxes' cgroups, read and frozen from here: the launcher is kept
+  // for what must be serialised (create, destroy).
+  isolation::CgroupDriver* cgroups = nullptr;
   std::atomic<uint64_t> bad_messages{0};  // malformed or unverifiable bus messages
 };
 

@@ -75,17 +75,19 @@ Result<std::string> place(std::map<std::string, NodeView>& nodes, const Placemen
                                                     " known, " + std::to_string(fresh) + " reporting, " +
                                                     std::to_string(healthy) + " healthy, " + std::to_string(eligible) +
                                                     " matching the constraints); retry later"};
-  best->reservations.push_back(Reservation{request.cpus, request.memory_bytes, now});
+  best->reservations.push_back(Reservation{request.reservation_id, request.cpus, request.memory_bytes, now});
   return best->name;
 }
 
-void observe(std::map<std::string, NodeView>& nodes, NodeView report, int64_t now) {
+void observe(std::map<std::string, NodeView>& nodes, NodeView report, const PlacementOptions& options, int64_t now) {
   report.seen_unix_ms = now;
   auto it = nodes.find(report.name);
   if (it != nodes.end()) {
-    for (const auto& r : it->second.reservations)
-      // A create follows its placement by a few ms: keep a margin.
-      if (r.made_unix_ms + 1000 > report.reported_unix_ms) report.reservations.push_back(r);
+    for (const auto& r : it->second.reservations) {
+      const bool consumed = std::find(report.consumed_reservations.begin(), report.consumed_reservations.end(), r.id) !=
+                            report.consumed_reservations.end();
+      if (!consumed && now - r.made_unix_ms <= options.reservation_ttl_ms) report.reservations.push_back(r);
+    }
   }
   nodes[report.name] = std::move(report);
 }

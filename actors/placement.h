@@ -19,6 +19,7 @@ enum class PlacementStrategy {
 Result<PlacementStrategy> parse_placement_strategy(const std::string& name);
 
 struct Reservation {
+  std::string id;
   double cpus = 0;
   uint64_t memory_bytes = 0;
   int64_t made_unix_ms = 0;
@@ -32,9 +33,10 @@ struct NodeView {
   double cpu_capacity = 0, cpu_free = 0;
   uint64_t memory_capacity_bytes = 0, memory_free_bytes = 0;
   uint32_t sandboxes = 0;
-  int64_t reported_unix_ms = 0;           // when the node sent the figures
-  int64_t seen_unix_ms = 0;               // when this scheduler received them
-  std::vector<Reservation> reservations;  // made after reported_unix_ms
+  int64_t reported_unix_ms = 0;                    // when the node sent the figures
+  int64_t seen_unix_ms = 0;                        // when this scheduler received them
+  std::vector<Reservation> reservations;           // not yet in the node's figures
+  std::vector<std::string> consumed_reservations;  // from the heartbeat: now in its figures
 };
 
 struct PlacementRequest {
@@ -43,6 +45,7 @@ struct PlacementRequest {
   std::map<std::string, std::string> node_selector;
   std::string region;
   std::string prefer_node;
+  std::string reservation_id;  // names the reservation a successful place() adds
 };
 
 struct PlacementOptions {
@@ -59,7 +62,9 @@ struct PlacementOptions {
 Result<std::string> place(std::map<std::string, NodeView>& nodes, const PlacementRequest& request,
                           const PlacementOptions& options, int64_t now_unix_ms);
 
-// Folds a heartbeat in: reservations the node's figures now include go.
-void observe(std::map<std::string, NodeView>& nodes, NodeView report, int64_t now_unix_ms);
+// Folds a heartbeat in: reservations the node confirms (its figures now
+// include them) and expired ones go.
+void observe(std::map<std::string, NodeView>& nodes, NodeView report, const PlacementOptions& options,
+             int64_t now_unix_ms);
 
 }  // namespace soulbox::actors

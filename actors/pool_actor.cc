@@ -28,18 +28,9 @@ bool alive(const SandboxHandle& h) {
   return ::poll(&p, 1, 0) == 0;
 }
 
-Result<SandboxHandle> create(Self* self, const std::string& template_name, const isolation::Limits& limits) {
-  isolation::SandboxSpec spec;
-  spec.template_name = template_name;
-  spec.limits = limits;
-  auto box = self->state.ctx->launcher->create(spec);
-  if (!box) return box.error();
-  return SandboxHandle{std::make_shared<isolation::RemoteSandbox>(std::move(*box)), unix_ms_now()};
-}
-
 void discard(Self* self, PoolTemplate& t, SandboxHandle h) {
   ++t.discarded;
-  (void)self->state.ctx->launcher->destroy(h.box->id);
+  self->send(self->state.creator, destroy_atom::value, h.box->id);
 }
 
 PoolTemplate* find(Self* self, const std::string& name) {
@@ -62,16 +53,31 @@ isolation::Limits limits_for(const isolation::Limits& base, const AcquireRequest
   return l;
 }
 
-void queue_refill(Self* self) {
-  if (self->state.refill_queued) return;
-  self->state.refill_queued = true;
-  self->send(self, refill_atom::value);
+void record_acquire(PoolTemplate* t, bool hit, int64_t start_us) {
+  if (!t) return;
+  (hit ? t->hits : t->misses)++;
+  t->acquire_us.push_back(double(mono_us() - start_us));
+  if (t->acquire_us.size() > 1000) t->acquire_us.pop_front();
 }
 
-// One create for the first pool below its target, and stale ones replaced.
+// After an acquire the refill waits a few ms: a create burns both CPUs of a
+// small host for ~3 ms, and the request that took the sandbox should finish
+// (actor start, reply) first.
+void queue_refill(Self* self, std::chrono::milliseconds delay = std::chrono::milliseconds(0)) {
+  if (self->state.refill_queued) return;
+  self->state.refill_queued = true;
+  if (delay.count() > 0)
+    self->delayed_send(self, delay, refill_atom::value);
+  else
+    self->send(self, refill_atom::value);
+}
+
+// Replaces stale warm sandboxes, shrinks pools whose demand fell, and asks
+// the creator for one sandbox for the first pool below its target.
 void refill(Self* self) {
   auto& st = self->state;
   st.refill_queued = false;
+  if (st.refill_in_flight) return;
   const int64_t now = unix_ms_now();
   for (auto& t : st.templates) {
     while (!t.warm.empty() && (now - t.warm.front().created_unix_ms > t.config.max_idle_ms || !alive(t.warm.front()))) {
@@ -84,23 +90,32 @@ void refill(Self* self) {
       t.warm.pop_back();
     }
     if (t.warm.size() >= target) continue;
-    auto h = create(self, t.config.template_name, st.settings.limits);
-    if (!h) {
-      logger("pool")->error("warming a '{}' sandbox failed: {}", t.config.template_name, h.error().message);
-      return;  // the periodic tick retries
-    }
-    t.warm.push_back(std::move(*h));
-    queue_refill(self);
+    st.refill_in_flight = true;
+    const std::string name = t.config.template_name;
+    self->request(st.creator, caf::infinite, make_atom::value, AcquireRequest{name, 0, 0, 0, 0})
+        .then([=](const AcquireResult& r) {
+          self->state.refill_in_flight = false;
+          PoolTemplate* pool = find(self, name);
+          if (!r.handle.box) {
+            logger("pool")->error("warming a '{}' sandbox failed: {}", name, r.message);
+            return;  // the periodic tick retries
+          }
+          if (pool) pool->warm.push_back(r.handle);
+          queue_refill(self);
+        });
     return;
   }
 }
 
-AcquireResult acquire(Self* self, const AcquireRequest& r) {
+caf::typed_response_promise<AcquireResult> acquire(Self* self, const AcquireRequest& r) {
   auto& st = self->state;
   const int64_t start = mono_us();
-  AcquireResult result;
+  auto rp = self->make_response_promise<AcquireResult>();
   PoolTemplate* t = find(self, r.template_name);
-  if (t) t->demand.record(unix_ms_now());
+  if (t) {
+    t->demand.record(unix_ms_now());
+    queue_refill(self, std::chrono::milliseconds(5));
+  }
   if (t && pool_fits(st.settings.limits, r)) {
     while (!t->warm.empty()) {
       SandboxHandle h = std::move(t->warm.front());
@@ -109,30 +124,21 @@ AcquireResult acquire(Self* self, const AcquireRequest& r) {
         discard(self, *t, std::move(h));
         continue;
       }
+      record_acquire(t, true, start);
+      AcquireResult result;
       result.handle = std::move(h);
       result.pool_hit = true;
-      break;
+      result.limits = st.settings.limits;
+      rp.deliver(std::move(result));
+      return rp;
     }
   }
-  if (!result.pool_hit) {
-    result.limits = limits_for(st.settings.limits, r);
-    auto h = create(self, r.template_name, result.limits);
-    if (h) {
-      result.handle = std::move(*h);
-    } else {
-      result.code = uint16_t(h.error().code);
-      result.message = h.error().message;
-    }
-  } else {
-    result.limits = st.settings.limits;
-  }
-  if (t) {
-    (result.pool_hit ? t->hits : t->misses)++;
-    t->acquire_us.push_back(double(mono_us() - start));
-    if (t->acquire_us.size() > 1000) t->acquire_us.pop_front();
-    queue_refill(self);
-  }
-  return result;
+  const std::string name = r.template_name;
+  self->request(st.creator, caf::infinite, make_atom::value, r).then([=](AcquireResult made) mutable {
+    record_acquire(find(self, name), false, start);
+    rp.deliver(std::move(made));
+  });
+  return rp;
 }
 
 float percentile(std::deque<double> v, double q) {
@@ -159,14 +165,40 @@ std::string stats_reply(Self* self, const std::string& request_id) {
 
 }  // namespace
 
+caf::behavior creator_actor(caf::event_based_actor* self, std::shared_ptr<NodeContext> ctx,
+                            isolation::Limits defaults) {
+  (void)self;
+  return {
+      [=](make_atom, const AcquireRequest& r) {
+        AcquireResult result;
+        isolation::SandboxSpec spec;
+        spec.template_name = r.template_name;
+        spec.limits = limits_for(defaults, r);
+        result.limits = spec.limits;
+        auto box = ctx->launcher->create(spec);
+        if (box) {
+          result.handle = SandboxHandle{std::make_shared<isolation::RemoteSandbox>(std::move(*box)), unix_ms_now()};
+        } else {
+          result.code = uint16_t(box.error().code);
+          result.message = box.error().message;
+        }
+        return result;
+      },
+      [=](destroy_atom, const std::string& id) {
+        if (auto d = ctx->launcher->destroy(id); !d) logger("pool")->warn("destroying {}: {}", id, d.error().message);
+      },
+  };
+}
+
 caf::behavior pool_actor(Self* self, std::shared_ptr<NodeContext> ctx, PoolSettings settings) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.settings = std::move(settings);
+  st.creator = self->spawn<caf::detached + caf::linked>(creator_actor, st.ctx, st.settings.limits);
   for (const auto& config : st.settings.pools) st.templates.push_back(PoolTemplate{config, {}, {}, 0, 0, 0, {}});
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     for (auto& t : self->state.templates) {
-      for (auto& h : t.warm) (void)self->state.ctx->launcher->destroy(h.box->id);
+      for (auto& h : t.warm) (void)self->state.ctx->launcher->destroy(h.box->id);  // synchronously: shutdown
       t.warm.clear();
     }
     self->quit(msg.reason);

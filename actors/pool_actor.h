@@ -59,9 +59,15 @@ struct PoolActorState {
   std::shared_ptr<NodeContext> ctx;
   PoolSettings settings;
   std::vector<PoolTemplate> templates;
+  caf::actor creator;  // does the blocking launcher calls, so acquires never wait behind a create
   bool refill_queued = false;
+  bool refill_in_flight = false;
   static inline const char* name = "pool";
 };
+
+// Blocking launcher calls on a thread of their own (spawn it detached):
+// (make_atom, AcquireRequest) -> AcquireResult, (destroy_atom, id).
+caf::behavior creator_actor(caf::event_based_actor* self, std::shared_ptr<NodeContext> ctx, isolation::Limits defaults);
 
 // (acquire_atom, AcquireRequest) -> AcquireResult
 // (stats_atom, request_id) -> std::string (a Reply with PoolStats)

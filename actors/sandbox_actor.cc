@@ -246,7 +246,7 @@ void on_forwarded(Self* self, const bus::Message& m, const bp::Envelope& env, co
 void pause(Self* self, const std::string& why) {
   auto& st = self->state;
   if (st.state != bp::SandboxState::Running) return;
-  if (auto frozen = st.ctx->launcher->freeze(st.settings.id); !frozen) {
+  if (auto frozen = st.cgroup->freeze(); !frozen) {
     logger("sandbox")->error("{}: pause failed: {}", st.settings.id, frozen.error().message);
     return;
   }
@@ -259,7 +259,7 @@ void pause(Self* self, const std::string& why) {
 Status resume(Self* self) {
   auto& st = self->state;
   if (st.state == bp::SandboxState::Running) return {};
-  if (auto thawed = st.ctx->launcher->thaw(st.settings.id); !thawed) return thawed;
+  if (auto thawed = st.cgroup->thaw(); !thawed) return thawed;
   st.state = bp::SandboxState::Running;
   set_lifetime(self, st.settings.timeout_ms);
   arm_expiry(self);
@@ -380,7 +380,7 @@ void sample(Self* self) {
   if (st.state == bp::SandboxState::Terminated) return;
   self->delayed_send(self, std::chrono::milliseconds(st.ctx->settings.metrics_interval_ms), sample_atom::value);
   if (st.state != bp::SandboxState::Running) return;
-  auto usage = st.ctx->launcher->usage(st.settings.id);
+  auto usage = st.cgroup->usage();
   if (!usage) return;
   const int64_t now = unix_ms_now();
   MetricsPoint p;
@@ -410,7 +410,7 @@ void end(Self* self, const std::string& reason) {
   // An agent that died with OOM kills on the books was most likely one of them.
   std::string why = reason;
   if (reason == end_reason::agent_died) {
-    if (auto u = st.ctx->launcher->usage(st.settings.id); u && u->oom_kills > 0) why = end_reason::oom;
+    if (auto u = st.cgroup->usage(); u && u->oom_kills > 0) why = end_reason::oom;
   }
   st.state = bp::SandboxState::Terminated;
   st.end_reason = why;
@@ -442,7 +442,9 @@ void start(Self* self, const std::string& reply_to, const std::string& request_i
   auto sub = st.ctx->bus->subscribe(
       subjects::sandbox_ops(st.settings.id), "",
       [target = caf::actor(self)](bus::Message m) { caf::anon_send(target, bus_atom::value, std::move(m)); });
-  Status ready = sub ? st.ctx->bus->flush(2000) : Status(sub.error());
+  // No flush: the reply below leaves on the same connection after the SUB,
+  // so the server has the subscription before the client can use it.
+  Status ready = sub ? Status() : Status(sub.error());
   if (ready) ready = st.ctx->agent_io->watch(st.handle.box->channel.get(), self);
   if (!ready) {
     reply_error(self, reply_to, request_id, ready.error().code, "sandbox start failed: " + ready.error().message);
@@ -454,13 +456,15 @@ void start(Self* self, const std::string& reply_to, const std::string& request_i
   st.state = bp::SandboxState::Running;
   set_lifetime(self, st.settings.timeout_ms);
   arm_expiry(self);
-  persist(self);
   self->send(self, sample_atom::value);
   flatbuffers::FlatBufferBuilder fbb(512);
   auto created = bp::CreateSandboxCreated(fbb, build_sandbox_info(fbb, record_of(st)), pool_hit);
   bp::FinishReplyBuffer(
       fbb, bp::CreateReply(fbb, fbb.CreateString(request_id), 0, 0, bp::Body::SandboxCreated, created.Union()));
   publish(self, reply_to, bp::finish(fbb));
+  // Recorded (synced) after the reply: a crash in between loses a record of
+  // a sandbox that dies with the daemon anyway (daemon/recovery.h).
+  persist(self);
 }
 
 }  // namespace
@@ -474,6 +478,7 @@ caf::behavior sandbox_actor(Self* self, std::shared_ptr<NodeContext> ctx, caf::a
   st.handle = std::move(handle);
   st.created_unix_ms = st.handle.created_unix_ms ? st.handle.created_unix_ms : unix_ms_now();
   st.metrics = MetricsRing(st.ctx->settings.metrics_keep);
+  st.cgroup = st.ctx->cgroups->open(st.settings.id);
   // An exit message (node shutdown) ends the sandbox before the actor goes.
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     end(self, end_reason::node_shutdown);

@@ -70,6 +70,7 @@ struct SandboxActorState {
   std::unique_ptr<bus::Subscription> subscription;
   uint64_t next_frame_id = 1;
   std::unordered_map<uint64_t, PendingCall> pending;
+  std::unique_ptr<isolation::Cgroup> cgroup;
   MetricsRing metrics;
   uint64_t last_cpu_usec = 0;
   int64_t last_sample_ms = 0;

@@ -28,6 +28,8 @@ NodeView view_of(const bp::NodeHealth& h) {
   n.memory_free_bytes = h.memory_free_bytes();
   n.sandboxes = h.sandboxes();
   n.reported_unix_ms = h.sent_unix_ms();
+  if (h.consumed_reservations())
+    for (const auto* id : *h.consumed_reservations()) n.consumed_reservations.push_back(id->str());
   return n;
 }
 
@@ -50,7 +52,7 @@ void on_heartbeat(Self* self, const bus::Message& m) {
   }
   NodeView n = view_of(*(*env)->body_as_NodeHealth());
   if (!subjects::valid_token(n.name)) return;
-  observe(self->state.nodes, std::move(n), unix_ms_now());
+  observe(self->state.nodes, std::move(n), self->state.options, unix_ms_now());
 }
 
 void on_place(Self* self, const bus::Message& m) {
@@ -68,7 +70,9 @@ void on_place(Self* self, const bus::Message& m) {
                                                         "sb.v1.sched.place needs a CreateSandbox body"));
     return;
   }
-  auto node = place(st.nodes, request_of(*create), st.options, unix_ms_now());
+  PlacementRequest request = request_of(*create);
+  request.reservation_id = request_id;
+  auto node = place(st.nodes, request, st.options, unix_ms_now());
   if (!node) {
     (void)st.ctx->bus->publish(m.reply, bp::error_reply(request_id, node.error().code, node.error().message));
     return;

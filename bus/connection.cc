@@ -102,6 +102,9 @@ class NatsConnection final : public Connection {
     if (s == NATS_OK) s = natsOptions_SetCustomReconnectDelay(opts_, backoff, &max_wait_);
     if (s == NATS_OK) s = natsOptions_SetPingInterval(opts_, 2000);  // keep-alive
     if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts_, on_reconnected, &reconnects_);
+    // Without it a publish (every reply and event) waits for nats.c's flusher
+    // thread: ~1 ms per hop measured here, against ~0.1 ms with it.
+    if (s == NATS_OK) s = natsOptions_SetSendAsap(opts_, true);
     if (s != NATS_OK) return to_error(s, "nats options");
     s = natsConnection_Connect(&nc_, opts_);
     if (s != NATS_OK) return to_error(s, "connect to " + o.url);

@@ -52,11 +52,12 @@ flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<bp::KeyValue>>> key_
   return b.CreateVector(out);
 }
 
-flatbuffers::Offset<bp::CreateSandbox> build_create(flatbuffers::FlatBufferBuilder& b, const CreateOptions& o) {
+flatbuffers::Offset<bp::CreateSandbox> build_create(flatbuffers::FlatBufferBuilder& b, const CreateOptions& o,
+                                                    const std::string& reservation_id = "") {
   return bp::CreateCreateSandbox(b, b.CreateString(o.template_name), o.memory_bytes, float(o.cpus), o.pids,
                                  o.disk_bytes, o.timeout_ms, o.auto_pause, key_values(b, o.env),
                                  key_values(b, o.metadata), key_values(b, o.node_selector), b.CreateString(o.region),
-                                 b.CreateString(o.prefer_node));
+                                 b.CreateString(o.prefer_node), b.CreateString(reservation_id));
 }
 
 Error wrong_body(const char* wanted, const bp::Reply& r) {
@@ -170,6 +171,11 @@ Result<OwnedReply> Client::call(const std::string& subject, const BodyBuilder& b
 }
 
 Result<std::string> Client::place(const CreateOptions& o) {
+  std::string reservation;
+  return place(o, &reservation);
+}
+
+Result<std::string> Client::place(const CreateOptions& o, std::string* reservation_id) {
   auto r = call(
       subjects::sched_place(),
       [&](flatbuffers::FlatBufferBuilder& b) {
@@ -179,13 +185,15 @@ Result<std::string> Client::place(const CreateOptions& o) {
   if (!r) return r.error();
   const auto* p = r->get().body_as_Placement();
   if (!p) return wrong_body("Placement", r->get());
+  *reservation_id = str(p->reservation_id());
   return str(p->node());
 }
 
 Result<SandboxInfo> Client::create(const CreateOptions& o) {
   std::string node = o.node;
+  std::string reservation;
   if (node.empty()) {
-    auto placed = place(o);
+    auto placed = place(o, &reservation);
     if (!placed) return placed.error();
     node = *placed;
   }
@@ -193,7 +201,7 @@ Result<SandboxInfo> Client::create(const CreateOptions& o) {
   auto r = call(
       subjects::node_op(node, "create"),
       [&](flatbuffers::FlatBufferBuilder& b) {
-        return std::make_pair(bp::Body::CreateSandbox, build_create(b, o).Union());
+        return std::make_pair(bp::Body::CreateSandbox, build_create(b, o, reservation).Union());
       },
       o.tenant);
   if (!r) return r.error();
@@ -273,8 +281,8 @@ Result<std::string> Client::open_events(const std::string& id, std::shared_ptr<E
   auto sub = bus_->subscribe(subjects::sandbox_events(id, token), "",
                              [q = queue](bus::Message m) { q->push(std::move(m.data)); });
   if (!sub) return sub.error();
-  // The node publishes from another connection: our SUB must be at the server first.
-  if (auto flushed = bus_->flush(timeout_ms); !flushed) return flushed.error();
+  // No flush needed: the request that starts the stream leaves on this
+  // connection after the SUB, so the server has it before any event.
   subscription = std::move(*sub);
   return token;
 }

@@ -137,6 +137,7 @@ class Client {
   Result<std::vector<SandboxInfo>> list(const std::string& node, const std::vector<busproto::SandboxState>& states = {},
                                         const KeyValues& metadata = {});
   Result<std::string> place(const CreateOptions& options);  // the node the scheduler picks
+  Result<std::string> place(const CreateOptions& options, std::string* reservation_id);
 
   // --- processes
   Result<std::unique_ptr<Execution>> start(const std::string& id, const ProcessSpec& spec);

@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "daemon/daemon_options.h"
 #include "daemon/recovery.h"
+#include "isolation/cgroup.h"
 #include "isolation/launcher_service.h"
 #include "storage/store.h"
 
@@ -91,14 +92,6 @@ int main(int argc, char** argv) {
   o.node.default_timeout_ms = uint64_t(o.default_timeout_s * 1000);
   o.node.max_lifetime_ms = uint64_t(o.max_lifetime_s * 1000);
 
-  // Every thread inherits this mask, so only sigtimedwait below sees them.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
-
   // 1. The launcher, while this process still has one thread.
   isolation::RuntimeOptions runtime;
   runtime.data_dir = o.data_dir;
@@ -106,6 +99,15 @@ int main(int argc, char** argv) {
   runtime.cgroup_parent = o.cgroup_parent;
   auto launcher = isolation::LauncherClient::spawn(runtime);
   if (!launcher) return fail("cannot start the launcher: " + launcher.error().message);
+
+  // Every thread from here on inherits this mask, so only sigtimedwait below
+  // sees them (after the launcher: sandboxes must not inherit it).
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
 
   // 2. State, and what a crash before this start left in it.
   auto store = storage::Store::open({o.data_dir + "/state"});
@@ -132,6 +134,8 @@ int main(int argc, char** argv) {
     return fail("JetStream streams: " + streams.error().message);
   auto agent_io = actors::AgentIo::start();
   if (!agent_io) return fail(agent_io.error().message);
+  auto cgroups = isolation::detect_cgroup_driver(runtime.cgroup_root, runtime.cgroup_parent);
+  if (!cgroups) return fail("cgroups: " + cgroups.error().message);
 
   auto ctx = std::make_shared<actors::NodeContext>();
   ctx->settings = o.node;
@@ -139,12 +143,18 @@ int main(int argc, char** argv) {
   ctx->launcher = launcher->get();
   ctx->store = store->get();
   ctx->agent_io = agent_io->get();
+  ctx->cgroups = cgroups->get();
 
   int signal_received = 0;
   {
     // 4. The actors.
     caf::actor_system_config cfg;
     cfg.set("scheduler.max-threads", 2);
+    // Idle workers otherwise poll with 50 us sleeps for ~25 ms before they
+    // wait on a condition variable, and a message arriving in that phase
+    // waits out the sleep (~100 us on VMs): go straight to the wait, which
+    // an enqueue notifies.
+    cfg.set("work-stealing.moderate-sleep-duration", caf::timespan{0});
     caf::actor_system system{cfg};
     auto pool = system.spawn(actors::pool_actor, ctx, *pool_settings);
     auto node = system.spawn(actors::node_actor, ctx, pool);

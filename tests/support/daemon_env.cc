@@ -14,6 +14,8 @@
 #include <sstream>
 #include <thread>
 
+#include "client/local_daemon.h"
+
 namespace soulbox::test {
 namespace fs = std::filesystem;
 
@@ -21,26 +23,6 @@ namespace {
 
 bool cgroup_v2() {
   return fs::exists("/sys/fs/cgroup/cgroup.controllers");
-}
-
-// The node is ready when its ready file names this pid.
-bool wait_ready(const std::string& file, pid_t pid, client::NodeAddress* out) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
-    std::ifstream in(file);
-    std::string text((std::istreambuf_iterator<char>(in)), {});
-    if (text.find("\"pid\": " + std::to_string(pid)) != std::string::npos) {
-      auto a = client::read_ready_file(file);
-      if (a) {
-        *out = *a;
-        return true;
-      }
-    }
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) return false;  // it died
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return false;
 }
 
 }  // namespace
@@ -59,37 +41,18 @@ Daemon::Daemon(std::vector<std::string> args, std::string root) : root_(std::mov
     // Sandbox roots (mapped to unprivileged host ids) must traverse it to reach data/.
     ::chmod(root_.c_str(), 0755);
   }
-  std::vector<std::string> argv = {daemon_build_dir() + "/soulboxd",
-                                   "--data-dir",
-                                   data_dir(),
-                                   "--run-dir",
-                                   root_ + "/run",
-                                   "--cgroup-parent",
-                                   "soulbox-test",
-                                   "--node-id",
-                                   "testnode"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  const std::string log = root_ + "/soulboxd.out";
-  std::fflush(nullptr);
-  pid_ = ::fork();
-  REQUIRE(pid_ >= 0);
-  if (pid_ == 0) {
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    ::setenv("SOULBOX_LOG", "info", 1);
-    std::vector<char*> a;
-    for (auto& s : argv) a.push_back(s.data());
-    a.push_back(nullptr);
-    ::execv(a[0], a.data());
-    ::_exit(127);
-  }
-  client::NodeAddress address;
-  const bool ready = wait_ready(data_dir() + "/soulboxd.json", pid_, &address);
-  INFO(output());
-  REQUIRE(ready);
-  node_ = address.node;
-  auto c = client::Client::connect(address.connect);
+  client::LocalDaemonOptions o;
+  o.binary = daemon_build_dir() + "/soulboxd";
+  o.root = root_;
+  o.args = {"--cgroup-parent", "soulbox-test", "--node-id", "testnode"};
+  o.args.insert(o.args.end(), args.begin(), args.end());
+  o.env = {"SOULBOX_LOG=info"};
+  auto started = client::start_local_daemon(o);
+  INFO((started ? "" : started.error().message));
+  REQUIRE(started.ok());
+  pid_ = started->pid;
+  node_ = started->address.node;
+  auto c = client::Client::connect(started->address.connect);
   REQUIRE(c.ok());
   client_ = std::move(*c);
 }
@@ -117,19 +80,9 @@ void Daemon::kill9() {
 
 int Daemon::stop() {
   client_.reset();
-  ::kill(pid_, SIGTERM);
-  int status = 0;
-  for (int i = 0; i < 300; ++i) {
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ::kill(pid_, SIGKILL);
-  ::waitpid(pid_, nullptr, 0);
+  const int status = client::stop_local_daemon(pid_);
   pid_ = -1;
-  return -1;
+  return status;
 }
 
 std::string sandbox_cgroup_dir(const std::string& controller, const std::string& id) {

@@ -1,0 +1,34 @@
+// Starting a soulboxd child on this host and waiting until it is ready: for
+// tests, benchmarks and tools that need a private node.
+#pragma once
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "client/client.h"
+
+namespace soulbox::client {
+
+struct LocalDaemonOptions {
+  std::string binary;             // path to soulboxd
+  std::string root;               // data/ and run/ go here; soulboxd.out collects its output
+  std::vector<std::string> args;  // added to the command line
+  std::vector<std::string> env;   // KEY=VALUE added to the environment
+  int ready_timeout_ms = 30000;
+};
+
+struct LocalDaemon {
+  pid_t pid = -1;
+  NodeAddress address;
+};
+
+// Forks and execs soulboxd with --data-dir <root>/data --run-dir <root>/run
+// and waits for its ready file (naming its pid). On failure the child is
+// reaped and the error carries the tail of its output.
+Result<LocalDaemon> start_local_daemon(const LocalDaemonOptions& options);
+
+// SIGTERM, then SIGKILL after `grace_ms`; the exit status (-1 if killed).
+int stop_local_daemon(pid_t pid, int grace_ms = 15000);
+
+}  // namespace soulbox::client
