@@ -194,7 +194,9 @@ caf::behavior pool_actor(Self* self, std::shared_ptr<NodeContext> ctx, PoolSetti
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.settings = std::move(settings);
-  st.creator = self->spawn<caf::detached + caf::linked>(creator_actor, st.ctx, st.settings.limits);
+  st.creator = st.settings.creator_thread
+                   ? self->spawn<caf::detached + caf::linked>(creator_actor, st.ctx, st.settings.limits)
+                   : self->spawn<caf::linked>(creator_actor, st.ctx, st.settings.limits);
   for (const auto& config : st.settings.pools) st.templates.push_back(PoolTemplate{config, {}, {}, 0, 0, 0, {}});
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     for (auto& t : self->state.templates) {

@@ -45,6 +45,7 @@ struct PoolSettings {
   std::vector<PoolConfig> pools;  // one per pooled template
   isolation::Limits limits;       // of warm sandboxes (and the default of cold ones)
   int refill_interval_ms = 1000;
+  bool creator_thread = true;  // false: the creator runs on the actor scheduler (deterministic tests)
 };
 
 struct PoolTemplate {
