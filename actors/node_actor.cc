@@ -3,6 +3,9 @@
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
+#include <fstream>
+
+#include "actors/node_status.h"
 #include "actors/sandbox_actor.h"
 #include "actors/sandbox_record.h"
 #include "bus/subjects.h"
@@ -43,15 +46,32 @@ Reserved total_reserved(const NodeActorState& st) {
   return r;
 }
 
+// A child that died is a zombie until reaped, so kill(pid, 0) would still succeed.
+bool process_running(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return false;
+  const auto close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z' && line[close + 2] != 'X';
+}
+
 flatbuffers::Offset<bp::NodeHealth> build_health(Self* self, flatbuffers::FlatBufferBuilder& fbb) {
   auto& st = self->state;
   const Reserved r = total_reserved(st);
-  return bp::CreateNodeHealth(
-      fbb, fbb.CreateString(st.ctx->settings.node_id), fbb.CreateString(st.status), fbb.CreateString(kSoulboxVersion),
-      uint32_t(st.sandboxes.size()), float(st.cpu_capacity), st.memory_capacity_bytes,
-      st.memory_capacity_bytes > r.memory_bytes ? st.memory_capacity_bytes - r.memory_bytes : 0,
-      float(st.cpu_capacity - r.cpus),  // negative when cpus are overcommitted
-      fbb.CreateString(st.ctx->settings.region), 0, unix_ms_now(), fbb.CreateVectorOfStrings(st.consumed_reservations));
+  NodeSignals signals;
+  signals.draining = st.draining;
+  signals.launcher_alive = process_running(st.ctx->launcher->launcher_pid());
+  signals.bus_connected = st.ctx->bus->connected();
+  signals.memory_capacity_bytes = st.memory_capacity_bytes;
+  signals.memory_free_bytes = st.memory_capacity_bytes > r.memory_bytes ? st.memory_capacity_bytes - r.memory_bytes : 0;
+  st.status = node_status(signals);
+  return bp::CreateNodeHealth(fbb, fbb.CreateString(st.ctx->settings.node_id), fbb.CreateString(st.status),
+                              fbb.CreateString(kSoulboxVersion), uint32_t(st.sandboxes.size()), float(st.cpu_capacity),
+                              st.memory_capacity_bytes,
+                              st.memory_capacity_bytes > r.memory_bytes ? st.memory_capacity_bytes - r.memory_bytes : 0,
+                              float(st.cpu_capacity - r.cpus),  // negative when cpus are overcommitted
+                              fbb.CreateString(st.ctx->settings.region), 0, unix_ms_now(),
+                              fbb.CreateVectorOfStrings(st.consumed_reservations), st.ctx->bad_messages.load());
 }
 
 void publish_heartbeat(Self* self) {
@@ -119,6 +139,27 @@ SandboxSettings settings_of(Self* self, const bp::CreateSandbox& c, const std::s
   return s;
 }
 
+// The answer to a repeated create: the sandbox the first request made.
+void reply_existing(Self* self, const std::string& reply_to, const std::string& request_id, const std::string& id) {
+  auto value = self->state.ctx->store->get(storage::Family::sandboxes, id);
+  if (!value || !value->has_value()) {
+    publish(self, reply_to, bp::error_reply(request_id, ErrorCode::not_found, "sandbox " + id + " has no record"));
+    return;
+  }
+  const std::string& bytes = **value;
+  flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  if (!verifier.VerifyBuffer<bp::SandboxInfo>(nullptr)) {
+    publish(self, reply_to, bp::error_reply(request_id, ErrorCode::internal, "sandbox " + id + ": unreadable record"));
+    return;
+  }
+  flatbuffers::FlatBufferBuilder fbb(512);
+  auto info = build_sandbox_info(fbb, record_from_info(*flatbuffers::GetRoot<bp::SandboxInfo>(bytes.data())));
+  auto created = bp::CreateSandboxCreated(fbb, info, false);
+  bp::FinishReplyBuffer(
+      fbb, bp::CreateReply(fbb, fbb.CreateString(request_id), 0, 0, bp::Body::SandboxCreated, created.Union()));
+  publish(self, reply_to, bp::finish(fbb));
+}
+
 void on_create(Self* self, const bus::Message& m, const bp::Envelope& env, const std::string& request_id) {
   const auto* c = env.body_as_CreateSandbox();
   if (!c) {
@@ -143,6 +184,19 @@ void on_create(Self* self, const bus::Message& m, const bp::Envelope& env, const
                             "node " + st.ctx->settings.node_id + " has no memory left for the sandbox; retry later"));
     return;
   }
+  // Idempotent per (tenant, request id): a repeated request gets the sandbox
+  // the first one made.
+  const std::string key = create_request_key(tenant, request_id);
+  if (st.creating.count(key)) {
+    publish(self, m.reply,
+            bp::error_reply(request_id, ErrorCode::unavailable, "a create with this request id is in progress; retry"));
+    return;
+  }
+  if (auto done = st.ctx->store->get(storage::Family::applied, key); done && done->has_value()) {
+    reply_existing(self, m.reply, request_id, **done);
+    return;
+  }
+  st.creating.insert(key);
   // Everything the continuation needs, copied out of the message buffer.
   auto pending = std::make_shared<SandboxSettings>(settings_of(self, *c, tenant, {}));
   const std::string reply_to = m.reply;
@@ -150,6 +204,7 @@ void on_create(Self* self, const bus::Message& m, const bp::Envelope& env, const
   self->request(self->state.pool, caf::infinite, acquire_atom::value, req).then([=](const AcquireResult& r) {
     // Confirmed by the next heartbeat, whose figures include it (or it failed).
     if (!reservation.empty()) confirm_soon(self, reservation);
+    self->state.creating.erase(key);
     if (!r.handle.box) {
       publish(self, reply_to,
               bp::error_reply(request_id, ErrorCode(r.code ? r.code : uint16_t(ErrorCode::internal)),
@@ -226,6 +281,10 @@ void on_bus(Self* self, const bus::Message& m) {
     return;
   }
   const std::string op = subjects::last_token(m.subject);
+  if (op == "create" && self->state.draining) {
+    publish(self, m.reply, bp::error_reply(request_id, ErrorCode::unavailable, "the node is shutting down"));
+    return;
+  }
   if (op == "create") return on_create(self, m, **env, request_id);
   if (op == "health") return publish(self, m.reply, health_reply(self, request_id));
   if (op == "list") return on_list(self, m, **env, request_id);
@@ -256,6 +315,8 @@ caf::behavior node_actor(Self* self, std::shared_ptr<NodeContext> ctx, caf::acto
     st.memory_capacity_bytes = total > (1ull << 30) ? total - (1ull << 30) : total;
   }
   self->set_exit_handler([self](const caf::exit_msg& msg) {
+    self->state.draining = true;
+    publish_heartbeat(self);  // schedulers stop placing here at once
     for (auto& [id, sandbox] : self->state.sandboxes) self->send_exit(sandbox, msg.reason);
     self->state.sandboxes.clear();
     self->send_exit(self->state.pool, msg.reason);

@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "actors/messages.h"
@@ -25,10 +26,12 @@ struct NodeActorState {
   std::map<std::string, Reserved> reserved;
   std::vector<std::string> consumed_reservations;  // for the next heartbeat
   bool confirm_scheduled = false;
+  std::set<std::string> creating;  // create request keys in flight
   double cpu_capacity = 0;
   uint64_t memory_capacity_bytes = 0;
   uint64_t heartbeats = 0;
   std::string status = "healthy";
+  bool draining = false;
   static inline const char* name = "node";
 };
 

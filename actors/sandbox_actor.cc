@@ -457,14 +457,20 @@ void start(Self* self, const std::string& reply_to, const std::string& request_i
   set_lifetime(self, st.settings.timeout_ms);
   arm_expiry(self);
   self->send(self, sample_atom::value);
+  // Recorded before the reply (a list right after the create sees it).
+  const std::string key = create_request_key(st.settings.tenant, request_id);
+  if (auto saved = save_created_record(*st.ctx->store, record_of(st), key); !saved)
+    logger("sandbox")->error("{}: cannot record it: {}", st.settings.id, saved.error().message);
   flatbuffers::FlatBufferBuilder fbb(512);
   auto created = bp::CreateSandboxCreated(fbb, build_sandbox_info(fbb, record_of(st)), pool_hit);
   bp::FinishReplyBuffer(
       fbb, bp::CreateReply(fbb, fbb.CreateString(request_id), 0, 0, bp::Body::SandboxCreated, created.Union()));
   publish(self, reply_to, bp::finish(fbb));
-  // Recorded (synced) after the reply: a crash in between loses a record of
-  // a sandbox that dies with the daemon anyway (daemon/recovery.h).
-  persist(self);
+  // Made durable after the reply: the fsync is off the create's path, and a
+  // crash before it loses the record of a sandbox that dies with the daemon
+  // anyway (daemon/recovery.h).
+  if (auto synced = st.ctx->store->sync(); !synced)
+    logger("sandbox")->error("{}: cannot sync its record: {}", st.settings.id, synced.error().message);
 }
 
 }  // namespace

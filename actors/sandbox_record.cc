@@ -60,6 +60,19 @@ Status save_record(storage::Store& store, const SandboxRecord& record) {
   return store.put(storage::Family::sandboxes, record.id, bp::finish(fbb), /*sync=*/true);
 }
 
+Status save_created_record(storage::Store& store, const SandboxRecord& record, const std::string& request_key) {
+  flatbuffers::FlatBufferBuilder fbb(512);
+  fbb.Finish(build_sandbox_info(fbb, record));
+  auto applied = store.apply_once(request_key, {{storage::Family::sandboxes, record.id, bp::finish(fbb)}},
+                                  /*sync=*/false, record.id);
+  if (!applied) return applied.error();
+  return {};
+}
+
+std::string create_request_key(const std::string& tenant, const std::string& request_id) {
+  return "create/" + tenant + "/" + request_id;
+}
+
 Result<std::vector<SandboxRecord>> load_records(storage::Store& store) {
   std::vector<SandboxRecord> out;
   auto scanned = store.scan(storage::Family::sandboxes, "", [&](const std::string&, const std::string& value) {

@@ -28,6 +28,12 @@ SandboxRecord record_from_info(const busproto::SandboxInfo& info);
 
 // Synced: lifecycle changes survive a crash.
 Status save_record(storage::Store& store, const SandboxRecord& record);
+// The first record of a sandbox, in one batch with the create request's key
+// (create_request_key) whose outcome is the sandbox id: a repeated create
+// request finds the sandbox instead of making another.
+// Unsynced, so it is visible at once; call Store::sync() after answering.
+Status save_created_record(storage::Store& store, const SandboxRecord& record, const std::string& request_key);
+std::string create_request_key(const std::string& tenant, const std::string& request_id);
 // Every record in the store, in id order; unreadable ones are skipped.
 Result<std::vector<SandboxRecord>> load_records(storage::Store& store);
 

@@ -50,7 +50,8 @@ class RocksStore final : public Store {
     return std::optional<std::string>(std::move(value));
   }
 
-  Result<bool> apply_once(const std::string& message_id, const std::vector<Write>& writes, bool sync) override {
+  Result<bool> apply_once(const std::string& message_id, const std::vector<Write>& writes, bool sync,
+                          const std::string& outcome) override {
     // The check and the batch must not interleave with another apply of
     // the same id from another thread.
     std::lock_guard<std::mutex> lock(apply_mu_);
@@ -59,9 +60,15 @@ class RocksStore final : public Store {
     if (seen->has_value()) return false;
     rocksdb::WriteBatch batch;
     add(batch, writes);
-    batch.Put(handle(Family::applied), message_id, "");
+    batch.Put(handle(Family::applied), message_id, outcome);
     if (auto st = commit(batch, sync); !st) return st.error();
     return true;
+  }
+
+  Status sync() override {
+    const rocksdb::Status s = db_->SyncWAL();
+    if (!s.ok()) return to_error(s, "sync WAL");
+    return {};
   }
 
   Status scan(Family family, const std::string& prefix,

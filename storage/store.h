@@ -43,10 +43,16 @@ class Store {
   virtual Status put(Family family, const std::string& key, const std::string& value, bool sync) = 0;
   virtual Result<std::optional<std::string>> get(Family family, const std::string& key) = 0;
 
-  // Applies `writes` and records `message_id` in one atomic batch; a message
-  // id seen before applies nothing and returns false. This makes
+  // Applies `writes` and records `message_id` (with `outcome`, readable
+  // later with get(Family::applied, message_id)) in one atomic batch; a
+  // message id seen before applies nothing and returns false. This makes
   // at-least-once delivery effectively once.
-  virtual Result<bool> apply_once(const std::string& message_id, const std::vector<Write>& writes, bool sync) = 0;
+  virtual Result<bool> apply_once(const std::string& message_id, const std::vector<Write>& writes, bool sync,
+                                  const std::string& outcome = "") = 0;
+
+  // Makes every write so far durable (fsyncs the WAL): for callers that
+  // write unsynced (visible at once) and answer before paying for the sync.
+  virtual Status sync() = 0;
 
   // Calls `visit` for every key starting with `prefix`, in key order, until
   // it returns false.

@@ -168,14 +168,19 @@ TEST_CASE("a sandbox past its timeout is killed and the reason is recorded", "[d
   const auto info = create(d, o);
   auto pids = test::sandbox_pids(info.id);
   REQUIRE_FALSE(pids.empty());
-  CHECK(eventually([&] { return !d.client().info(info.id).ok(); }, 10000));
+  // The record is closed last, after the processes, mounts and cgroup are gone.
+  std::vector<client::SandboxInfo> ended;
+  CHECK(eventually([&] {
+    auto l = d.client().list(d.node(), {bp::SandboxState::Terminated});
+    if (l.ok()) ended = *l;
+    return !ended.empty();
+  }));
   for (pid_t p : pids) CHECK_FALSE(test::process_exists(p));
   CHECK_FALSE(std::filesystem::exists(test::sandbox_cgroup_dir("pids", info.id)));
-  auto ended = d.client().list(d.node(), {bp::SandboxState::Terminated});
-  REQUIRE(ended.ok());
-  REQUIRE(ended->size() == 1);
-  CHECK(ended->front().id == info.id);
-  CHECK(ended->front().end_reason == "timeout");
+  CHECK_FALSE(d.client().info(info.id).ok());
+  REQUIRE(ended.size() == 1);
+  CHECK(ended.front().id == info.id);
+  CHECK(ended.front().end_reason == "timeout");
 }
 
 TEST_CASE("auto-pause freezes a sandbox at its timeout and resume brings it back", "[daemon]") {
@@ -356,6 +361,28 @@ TEST_CASE("malformed and unknown requests get error replies and the node keeps s
   REQUIRE(r.ok());
   CHECK(r->out == "still here\n");
   CHECK(c.health(d.node()).ok());
+}
+
+TEST_CASE("a repeated create request gets the sandbox the first one made", "[daemon]") {
+  Daemon d;
+  auto create_with_id = [&](const std::string& request_id) {
+    flatbuffers::FlatBufferBuilder fbb;
+    auto body = bp::CreateCreateSandbox(fbb, fbb.CreateString("base"));
+    bp::FinishEnvelopeBuffer(
+        fbb, bp::CreateEnvelope(fbb, fbb.CreateString(request_id), 0, 0, 0, 0, bp::Body::CreateSandbox, body.Union()));
+    auto reply = d.client().connection().request(subjects::node_op(d.node(), "create"), bp::finish(fbb), 10000);
+    REQUIRE(reply.ok());
+    auto r = bp::open_reply(*reply);
+    REQUIRE(r.ok());
+    REQUIRE((*r)->code() == 0);
+    return (*r)->body_as_SandboxCreated()->info()->id()->str();
+  };
+  const std::string first = create_with_id("retry-me");
+  CHECK(create_with_id("retry-me") == first);
+  CHECK(create_with_id("another") != first);
+  auto live = d.client().list(d.node());
+  REQUIRE(live.ok());
+  CHECK(live->size() == 2);
 }
 
 TEST_CASE("kill ends a sandbox on request and leaves nothing behind", "[daemon]") {

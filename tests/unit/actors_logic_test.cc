@@ -4,6 +4,7 @@
 
 #include "actors/agent_forward.h"
 #include "actors/metrics_ring.h"
+#include "actors/node_status.h"
 #include "actors/placement.h"
 #include "actors/pool_policy.h"
 #include "messages/agent_protocol.h"
@@ -167,6 +168,25 @@ TEST_CASE("bus bodies are re-packed into agent frames and agent answers into rep
   std::vector<std::string> env_out;
   for (const auto* e : *f->body_as_ProcStart()->env()) env_out.push_back(e->str());
   CHECK(env_out == std::vector<std::string>{"A=sandbox", "B=caller"});
+}
+
+}  // namespace
+
+namespace {
+
+TEST_CASE("a node's status follows what it can still do", "[actors]") {
+  soulbox::actors::NodeSignals s;
+  s.memory_capacity_bytes = 100;
+  s.memory_free_bytes = 50;
+  CHECK(soulbox::actors::node_status(s) == "healthy");
+  s.memory_free_bytes = 9;
+  CHECK(soulbox::actors::node_status(s) == "degraded");
+  s.bus_connected = false;
+  CHECK(soulbox::actors::node_status(s) == "connecting");
+  s.launcher_alive = false;
+  CHECK(soulbox::actors::node_status(s) == "unhealthy");
+  s.draining = true;
+  CHECK(soulbox::actors::node_status(s) == "draining");
 }
 
 }  // namespace
