@@ -332,6 +332,14 @@ void on_bus(Self* self, const bus::Message& m) {
     return;
   }
   const std::string op = subjects::last_token(m.subject);
+  // The bus is a trusted network (the gateway authenticates); a tenant named
+  // in the envelope may still only reach its own sandboxes.
+  const auto* tenant = (*env)->tenant();
+  if (tenant && tenant->size() && !st.settings.tenant.empty() && tenant->str() != st.settings.tenant) {
+    reply_error(self, m.reply, request_id, ErrorCode::permission_denied,
+                "sandbox " + st.settings.id + " belongs to another tenant");
+    return;
+  }
   if (st.state == bp::SandboxState::Terminated) {
     reply_error(self, m.reply, request_id, ErrorCode::not_found,
                 "sandbox " + st.settings.id + " has ended (" + st.end_reason + ")");

@@ -368,8 +368,8 @@ TEST_CASE("a repeated create request gets the sandbox the first one made", "[dae
   auto create_with_id = [&](const std::string& request_id) {
     flatbuffers::FlatBufferBuilder fbb;
     auto body = bp::CreateCreateSandbox(fbb, fbb.CreateString("base"));
-    bp::FinishEnvelopeBuffer(
-        fbb, bp::CreateEnvelope(fbb, fbb.CreateString(request_id), 0, 0, 0, 0, bp::Body::CreateSandbox, body.Union()));
+    bp::FinishEnvelopeBuffer(fbb, bp::CreateEnvelope(fbb, fbb.CreateString(request_id), fbb.CreateString("tenant-a"), 0,
+                                                     0, 0, bp::Body::CreateSandbox, body.Union()));
     auto reply = d.client().connection().request(subjects::node_op(d.node(), "create"), bp::finish(fbb), 10000);
     REQUIRE(reply.ok());
     auto r = bp::open_reply(*reply);
@@ -378,6 +378,10 @@ TEST_CASE("a repeated create request gets the sandbox the first one made", "[dae
     return (*r)->body_as_SandboxCreated()->info()->id()->str();
   };
   const std::string first = create_with_id("retry-me");
+  // Another tenant cannot reach it.
+  auto foreign = d.client().call(subjects::sandbox_op(first, "info"), {}, "tenant-b");
+  REQUIRE_FALSE(foreign.ok());
+  CHECK(foreign.error().code == ErrorCode::permission_denied);
   CHECK(create_with_id("retry-me") == first);
   CHECK(create_with_id("another") != first);
   auto live = d.client().list(d.node());
