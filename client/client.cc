@@ -441,9 +441,10 @@ Result<NodeHealth> Client::health(const std::string& node) {
   if (!r) return r.error();
   const auto* h = r->get().body_as_NodeHealth();
   if (!h) return wrong_body("NodeHealth", r->get());
-  return NodeHealth{str(h->node()),        str(h->status()),  str(h->version()), str(h->region()),
-                    h->sandboxes(),        h->cpu_capacity(), h->cpu_free(),     h->memory_capacity_bytes(),
-                    h->memory_free_bytes()};
+  NodeHealth out{str(h->node()),    str(h->status()), str(h->version()),          str(h->region()),      h->sandboxes(),
+                 h->cpu_capacity(), h->cpu_free(),    h->memory_capacity_bytes(), h->memory_free_bytes()};
+  out.bad_messages = h->bad_messages();
+  return out;
 }
 
 Result<std::vector<PoolTemplateStats>> Client::pool_stats(const std::string& node) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <thread>
 
 #include "bus/subjects.h"
@@ -361,6 +362,43 @@ TEST_CASE("malformed and unknown requests get error replies and the node keeps s
   REQUIRE(r.ok());
   CHECK(r->out == "still here\n");
   CHECK(c.health(d.node()).ok());
+}
+
+TEST_CASE("random bytes on every subject are refused and counted and nothing stops serving", "[daemon]") {
+  Daemon d;
+  const auto info = create(d);
+  auto& bus = d.client().connection();
+  std::mt19937 rng(1234);
+  std::vector<std::string> subjects_to_hit = {subjects::sched_place(), subjects::node_heartbeat("ghost")};
+  for (const char* op : {"create", "health", "list", "pool", "nope"})
+    subjects_to_hit.push_back(subjects::node_op(d.node(), op));
+  for (const char* op : {"exec", "stdin", "read", "write", "watch", "timeout", "metrics", "kill", "pause", "ls"})
+    subjects_to_hit.push_back(subjects::sandbox_op(info.id, op));
+  // A real envelope cut short, and random bytes of random sizes (some with a valid identifier).
+  flatbuffers::FlatBufferBuilder fbb;
+  bp::FinishEnvelopeBuffer(fbb, bp::CreateEnvelope(fbb, fbb.CreateString("cut"), 0, 0, 0, 0, bp::Body::SandboxRef,
+                                                   bp::CreateSandboxRef(fbb).Union()));
+  const std::string whole = bp::finish(fbb);
+  int sent = 0;
+  for (const auto& subject : subjects_to_hit) {
+    for (int i = 0; i < 10; ++i) {
+      std::string junk(size_t(rng() % 300), '\0');
+      for (auto& ch : junk) ch = char(rng());
+      if (i % 3 == 0 && junk.size() >= 8) junk.replace(4, 4, "SBE1");
+      if (i == 9) junk = whole.substr(0, whole.size() / 2);
+      REQUIRE(bus.publish(subject, junk).ok());
+      ++sent;
+    }
+  }
+  REQUIRE(bus.flush(5000).ok());
+  auto r = d.client().run(info.id, sh("echo alive"));
+  REQUIRE(r.ok());
+  CHECK(r->out == "alive\n");
+  auto health = d.client().health(d.node());
+  REQUIRE(health.ok());
+  CHECK(health->status == "healthy");
+  CHECK(health->bad_messages >= uint64_t(sent) / 2);  // the sandbox ops it did not kill or pause first
+  CHECK(d.client().info(info.id)->state == bp::SandboxState::Running);
 }
 
 TEST_CASE("a repeated create request gets the sandbox the first one made", "[daemon]") {
