@@ -11,6 +11,7 @@
 
 #include "bus/subjects.h"
 #include "tests/support/daemon_env.h"
+#include "tests/support/sandbox_env.h"
 
 namespace {
 
@@ -450,6 +451,7 @@ TEST_CASE("soulboxd killed with SIGKILL leaves nothing behind and a restart clos
   std::string root;
   std::vector<std::string> ids;
   std::vector<pid_t> pids;
+  const size_t host_mounts = test::host_mount_count();
   {
     Daemon d({"--pool-min", "1"});
     d.keep_root = true;
@@ -487,6 +489,7 @@ TEST_CASE("soulboxd killed with SIGKILL leaves nothing behind and a restart clos
   auto r = again.client().run(info.id, sh("echo back"));
   REQUIRE(r.ok());
   CHECK(r->out == "back\n");
+  CHECK(test::host_mount_count() == host_mounts);  // sandbox mounts never reach the host's table
 }
 
 TEST_CASE("SIGTERM ends every sandbox with reason node shutdown", "[daemon]") {
