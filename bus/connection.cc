@@ -5,42 +5,11 @@
 #include <algorithm>
 #include <atomic>
 
+#include "bus/nats_error.h"
 #include "bus/subjects.h"
 
 namespace soulbox::bus {
 namespace {
-
-// natsStatus -> Error, in this one place.
-Error to_error(natsStatus s, const std::string& what) {
-  ErrorCode code = ErrorCode::internal;
-  switch (s) {
-    case NATS_TIMEOUT:
-      code = ErrorCode::timeout;
-      break;
-    case NATS_NO_RESPONDERS:
-    case NATS_CONNECTION_CLOSED:
-    case NATS_NO_SERVER:
-    case NATS_STALE_CONNECTION:
-      code = ErrorCode::unavailable;
-      break;
-    case NATS_NOT_PERMITTED:
-    case NATS_CONNECTION_AUTH_FAILED:
-      code = ErrorCode::permission_denied;
-      break;
-    case NATS_INVALID_ARG:
-    case NATS_INVALID_SUBJECT:
-    case NATS_MAX_PAYLOAD:
-      code = ErrorCode::invalid_argument;
-      break;
-    case NATS_NOT_FOUND:
-      code = ErrorCode::not_found;
-      break;
-    default:
-      break;
-  }
-  const char* last = nats_GetLastError(nullptr);
-  return Error{code, what + ": " + natsStatus_GetText(s) + (last && *last ? std::string(" (") + last + ")" : "")};
-}
 
 // Reconnect backoff: 10 ms, 20 ms, ... capped.
 int64_t backoff(natsConnection*, int attempts, void* closure) {
@@ -144,6 +113,8 @@ class NatsConnection final : public Connection {
     if (s != NATS_OK) return to_error(s, "flush");
     return {};
   }
+
+  void* native_handle() override { return nc_; }
 
   bool connected() const override { return natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED; }
   uint64_t reconnects() const override { return reconnects_.load(); }

@@ -58,6 +58,9 @@ class Connection {
   // JetStream: creates the stream when it does not exist yet.
   virtual Status ensure_stream(const StreamSpec& spec) = 0;
   virtual Result<bool> stream_exists(const std::string& name) = 0;
+
+  // The natsConnection*, for bus/jetstream.cc only (no other code sees nats.h).
+  virtual void* native_handle() = 0;
 };
 
 // The streams a node needs (SB_JOBS, SB_EVENTS, SB_AUDIT).

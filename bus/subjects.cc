@@ -62,5 +62,35 @@ std::string audit_op(const std::string& op) {
 std::string jobs(const std::string& tenant) {
   return join({"jobs", tenant});
 }
+std::string all_jobs() {
+  return join({"jobs", "*"});
+}
+std::string job_lookup() {
+  return join({"jobres", "get"});
+}
+std::string job_dead_letter(const std::string& tenant) {
+  return join({"jobdead", tenant});
+}
+
+Status check_reply_subject(const std::string& subject) {
+  auto bad = [&](const std::string& why) {
+    return Error{ErrorCode::invalid_argument, "reply subject '" + subject + "' " + why};
+  };
+  if (subject.empty() || subject.size() > 256) return bad("must have 1-256 characters");
+  size_t start = 0;
+  for (;;) {
+    const size_t dot = subject.find('.', start);
+    const std::string token = subject.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (token.empty()) return bad("has an empty token");
+    for (char c : token)
+      if (c == '*' || c == '>' || c <= ' ' || c == 127) return bad("may not contain wildcards or spaces");
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  const std::string jobres = std::string(kPrefix) + ".jobres.";
+  if ((subject.rfind("sb.", 0) == 0 || subject.rfind("$", 0) == 0) && subject.rfind(jobres, 0) != 0)
+    return bad("is reserved (sb.* other than " + jobres + "*, $*)");
+  return {};
+}
 
 }  // namespace soulbox::bus::subjects

@@ -25,6 +25,12 @@ std::string node_heartbeats();                                                  
 std::string tenant_op(const std::string& op);                                       // sb.v1.tenant.<op>
 std::string audit_op(const std::string& op);                                        // sb.v1.audit.<op>
 std::string jobs(const std::string& tenant);                                        // sb.v1.jobs.<tenant>
+std::string all_jobs();                                                             // sb.v1.jobs.*
+std::string job_lookup();                                                           // sb.v1.jobres.get (queue "jobs")
+std::string job_dead_letter(const std::string& tenant);                             // sb.v1.jobdead.<tenant>
+// Where a job may send its result: an inbox or a service's own subject, never
+// a SoulBox subject other than sb.v1.jobres.*; no wildcards.
+Status check_reply_subject(const std::string& subject);
 
 // The last token of a subject (the op of sb.v1.sbx.<id>.<op>).
 std::string last_token(const std::string& subject);

@@ -108,7 +108,7 @@ Result<OwnedReply> EventQueue::pop(int timeout_ms) {
 }
 
 Result<ProcessResult> Execution::wait(int timeout_ms, const OutputCallback& on_output) {
-  ProcessResult result;
+  ProcessResult& result = partial_;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
     const auto left =

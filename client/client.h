@@ -95,12 +95,14 @@ class EventQueue {
 class Execution {
  public:
   int pid() const { return pid_; }
-  // Output is passed to `on_output` (if set) as it arrives; returns at the end.
+  // Output is passed to `on_output` (if set) as it arrives; returns at the
+  // end. A timeout keeps what arrived: call wait() again to go on.
   Result<ProcessResult> wait(int timeout_ms, const OutputCallback& on_output = {});
 
  private:
   friend class Client;
   int pid_ = -1;
+  ProcessResult partial_;
   std::shared_ptr<EventQueue> events_;
   std::unique_ptr<bus::Subscription> subscription_;
 };

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 
 #include "bus/subjects.h"
@@ -41,6 +42,14 @@ void add_options(CLI::App& app, DaemonOptions& o) {
   app.add_option("--max-lifetime", o.max_lifetime_s, "No refresh extends a sandbox past this (s)")
       ->capture_default_str();
   app.add_option("--cpu-capacity", o.node.cpu_capacity, "Cores offered to sandboxes (0: all)")->capture_default_str();
+  app.add_option("--jobs-workers", o.jobs_workers, "Jobs from SB_JOBS run at once on this node (0: none)")
+      ->capture_default_str();
+  app.add_option("--job-ack-wait", o.job_ack_wait_s, "A job silent this long (s) is delivered again")
+      ->capture_default_str();
+  app.add_option("--job-max-deliver", o.job_max_deliver, "Deliveries before a job goes to the dead-letter subject")
+      ->capture_default_str();
+  app.add_option("--job-result-ttl", o.job_result_ttl_s, "How long (s) job results are kept")->capture_default_str();
+  app.add_option("--job-timeout", o.job_timeout_s, "Run time (s) of a job that names none")->capture_default_str();
 }
 
 Result<actors::PoolSettings> pool_settings(const DaemonOptions& o) {
@@ -54,6 +63,22 @@ Result<actors::PoolSettings> pool_settings(const DaemonOptions& o) {
   base.min_warm = o.pool_min;
   base.max_size = o.pool_max;
   s.pools.push_back(base);
+  return s;
+}
+
+Result<jobs::JobsSettings> jobs_settings(const DaemonOptions& o) {
+  if (o.jobs_workers < 0 || o.jobs_workers > 256) return Error{ErrorCode::invalid_argument, "--jobs-workers: 0-256"};
+  if (o.job_max_deliver < 2) return Error{ErrorCode::invalid_argument, "--job-max-deliver must be at least 2"};
+  if (o.job_ack_wait_s < 1) return Error{ErrorCode::invalid_argument, "--job-ack-wait must be at least 1 s"};
+  jobs::JobsSettings s;
+  s.node_id = o.node.node_id;
+  s.workers = o.jobs_workers;
+  s.ack_wait_ms = int64_t(o.job_ack_wait_s * 1000);
+  s.max_deliver = o.job_max_deliver;
+  s.result_ttl_ms = int64_t(o.job_result_ttl_s * 1000);
+  s.runner.default_timeout_ms = uint32_t(o.job_timeout_s * 1000);
+  // Tell JetStream we are alive well within its ack wait.
+  s.runner.keepalive_ms = int(std::max<int64_t>(200, s.ack_wait_ms / 3));
   return s;
 }
 

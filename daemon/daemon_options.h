@@ -7,6 +7,7 @@
 #include "actors/node_context.h"
 #include "actors/placement.h"
 #include "actors/pool_actor.h"
+#include "jobs/jobs_service.h"
 
 namespace soulbox::daemon {
 
@@ -21,6 +22,9 @@ struct DaemonOptions {
   uint32_t pool_min = 2, pool_max = 8;
   double default_timeout_s = 300, max_lifetime_s = 86400;
   actors::NodeSettings node;
+  int jobs_workers = 2;
+  double job_ack_wait_s = 30, job_result_ttl_s = 86400, job_timeout_s = 60;
+  int job_max_deliver = 5;
 };
 
 void add_options(CLI::App& app, DaemonOptions& o);
@@ -28,6 +32,7 @@ void add_options(CLI::App& app, DaemonOptions& o);
 // Turns the parsed options into actor settings; errors name the flag.
 Result<actors::PoolSettings> pool_settings(const DaemonOptions& o);
 Result<actors::PlacementOptions> placement_options(const DaemonOptions& o);
+Result<jobs::JobsSettings> jobs_settings(const DaemonOptions& o);
 
 // This host's name as a node id ([A-Za-z0-9_-], at most 64 characters).
 std::string default_node_id();

@@ -89,6 +89,8 @@ int main(int argc, char** argv) {
   if (!pool_settings) return fail(pool_settings.error().message);
   auto placement = daemon::placement_options(o);
   if (!placement) return fail(placement.error().message);
+  auto jobs_settings = daemon::jobs_settings(o);
+  if (!jobs_settings) return fail(jobs_settings.error().message);
   o.node.default_timeout_ms = uint64_t(o.default_timeout_s * 1000);
   o.node.max_lifetime_ms = uint64_t(o.max_lifetime_s * 1000);
 
@@ -146,6 +148,7 @@ int main(int argc, char** argv) {
   ctx->cgroups = cgroups->get();
 
   int signal_received = 0;
+  std::unique_ptr<jobs::JobsService> jobs_service;
   {
     // 4. The actors.
     caf::actor_system_config cfg;
@@ -170,6 +173,13 @@ int main(int argc, char** argv) {
       caf::anon_send(node, actors::beat_atom::value);
       live = wait_for_first_heartbeat(system, scheduler);
     }
+    if (live && jobs_settings->workers > 0) {
+      auto started = jobs::JobsService::start(connect, *jobs_settings);
+      if (started)
+        jobs_service = std::move(*started);
+      else
+        live = started.error();
+    }
     if (live) live = write_ready_file(o.data_dir + "/soulboxd.json", o, connect);
     if (live) {
       subscriptions.push_back(std::move(*node_sub));
@@ -186,12 +196,15 @@ int main(int argc, char** argv) {
     }
     // 5. Shutdown: no more inbound messages, then every actor, then the system.
     subscriptions.clear();
+    if (jobs_service) jobs_service->stop_fetching();
     caf::anon_send_exit(scheduler, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
     node = nullptr;
     pool = nullptr;
     scheduler = nullptr;
     system.await_all_actors_done();
+    // After the node: jobs cut short by the shutdown are handed back (nak).
+    jobs_service.reset();
     if (!live) return 1;
   }
   ::unlink((o.data_dir + "/soulboxd.json").c_str());

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -44,7 +45,9 @@ Daemon::Daemon(std::vector<std::string> args, std::string root) : root_(std::mov
   client::LocalDaemonOptions o;
   o.binary = daemon_build_dir() + "/soulboxd";
   o.root = root_;
-  o.args = {"--cgroup-parent", "soulbox-test", "--node-id", "testnode"};
+  o.args = {"--cgroup-parent", "soulbox-test"};
+  if (std::find(args.begin(), args.end(), "--node-id") == args.end())
+    o.args.insert(o.args.end(), {"--node-id", "testnode"});
   o.args.insert(o.args.end(), args.begin(), args.end());
   o.env = {"SOULBOX_LOG=info"};
   auto started = client::start_local_daemon(o);
@@ -52,6 +55,7 @@ Daemon::Daemon(std::vector<std::string> args, std::string root) : root_(std::mov
   REQUIRE(started.ok());
   pid_ = started->pid;
   node_ = started->address.node;
+  address_ = started->address;
   auto c = client::Client::connect(started->address.connect);
   REQUIRE(c.ok());
   client_ = std::move(*c);

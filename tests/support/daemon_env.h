@@ -21,6 +21,12 @@ class Daemon {
 
   client::Client& client() { return *client_; }
   const std::string& node() const { return node_; }
+  // How to reach its bus (for a second daemon: join_args()).
+  const client::NodeAddress& address() const { return address_; }
+  std::vector<std::string> join_args() const {
+    return {"--nats",          address_.connect.url,     "--nats-user", address_.connect.user,
+            "--nats-password", address_.connect.password};
+  }
   pid_t pid() const { return pid_; }
   const std::string& root() const { return root_; }
   std::string data_dir() const { return root_ + "/data"; }
@@ -33,6 +39,7 @@ class Daemon {
  private:
   pid_t pid_ = -1;
   std::string root_, node_;
+  client::NodeAddress address_;
   std::unique_ptr<client::Client> client_;
 };
 

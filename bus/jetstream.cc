@@ -1,0 +1,173 @@
+#include "bus/jetstream.h"
+
+#include <nats/nats.h>
+
+#include "bus/nats_error.h"
+
+namespace soulbox::bus {
+namespace {
+
+constexpr int64_t kNanosPerMilli = 1000000;
+
+class NatsAck final : public AckHandle {
+ public:
+  explicit NatsAck(natsMsg* msg) : msg_(msg) {}
+  ~NatsAck() override { natsMsg_Destroy(msg_); }
+  Status ack() override { return check(natsMsg_Ack(msg_, nullptr), "ack"); }
+  Status nak() override { return check(natsMsg_Nak(msg_, nullptr), "nak"); }
+  Status term() override { return check(natsMsg_Term(msg_, nullptr), "term"); }
+  Status in_progress() override { return check(natsMsg_InProgress(msg_, nullptr), "in-progress"); }
+
+ private:
+  static Status check(natsStatus s, const char* what) {
+    if (s != NATS_OK) return to_error(s, what);
+    return {};
+  }
+  natsMsg* msg_;
+};
+
+Delivery delivery_of(natsMsg* msg) {
+  Delivery d;
+  d.subject = natsMsg_GetSubject(msg);
+  d.data.assign(natsMsg_GetData(msg), size_t(natsMsg_GetDataLength(msg)));
+  const char* id = nullptr;
+  if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) == NATS_OK && id) d.msg_id = id;
+  jsMsgMetaData* meta = nullptr;
+  if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+    d.stream_sequence = meta->Sequence.Stream;
+    d.delivered = meta->NumDelivered;
+    jsMsgMetaData_Destroy(meta);
+  }
+  d.ack = std::make_shared<NatsAck>(msg);  // owns msg from here
+  return d;
+}
+
+class NatsPullConsumer final : public PullConsumer {
+ public:
+  explicit NatsPullConsumer(natsSubscription* sub) : sub_(sub) {}
+  ~NatsPullConsumer() override {
+    natsSubscription_Unsubscribe(sub_);  // the durable consumer stays on the server
+    natsSubscription_Destroy(sub_);
+  }
+
+  Result<std::vector<Delivery>> fetch(int batch, int timeout_ms) override {
+    natsMsgList list{};
+    jsErrCode jerr = jsErrCode(0);
+    const natsStatus s = natsSubscription_Fetch(&list, sub_, batch, timeout_ms, &jerr);
+    std::vector<Delivery> out;
+    if (s == NATS_TIMEOUT) return out;
+    if (s != NATS_OK) return to_error(s, "fetch");
+    for (int i = 0; i < list.Count; ++i) {
+      out.push_back(delivery_of(list.Msgs[i]));
+      list.Msgs[i] = nullptr;  // owned by the Delivery now
+    }
+    natsMsgList_Destroy(&list);
+    return out;
+  }
+
+ private:
+  natsSubscription* sub_;
+};
+
+class NatsBucket final : public KeyValueBucket {
+ public:
+  explicit NatsBucket(kvStore* kv) : kv_(kv) {}
+  ~NatsBucket() override { kvStore_Destroy(kv_); }
+
+  Result<std::optional<std::string>> get(const std::string& key) override {
+    kvEntry* e = nullptr;
+    const natsStatus s = kvStore_Get(&e, kv_, key.c_str());
+    if (s == NATS_NOT_FOUND) return std::optional<std::string>();
+    if (s != NATS_OK) return to_error(s, "kv get " + key);
+    std::string value(static_cast<const char*>(kvEntry_Value(e)), size_t(kvEntry_ValueLen(e)));
+    kvEntry_Destroy(e);
+    return std::optional<std::string>(std::move(value));
+  }
+
+  Status put(const std::string& key, const std::string& value) override {
+    uint64_t rev = 0;
+    const natsStatus s = kvStore_Put(&rev, kv_, key.c_str(), value.data(), int(value.size()));
+    if (s != NATS_OK) return to_error(s, "kv put " + key);
+    return {};
+  }
+
+  Result<bool> create(const std::string& key, const std::string& value) override {
+    uint64_t rev = 0;
+    const natsStatus s = kvStore_Create(&rev, kv_, key.c_str(), value.data(), int(value.size()));
+    if (s == NATS_OK) return true;
+    // The key exists (the server's "wrong last sequence"): not an error here.
+    if (auto existing = get(key); existing && existing->has_value()) return false;
+    return to_error(s, "kv create " + key);
+  }
+
+ private:
+  kvStore* kv_;
+};
+
+class NatsJetStream final : public JetStream {
+ public:
+  explicit NatsJetStream(jsCtx* js) : js_(js) {}
+  ~NatsJetStream() override { jsCtx_Destroy(js_); }
+
+  Result<PublishAck> publish(const std::string& subject, const std::string& data, const std::string& msg_id,
+                             int timeout_ms) override {
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = timeout_ms;
+    if (!msg_id.empty()) po.MsgId = msg_id.c_str();
+    jsPubAck* pa = nullptr;
+    jsErrCode jerr = jsErrCode(0);
+    const natsStatus s = js_Publish(&pa, js_, subject.c_str(), data.data(), int(data.size()), &po, &jerr);
+    if (s != NATS_OK) return to_error(s, "publish to stream: " + subject);
+    PublishAck ack{pa->Sequence, pa->Duplicate};
+    jsPubAck_Destroy(pa);
+    return ack;
+  }
+
+  Result<std::unique_ptr<PullConsumer>> pull_consumer(const PullConsumerSpec& spec) override {
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = spec.stream.c_str();
+    so.Config.AckPolicy = js_AckExplicit;
+    so.Config.AckWait = spec.ack_wait_ms * kNanosPerMilli;
+    so.Config.MaxDeliver = spec.max_deliver;
+    so.Config.MaxAckPending = spec.max_ack_pending;
+    natsSubscription* sub = nullptr;
+    jsErrCode jerr = jsErrCode(0);
+    const natsStatus s =
+        js_PullSubscribe(&sub, js_, spec.filter_subject.c_str(), spec.durable.c_str(), nullptr, &so, &jerr);
+    if (s != NATS_OK) return to_error(s, "pull consumer " + spec.durable);
+    return std::unique_ptr<PullConsumer>(new NatsPullConsumer(sub));
+  }
+
+  Result<std::unique_ptr<KeyValueBucket>> bucket(const BucketSpec& spec) override {
+    kvStore* kv = nullptr;
+    natsStatus s = js_KeyValue(&kv, js_, spec.name.c_str());
+    if (s == NATS_NOT_FOUND) {
+      kvConfig cfg;
+      kvConfig_Init(&cfg);
+      cfg.Bucket = spec.name.c_str();
+      cfg.TTL = spec.ttl_ms * kNanosPerMilli;
+      cfg.MaxValueSize = int32_t(spec.max_value_bytes);
+      cfg.StorageType = js_FileStorage;
+      s = js_CreateKeyValue(&kv, js_, &cfg);
+      if (s != NATS_OK) s = js_KeyValue(&kv, js_, spec.name.c_str());  // another node won the race
+    }
+    if (s != NATS_OK) return to_error(s, "key-value bucket " + spec.name);
+    return std::unique_ptr<KeyValueBucket>(new NatsBucket(kv));
+  }
+
+ private:
+  jsCtx* js_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<JetStream>> JetStream::open(Connection& connection) {
+  jsCtx* js = nullptr;
+  const natsStatus s = natsConnection_JetStream(&js, static_cast<natsConnection*>(connection.native_handle()), nullptr);
+  if (s != NATS_OK) return to_error(s, "jetstream");
+  return std::unique_ptr<JetStream>(new NatsJetStream(js));
+}
+
+}  // namespace soulbox::bus

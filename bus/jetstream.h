@@ -1,0 +1,81 @@
+// JetStream beyond stream creation: publishing with dedup ids, a durable
+// pull consumer whose messages are acked later from any thread, and
+// key-value buckets. Only bus/ includes nats.h.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bus/connection.h"
+
+namespace soulbox::bus {
+
+struct PublishAck {
+  uint64_t sequence = 0;
+  bool duplicate = false;  // the stream had this msg id already (dedup window)
+};
+
+// Settles one delivered message; safe from any thread, once.
+class AckHandle {
+ public:
+  virtual ~AckHandle() = default;
+  virtual Status ack() = 0;          // done: the work-queue stream drops it
+  virtual Status nak() = 0;          // redeliver now
+  virtual Status term() = 0;         // never redeliver
+  virtual Status in_progress() = 0;  // still working: restart the ack timer
+};
+
+struct Delivery {
+  std::string subject, data;
+  std::string msg_id;  // Nats-Msg-Id header, if any
+  uint64_t stream_sequence = 0;
+  uint64_t delivered = 0;  // 1 on the first delivery
+  std::shared_ptr<AckHandle> ack;
+};
+
+struct PullConsumerSpec {
+  std::string stream, durable, filter_subject;
+  int64_t ack_wait_ms = 30000;  // unacked for this long: redelivered
+  int max_deliver = 5;          // then never again
+  int max_ack_pending = 1000;
+};
+
+class PullConsumer {
+ public:
+  virtual ~PullConsumer() = default;
+  // Up to `batch` messages; empty after `timeout_ms` without any.
+  virtual Result<std::vector<Delivery>> fetch(int batch, int timeout_ms) = 0;
+};
+
+struct BucketSpec {
+  std::string name;
+  int64_t ttl_ms = 0;  // 0: keep forever
+  int64_t max_value_bytes = -1;
+};
+
+class KeyValueBucket {
+ public:
+  virtual ~KeyValueBucket() = default;
+  virtual Result<std::optional<std::string>> get(const std::string& key) = 0;
+  virtual Status put(const std::string& key, const std::string& value) = 0;
+  // Only when the key does not exist; false if it did.
+  virtual Result<bool> create(const std::string& key, const std::string& value) = 0;
+};
+
+class JetStream {
+ public:
+  static Result<std::unique_ptr<JetStream>> open(Connection& connection);
+  virtual ~JetStream() = default;
+  // `msg_id` non-empty: the stream drops a second publish with the same id
+  // inside its duplicate window.
+  virtual Result<PublishAck> publish(const std::string& subject, const std::string& data, const std::string& msg_id,
+                                     int timeout_ms = 5000) = 0;
+  // Binds to the durable consumer, creating it when missing.
+  virtual Result<std::unique_ptr<PullConsumer>> pull_consumer(const PullConsumerSpec& spec) = 0;
+  // Binds to the bucket, creating it when missing.
+  virtual Result<std::unique_ptr<KeyValueBucket>> bucket(const BucketSpec& spec) = 0;
+};
+
+}  // namespace soulbox::bus
