@@ -22,6 +22,9 @@ missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# The JavaScript jobs example needs npm; any npm will do (Debian's, or one
+# that came with another Node.js installation).
+command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing Debian packages: ${missing[*]}; run as root or install them first" >&2
@@ -38,3 +41,7 @@ SANITIZE=${SOULBOX_SANITIZE:-OFF}
 echo "setup: building into $BUILD_DIR (sanitizers: $SANITIZE)"
 cmake -S . -B "$BUILD_DIR" -G Ninja -DSOULBOX_SANITIZE="$SANITIZE" >/dev/null
 cmake --build "$BUILD_DIR" -j "$(nproc)"
+
+# The JavaScript jobs example: its npm packages and the code flatc generates.
+echo "setup: building examples/jobs-js (npm install, flatc --ts, tsc)"
+(cd examples/jobs-js && npm install --no-audit --no-fund --loglevel=error >/dev/null && npm run --silent build >/dev/null)

@@ -2,15 +2,22 @@
 // real sandboxes. Services publish ExecuteJobs; results come back once.
 #include "client/jobs.h"
 
-#include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <thread>
 
 #include "bus/subjects.h"
 #include "tests/support/daemon_env.h"
+#include "tests/support/sandbox_env.h"
 
 namespace {
 
@@ -243,6 +250,77 @@ TEST_CASE("a job that keeps dying with its node stops after max deliveries on th
   REQUIRE(r.ok());
   CHECK(r->status == "dead");
   CHECK(r->attempts == 2);
+}
+
+}  // namespace
+
+namespace {
+
+std::string examples_dir() {
+  return std::string(SOULBOX_SOURCE_DIR) + "/examples";
+}
+
+TEST_CASE("the C++ example service publishes jobs and gets each result once", "[jobs]") {
+  Daemon d({"--jobs-workers", "2"});
+  auto r = test::run_host({test::daemon_build_dir() + "/examples/publish_jobs", "--ready",
+                           d.data_dir() + "/soulboxd.json", "--tenant", "t1", "--count", "50", "--run", "cpp"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("\"exactly_once\":50") != std::string::npos);
+}
+
+TEST_CASE("1000 jobs from the JavaScript example complete exactly once while a node is killed midway", "[jobs]") {
+  const std::string js_dir = examples_dir() + "/jobs-js";
+  INFO("build the example first: scripts/setup.sh (npm install and npm run build in " << js_dir << ")");
+  REQUIRE(::access((js_dir + "/dist/soulbox/busproto/execute-job.js").c_str(), R_OK) == 0);
+  const std::vector<std::string> common = {"--job-ack-wait", "2"};
+  std::vector<std::string> a_args = {"--jobs-workers", "2"};
+  a_args.insert(a_args.end(), common.begin(), common.end());
+  Daemon a(a_args);
+  std::vector<std::string> b_args = a.join_args();
+  b_args.insert(b_args.end(), {"--node-id", "node-b", "--jobs-workers", "3"});
+  b_args.insert(b_args.end(), common.begin(), common.end());
+  auto b = std::make_unique<Daemon>(b_args);
+  ResultInbox watcher(a.client().connection(), "results.js1000");
+  // The example runs on its own; this test only watches and kills node b.
+  const std::string out_file = a.root() + "/publish.out";
+  std::fflush(nullptr);
+  const pid_t publisher = ::fork();
+  REQUIRE(publisher >= 0);
+  if (publisher == 0) {
+    const int fd = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::execl("/usr/bin/env", "env", "node", (js_dir + "/publish.js").c_str(), "--ready",
+            (a.data_dir() + "/soulboxd.json").c_str(), "--tenant", "t1", "--count", "1000", "--run", "js1000",
+            "--publish-twice", "--timeout", "240", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  CHECK(eventually([&] { return watcher.distinct() >= 250; }, 120000));
+  b->kill9();
+  b.reset();
+  int status = 0;
+  bool exited = false;
+  for (int i = 0; i < 2600 && !exited; ++i) {  // up to 260 s
+    exited = ::waitpid(publisher, &status, WNOHANG) == publisher;
+    if (!exited) std::this_thread::sleep_for(100ms);
+  }
+  if (!exited) {
+    ::kill(publisher, SIGKILL);
+    ::waitpid(publisher, &status, 0);
+  }
+  std::ifstream in(out_file);
+  const std::string summary((std::istreambuf_iterator<char>(in)), {});
+  INFO(summary);
+  CHECK(exited);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(summary.find("\"exactly_once\":1000") != std::string::npos);
+  CHECK(summary.find("\"ran_twice\":0") != std::string::npos);
+  CHECK(summary.find("\"duplicate_publishes_dropped\":1000") != std::string::npos);
+  size_t ran_twice = 0;
+  for (int i = 0; i < 1000; ++i) ran_twice += watcher.originals("js1000-" + std::to_string(i)) != 1;
+  CHECK(ran_twice == 0);
 }
 
 }  // namespace
