@@ -199,6 +199,7 @@ void on_create(Self* self, const bus::Message& m, const bp::Envelope& env, const
   st.creating.insert(key);
   // Everything the continuation needs, copied out of the message buffer.
   auto pending = std::make_shared<SandboxSettings>(settings_of(self, *c, tenant, {}));
+  pending->principal = str(env.principal());
   const std::string reply_to = m.reply;
   const std::string reservation = str(c->reservation_id());
   self->request(self->state.pool, caf::infinite, acquire_atom::value, req).then([=](const AcquireResult& r) {

@@ -3,6 +3,7 @@
 // until every actor has exited.
 #pragma once
 #include <atomic>
+#include <caf/all.hpp>
 #include <cstdint>
 #include <string>
 
@@ -34,6 +35,9 @@ struct NodeContext {
   // The sandboxes' cgroups, read and frozen from here: the launcher is kept
   // for what must be serialised (create, destroy).
   isolation::CgroupDriver* cgroups = nullptr;
+  // Receives (audit_atom, audit::Event); empty when nothing is audited (tests).
+  // main() drops it before the actor system goes.
+  caf::actor audit;
   std::atomic<uint64_t> bad_messages{0};  // malformed or unverifiable bus messages
 };
 

@@ -4,9 +4,11 @@
 
 #include <cerrno>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "actors/agent_forward.h"
+#include "actors/audit_actor.h"
 #include "actors/sandbox_record.h"
 #include "bus/subjects.h"
 #include "common/log.h"
@@ -85,13 +87,39 @@ void set_lifetime(Self* self, uint64_t timeout_ms) {
   st.settings.timeout_ms = timeout_ms;
 }
 
-void end(Self* self, const std::string& reason);
+void end(Self* self, const std::string& reason, const std::string& principal = "");
+
+// One audit event about this sandbox (resource "sandbox/<id>" or a path in it).
+void audit_event(Self* self, const std::string& action, const std::string& result, const std::string& principal,
+                 const std::string& path = "", nlohmann::json details = nlohmann::json::object()) {
+  auto& st = self->state;
+  if (!st.ctx->audit) return;
+  audit::Event e;
+  e.id = st.settings.id + "-" + std::to_string(++st.audit_count);
+  e.unix_ms = unix_ms_now();
+  e.tenant = st.settings.tenant;
+  e.principal = principal;
+  e.action = action;
+  e.resource = "sandbox/" + st.settings.id + (path.empty() ? "" : ":" + path);
+  e.result = result;
+  e.source = st.ctx->settings.node_id;
+  e.details = details.dump();
+  self->send(st.ctx->audit, audit_atom::value, std::move(e));
+}
+
+std::string principal_of(const bp::Envelope& env) {
+  return env.principal() ? env.principal()->str() : "";
+}
 
 // --- answers from the agent -------------------------------------------------
 
 void on_agent_frame(Self* self, const std::string& bytes) {
   auto& st = self->state;
   const ap::Frame* frame = ap::GetFrame(reinterpret_cast<const uint8_t*>(bytes.data()));
+  auto audited = [&](const PendingCall& call, bool ok) {
+    if (!call.audit_action.empty())
+      audit_event(self, call.audit_action, ok ? "ok" : "error", call.principal, call.audit_path);
+  };
   if (frame->id() == 0) {  // Hello
     const auto* hello = frame->body_as_Hello();
     if (hello && hello->protocol_version() < ap::kMinAgentProtocolVersion) {
@@ -109,6 +137,7 @@ void on_agent_frame(Self* self, const std::string& bytes) {
   switch (call.kind) {
     case Kind::exec:
       if (type == ap::Body::ProcStarted && !call.reply_to.empty()) {
+        audited(call, true);
         flatbuffers::FlatBufferBuilder fbb(256);
         auto started =
             bp::CreateExecStarted(fbb, frame->body_as_ProcStarted()->pid(), fbb.CreateString(call.events_subject));
@@ -119,6 +148,7 @@ void on_agent_frame(Self* self, const std::string& bytes) {
         return;
       }
       if (!call.reply_to.empty()) {  // refused before it started
+        audited(call, false);
         publish(self, call.reply_to, reply_from_agent(*frame, call.request_id));
         st.pending.erase(it);
         return;
@@ -151,6 +181,7 @@ void on_agent_frame(Self* self, const std::string& bytes) {
           call.overflow = call.data.size() + 4096 > bp::kMaxBusMessageBytes;
         }
         if (!chunk->eof()) return;
+        audited(call, !call.overflow);
         if (call.overflow)
           reply_error(self, call.reply_to, call.request_id, ErrorCode::resource_exhausted,
                       "the file is larger than one bus message (" + std::to_string(bp::kMaxBusMessageBytes >> 20) +
@@ -158,6 +189,7 @@ void on_agent_frame(Self* self, const std::string& bytes) {
         else
           publish(self, call.reply_to, file_data_reply(call.request_id, call.data));
       } else {
+        audited(call, false);
         publish(self, call.reply_to, reply_from_agent(*frame, call.request_id));
       }
       st.pending.erase(it);
@@ -173,6 +205,7 @@ void on_agent_frame(Self* self, const std::string& bytes) {
       }
       [[fallthrough]];
     case Kind::reply:
+      audited(call, type != ap::Body::ErrorReply);
       publish(self, call.reply_to, reply_from_agent(*frame, call.request_id));
       st.pending.erase(frame->id());
       return;
@@ -213,6 +246,9 @@ bool check_events_token(Self* self, const bus::Message& m, const std::string& re
 void on_exec(Self* self, const bus::Message& m, const bp::Envelope& env, const std::string& request_id) {
   const auto* exec = env.body_as_ExecStart();
   PendingCall call = pending_call(PendingCall::Kind::exec, m.reply, request_id);
+  call.principal = principal_of(env);
+  call.audit_action = "process.start";
+  call.audit_path = exec->process()->argv()->size() ? exec->process()->argv()->Get(0)->str() : "";
   if (!check_events_token(self, m, request_id, exec->events_token(), &call.events_subject)) return;
   const uint64_t id = self->state.next_frame_id++;
   call_agent(self, process_start_frame(id, *exec->process(), self->state.settings.env), id, std::move(call));
@@ -235,6 +271,23 @@ void on_forwarded(Self* self, const bus::Message& m, const bp::Envelope& env, co
   const uint64_t id = self->state.next_frame_id++;
   auto frame = forward_request(env, id);
   PendingCall call = pending_call(PendingCall::Kind::reply, m.reply, request_id);
+  call.principal = principal_of(env);
+  if (const auto* w = env.body_as_FileWrite()) {
+    call.audit_action = "file.write";
+    call.audit_path = w->path()->str();
+  } else if (const auto* r = env.body_as_FileRead()) {
+    call.audit_action = "file.read";
+    call.audit_path = r->path()->str();
+  } else if (const auto* rm = env.body_as_Remove()) {
+    call.audit_action = "file.delete";
+    call.audit_path = rm->path()->str();
+  } else if (const auto* mv = env.body_as_Rename()) {
+    call.audit_action = "file.rename";
+    call.audit_path = mv->from()->str() + " -> " + mv->to()->str();
+  } else if (const auto* mk = env.body_as_MakeDir()) {
+    call.audit_action = "file.mkdir";
+    call.audit_path = mk->path()->str();
+  }
   if (env.body_type() == bp::Body::FileRead) call.kind = PendingCall::Kind::read;
   if (const auto* stop = env.body_as_WatchStop()) {
     call.kind = PendingCall::Kind::unwatch;
@@ -243,7 +296,7 @@ void on_forwarded(Self* self, const bus::Message& m, const bp::Envelope& env, co
   call_agent(self, *frame, id, std::move(call));
 }
 
-void pause(Self* self, const std::string& why) {
+void pause(Self* self, const std::string& why, const std::string& principal = "") {
   auto& st = self->state;
   if (st.state != bp::SandboxState::Running) return;
   if (auto frozen = st.cgroup->freeze(); !frozen) {
@@ -253,10 +306,11 @@ void pause(Self* self, const std::string& why) {
   st.state = bp::SandboxState::Paused;
   ++st.timer_generation;  // a paused sandbox does not expire
   logger("sandbox")->info("{} paused ({})", st.settings.id, why);
+  audit_event(self, "sandbox.pause", "ok", principal, "", {{"why", why}});
   persist(self);
 }
 
-Status resume(Self* self) {
+Status resume(Self* self, const std::string& principal) {
   auto& st = self->state;
   if (st.state == bp::SandboxState::Running) return {};
   if (auto thawed = st.cgroup->thaw(); !thawed) return thawed;
@@ -264,6 +318,7 @@ Status resume(Self* self) {
   set_lifetime(self, st.settings.timeout_ms);
   arm_expiry(self);
   persist(self);
+  audit_event(self, "sandbox.resume", "ok", principal);
   return {};
 }
 
@@ -289,13 +344,13 @@ bool on_lifecycle(Self* self, const std::string& op, const bus::Message& m, cons
   if (op == "info") {
     publish(self, m.reply, info_reply(self, request_id));
   } else if (op == "kill") {
-    end(self, end_reason::request);
+    end(self, end_reason::request, principal_of(env));
     publish(self, m.reply, info_reply(self, request_id));
   } else if (op == "pause") {
-    pause(self, "request");
+    pause(self, "request", principal_of(env));
     publish(self, m.reply, info_reply(self, request_id));
   } else if (op == "resume") {
-    if (auto r = resume(self); !r)
+    if (auto r = resume(self, principal_of(env)); !r)
       reply_error(self, m.reply, request_id, r.error().code, "resume failed: " + r.error().message);
     else
       publish(self, m.reply, info_reply(self, request_id));
@@ -412,7 +467,7 @@ void sample(Self* self) {
   }
 }
 
-void end(Self* self, const std::string& reason) {
+void end(Self* self, const std::string& reason, const std::string& principal) {
   auto& st = self->state;
   if (st.state == bp::SandboxState::Terminated) return;
   // An agent that died with OOM kills on the books was most likely one of them.
@@ -439,6 +494,8 @@ void end(Self* self, const std::string& reason) {
   persist(self);
   publish(self, subjects::sandbox_events(st.settings.id, "lifecycle"), info_reply(self, ""));
   logger("sandbox")->info("{} ended: {}", st.settings.id, why);
+  audit_event(self, why == end_reason::request ? "sandbox.kill" : "sandbox.end", "ok", principal, "",
+              {{"reason", why}});
   self->send(st.node, ended_atom::value, st.settings.id, why);
   self->quit();
 }
@@ -474,6 +531,12 @@ void start(Self* self, const std::string& reply_to, const std::string& request_i
   bp::FinishReplyBuffer(
       fbb, bp::CreateReply(fbb, fbb.CreateString(request_id), 0, 0, bp::Body::SandboxCreated, created.Union()));
   publish(self, reply_to, bp::finish(fbb));
+  audit_event(self, "sandbox.create", "ok", st.settings.principal, "",
+              {{"template", st.settings.template_name},
+               {"memory_bytes", st.settings.memory_bytes},
+               {"cpus", st.settings.cpus},
+               {"timeout_ms", st.settings.timeout_ms},
+               {"pool_hit", pool_hit}});
   // Made durable after the reply: the fsync is off the create's path, and a
   // crash before it loses the record of a sandbox that dies with the daemon
   // anyway (daemon/recovery.h).

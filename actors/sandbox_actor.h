@@ -27,6 +27,7 @@ struct SandboxSettings {
   bool auto_pause = false;
   std::vector<std::string> env;  // KEY=VALUE, under each process's own
   std::vector<std::pair<std::string, std::string>> metadata;
+  std::string principal;  // who created it (audit)
 };
 
 // Why sandboxes end (SandboxInfo.end_reason).
@@ -55,6 +56,8 @@ struct PendingCall {
   std::string data;  // gathered file bytes
   bool overflow = false;
   uint32_t watch_id = 0;
+  std::string audit_action, audit_path;  // recorded with the agent's answer (file operations)
+  std::string principal;
 };
 
 struct SandboxActorState {
@@ -75,6 +78,7 @@ struct SandboxActorState {
   uint64_t last_cpu_usec = 0;
   int64_t last_sample_ms = 0;
   uint64_t oom_kills = 0;
+  uint64_t audit_count = 0;
   static inline const char* name = "sandbox";
 };
 

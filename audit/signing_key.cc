@@ -29,13 +29,17 @@ Result<std::unique_ptr<SigningKey>> SigningKey::generate() {
   return std::unique_ptr<SigningKey>(new SigningKey(key));
 }
 
+Result<std::unique_ptr<SigningKey>> SigningKey::load(const std::string& path) {
+  FILE* in = std::fopen(path.c_str(), "r");
+  if (!in) return Error{ErrorCode::not_found, "no audit key at " + path};
+  EVP_PKEY* key = PEM_read_PrivateKey(in, nullptr, nullptr, nullptr);
+  std::fclose(in);
+  if (!key) return Error{ErrorCode::internal, "cannot read the audit key in " + path};
+  return std::unique_ptr<SigningKey>(new SigningKey(key));
+}
+
 Result<std::unique_ptr<SigningKey>> SigningKey::load_or_create(const std::string& path) {
-  if (FILE* in = std::fopen(path.c_str(), "r")) {
-    EVP_PKEY* key = PEM_read_PrivateKey(in, nullptr, nullptr, nullptr);
-    std::fclose(in);
-    if (!key) return Error{ErrorCode::internal, "cannot read the audit key in " + path};
-    return std::unique_ptr<SigningKey>(new SigningKey(key));
-  }
+  if (::access(path.c_str(), F_OK) == 0) return load(path);
   auto made = generate();
   if (!made) return made;
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

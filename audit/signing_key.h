@@ -11,7 +11,8 @@ namespace soulbox::audit {
 class SigningKey {
  public:
   static Result<std::unique_ptr<SigningKey>> load_or_create(const std::string& pem_path);
-  static Result<std::unique_ptr<SigningKey>> generate();  // in memory (tests)
+  static Result<std::unique_ptr<SigningKey>> load(const std::string& pem_path);  // not_found when missing
+  static Result<std::unique_ptr<SigningKey>> generate();                         // in memory (tests)
   ~SigningKey();
   Result<std::string> sign(const std::string& message) const;  // 64 raw bytes
   std::string public_key() const;                              // 32 raw bytes

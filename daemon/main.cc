@@ -8,16 +8,21 @@
 #include <CLI/CLI.hpp>
 #include <caf/all.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "actors/audit_actor.h"
 #include "actors/node_actor.h"
 #include "actors/scheduler_actor.h"
+#include "audit/audit_log.h"
 #include "bus/embedded_server.h"
+#include "bus/jetstream.h"
 #include "bus/subjects.h"
 #include "common/log.h"
+#include "daemon/audit_command.h"
 #include "daemon/daemon_options.h"
 #include "daemon/recovery.h"
 #include "isolation/cgroup.h"
@@ -83,7 +88,10 @@ int main(int argc, char** argv) {
   CLI::App app{"soulboxd: the SoulBox node daemon"};
   daemon::DaemonOptions o;
   daemon::add_options(app, o);
+  daemon::AuditCommand audit_cmd;
+  daemon::add_audit_commands(app, audit_cmd);
   CLI11_PARSE(app, argc, argv);
+  if (*audit_cmd.verify || *audit_cmd.export_) return daemon::run_audit_command(audit_cmd);
   if (auto ok = bus::subjects::check_token("--node-id", o.node.node_id); !ok) return fail(ok.error().message);
   auto pool_settings = daemon::pool_settings(o);
   if (!pool_settings) return fail(pool_settings.error().message);
@@ -139,6 +147,23 @@ int main(int argc, char** argv) {
   auto cgroups = isolation::detect_cgroup_driver(runtime.cgroup_root, runtime.cgroup_parent);
   if (!cgroups) return fail("cgroups: " + cgroups.error().message);
 
+  // The audit log: records in RocksDB, copies on SB_AUDIT, checkpoints beside.
+  auto audit_js = bus::JetStream::open(**connection);
+  if (!audit_js) return fail(audit_js.error().message);
+  std::error_code dir_error;
+  std::filesystem::create_directories(o.data_dir + "/audit", dir_error);
+  if (dir_error) return fail("create " + o.data_dir + "/audit: " + dir_error.message());
+  const std::string audit_subject = "sb.v1.audit.events." + o.node.node_id;
+  auto audit_log = audit::AuditLog::open(
+      **store, {o.data_dir + "/audit/audit-key.pem", o.data_dir + "/audit/checkpoints.jsonl", 100},
+      [js = audit_js->get(), audit_subject, node = o.node.node_id](const audit::Record& r, const std::string& line) {
+        auto ack = js->publish(audit_subject, line, node + "-" + std::to_string(r.seq));
+        if (!ack) return Status(ack.error());
+        return Status();
+      });
+  if (!audit_log) return fail("audit log: " + audit_log.error().message);
+  std::shared_ptr<audit::AuditLog> audit_shared(std::move(*audit_log));
+
   auto ctx = std::make_shared<actors::NodeContext>();
   ctx->settings = o.node;
   ctx->bus = connection->get();
@@ -159,6 +184,8 @@ int main(int argc, char** argv) {
     // an enqueue notifies.
     cfg.set("work-stealing.moderate-sleep-duration", caf::timespan{0});
     caf::actor_system system{cfg};
+    auto audit_actor = system.spawn<caf::detached>(actors::audit_actor, audit_shared);
+    ctx->audit = audit_actor;
     auto pool = system.spawn(actors::pool_actor, ctx, *pool_settings);
     auto node = system.spawn(actors::node_actor, ctx, pool);
     auto scheduler = system.spawn(actors::scheduler_actor, ctx, *placement);
@@ -199,6 +226,12 @@ int main(int argc, char** argv) {
     if (jobs_service) jobs_service->stop_fetching();
     caf::anon_send_exit(scheduler, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+    // Once only the audit actor runs, every sandbox has queued its last
+    // event; a normal message after them stops it.
+    system.registry().await_running_count_equal(1);
+    ctx->audit = nullptr;
+    caf::anon_send(audit_actor, actors::stop_atom::value, std::string("shutdown"));
+    audit_actor = nullptr;
     node = nullptr;
     pool = nullptr;
     scheduler = nullptr;

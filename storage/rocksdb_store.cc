@@ -9,8 +9,8 @@
 namespace soulbox::storage {
 namespace {
 
-constexpr Family kFamilies[] = {Family::sandboxes, Family::templates, Family::pool,
-                                Family::metrics,   Family::applied,   Family::views};
+constexpr Family kFamilies[] = {Family::sandboxes, Family::templates, Family::pool, Family::metrics,
+                                Family::applied,   Family::views,     Family::audit};
 
 // rocksdb::Status -> Error, in this one place.
 Error to_error(const rocksdb::Status& s, const std::string& what) {
@@ -121,6 +121,8 @@ const char* family_name(Family family) {
       return "applied";
     case Family::views:
       return "views";
+    case Family::audit:
+      return "audit";
   }
   return "unknown";
 }
@@ -134,7 +136,9 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
   for (Family f : kFamilies) descriptors.emplace_back(family_name(f), rocksdb::ColumnFamilyOptions());
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  const auto s = rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw);
+  const auto s = options.read_only
+                     ? rocksdb::DB::OpenForReadOnly(db_options, options.path, descriptors, &handles, &raw)
+                     : rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw);
   if (!s.ok()) return to_error(s, "open RocksDB at " + options.path);
   return std::unique_ptr<Store>(new RocksStore(std::unique_ptr<rocksdb::DB>(raw), std::move(handles)));
 }

@@ -19,6 +19,7 @@ enum class Family {
   metrics,    // sampled metrics, keyed by sandbox + time
   applied,    // ids of bus messages already applied (redelivery dedup)
   views,      // materialised views folded from event streams
+  audit,      // this node's audit records, keyed by zero-padded sequence
 };
 
 struct Write {
@@ -28,7 +29,8 @@ struct Write {
 };
 
 struct StoreOptions {
-  std::string path;  // directory, created if missing
+  std::string path;        // directory, created if missing
+  bool read_only = false;  // for tools next to a running daemon (no lock taken)
 };
 
 class Store {

@@ -6,7 +6,9 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "bus/subjects.h"
@@ -505,6 +507,95 @@ TEST_CASE("SIGTERM ends every sandbox with reason node shutdown", "[daemon]") {
   REQUIRE(ended.ok());
   REQUIRE(ended->size() == 1);
   CHECK(ended->front().end_reason == "node shutdown");
+}
+
+}  // namespace
+
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out.push_back(line);
+  return out;
+}
+
+// Runs `soulboxd audit verify --file` on `lines`; returns its output.
+test::HostRun verify_lines(const std::string& root, const std::vector<std::string>& lines) {
+  const std::string file = root + "/tampered.jsonl";
+  std::ofstream out(file, std::ios::trunc);
+  for (const auto& l : lines) out << l << "\n";
+  out.close();
+  return test::run_host(
+      {test::daemon_build_dir() + "/soulboxd", "audit", "--data-dir", root + "/data", "verify", "--file", file});
+}
+
+TEST_CASE("every action on a sandbox is audited, signed, on SB_AUDIT, and tampering is caught", "[daemon][audit]") {
+  std::string root;
+  std::vector<std::string> streamed;
+  {
+    Daemon d;
+    d.keep_root = true;
+    root = d.root();
+    auto& bus = d.client().connection();
+    std::mutex mu;
+    auto sub = bus.subscribe("sb.v1.audit.events.>", "", [&](bus::Message m) {
+      std::lock_guard<std::mutex> lock(mu);
+      streamed.push_back(m.data);
+    });
+    REQUIRE(sub.ok());
+    REQUIRE(bus.flush(2000).ok());
+    const auto info = create(d);
+    REQUIRE(d.client().write_file(info.id, "/home/user/a.txt", "secret-free").ok());
+    REQUIRE(d.client().read_file(info.id, "/home/user/a.txt").ok());
+    REQUIRE(d.client().run(info.id, sh("true")).ok());
+    REQUIRE(d.client().pause(info.id).ok());
+    REQUIRE(d.client().resume(info.id).ok());
+    REQUIRE(d.client().kill(info.id).ok());
+    CHECK(eventually([&] {
+      std::lock_guard<std::mutex> lock(mu);
+      return streamed.size() >= 7;
+    }));
+    sub->reset();
+    CHECK(d.stop() == 0);  // writes the final checkpoint
+  }
+  auto exported =
+      test::run_host({test::daemon_build_dir() + "/soulboxd", "audit", "--data-dir", root + "/data", "export"});
+  REQUIRE(exported.exit_code == 0);
+  const auto lines = lines_of(exported.out);
+  REQUIRE(lines.size() >= 7);
+  const std::vector<std::string> actions = {"sandbox.create", "file.write",     "file.read",   "process.start",
+                                            "sandbox.pause",  "sandbox.resume", "sandbox.kill"};
+  for (size_t i = 0; i < actions.size(); ++i) {
+    INFO(lines[i]);
+    CHECK(lines[i].find("\"action\":\"" + actions[i] + "\"") != std::string::npos);
+  }
+  CHECK(streamed.size() == lines.size());  // the same records went to the stream
+  CHECK(streamed.front() == lines.front());
+  auto ok = test::run_host({test::daemon_build_dir() + "/soulboxd", "audit", "--data-dir", root + "/data", "verify"});
+  INFO(ok.out << ok.err);
+  CHECK(ok.exit_code == 0);
+  CHECK(verify_lines(root, lines).exit_code == 0);
+
+  auto edited = lines;
+  edited[2].replace(edited[2].find("\"result\":\"ok\""), 13, "\"result\":\"no\"");
+  auto r = verify_lines(root, edited);
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.find("index 2") != std::string::npos);
+  auto deleted = lines;
+  deleted.erase(deleted.begin() + 3);
+  CHECK(verify_lines(root, deleted).out.find("index 3") != std::string::npos);
+  auto reordered = lines;
+  std::swap(reordered[4], reordered[5]);
+  CHECK(verify_lines(root, reordered).out.find("index 4") != std::string::npos);
+  auto truncated = lines;
+  truncated.resize(5);
+  auto t = verify_lines(root, truncated);
+  CHECK(t.exit_code == 1);
+  CHECK(t.out.find("index 5") != std::string::npos);
+  std::error_code ec;
+  std::filesystem::remove_all(root, ec);
 }
 
 }  // namespace

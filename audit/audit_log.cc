@@ -1,0 +1,86 @@
+#include "audit/audit_log.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
+namespace soulbox::audit {
+
+std::string record_key(uint64_t seq) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%020llu", static_cast<unsigned long long>(seq));
+  return buf;
+}
+
+Result<std::vector<Record>> load_records(storage::Store& store) {
+  std::vector<Record> out;
+  auto scanned = store.scan(storage::Family::audit, "", [&](const std::string&, const std::string& value) {
+    auto r = decode_record(value);
+    out.push_back(r ? *r : Record{});
+    return true;
+  });
+  if (!scanned) return scanned.error();
+  return out;
+}
+
+Result<std::optional<Checkpoint>> newest_checkpoint(const std::string& path) {
+  std::ifstream in(path);
+  std::optional<Checkpoint> newest;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    auto c = decode_checkpoint(line);
+    if (!c) return c.error();
+    newest = *c;
+  }
+  return newest;
+}
+
+Result<std::unique_ptr<AuditLog>> AuditLog::open(storage::Store& store, const AuditLogOptions& options,
+                                                 RecordSink sink) {
+  std::unique_ptr<AuditLog> log(new AuditLog(store, options, std::move(sink)));
+  auto key = SigningKey::load_or_create(options.key_path);
+  if (!key) return key.error();
+  log->key_ = std::move(*key);
+  log->public_key_ = log->key_->public_key();
+  auto records = load_records(store);
+  if (!records) return records.error();
+  if (!records->empty()) log->head_ = records->back();
+  return log;
+}
+
+AuditLog::~AuditLog() {
+  if (since_checkpoint_ > 0) (void)checkpoint();
+}
+
+Result<Record> AuditLog::append(const Event& event) {
+  auto record = next_record(head_ ? &*head_ : nullptr, event, *key_);
+  if (!record) return record.error();
+  const std::string line = encode_record(*record);
+  if (auto st = store_.put(storage::Family::audit, record_key(record->seq), line, /*sync=*/true); !st)
+    return st.error();
+  head_ = *record;
+  if (sink_)
+    if (auto st = sink_(*record, line); !st) return st.error();  // stored; the stream copy is retried by nobody yet
+  if (++since_checkpoint_ >= options_.checkpoint_every)
+    if (auto st = checkpoint(); !st) return st.error();
+  return record;
+}
+
+Status AuditLog::checkpoint() {
+  if (!head_) return {};
+  auto c = make_checkpoint(*head_, *key_);
+  if (!c) return c.error();
+  const std::string line = encode_checkpoint(*c) + "\n";
+  const int fd = ::open(options_.checkpoint_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return sys_error("open " + options_.checkpoint_path);
+  const bool ok = ::write(fd, line.data(), line.size()) == ssize_t(line.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return sys_error("write " + options_.checkpoint_path);
+  since_checkpoint_ = 0;
+  return {};
+}
+
+}  // namespace soulbox::audit

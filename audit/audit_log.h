@@ -1,0 +1,55 @@
+// A node's audit log: appends each event as the next signed record, stores
+// it (synced) in RocksDB's `audit` family, publishes it to the SB_AUDIT
+// stream on sb.v1.audit.events.<node>, and writes a signed checkpoint to a
+// file outside RocksDB every `checkpoint_every` records and on close.
+#pragma once
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "audit/audit_chain.h"
+#include "storage/store.h"
+
+namespace soulbox::audit {
+
+struct AuditLogOptions {
+  std::string key_path;         // <data>/audit/audit-key.pem
+  std::string checkpoint_path;  // <data>/audit/checkpoints.jsonl
+  int checkpoint_every = 100;
+};
+
+// Publishes one record line; set by the daemon (JetStream), empty in tools.
+using RecordSink = std::function<Status(const Record&, const std::string& line)>;
+
+class AuditLog {
+ public:
+  static Result<std::unique_ptr<AuditLog>> open(storage::Store& store, const AuditLogOptions& options, RecordSink sink);
+  ~AuditLog();  // writes a final checkpoint
+  Result<Record> append(const Event& event);
+  const std::string& public_key() const { return public_key_; }
+
+ private:
+  AuditLog(storage::Store& store, AuditLogOptions options, RecordSink sink)
+      : store_(store), options_(std::move(options)), sink_(std::move(sink)) {}
+  Status checkpoint();
+
+  storage::Store& store_;
+  AuditLogOptions options_;
+  RecordSink sink_;
+  std::unique_ptr<SigningKey> key_;
+  std::string public_key_;
+  std::optional<Record> head_;
+  int since_checkpoint_ = 0;
+};
+
+std::string record_key(uint64_t seq);  // zero-padded: keys sort by sequence
+
+// Every record in the store, in order (unreadable ones become records that
+// fail verification rather than vanishing).
+Result<std::vector<Record>> load_records(storage::Store& store);
+// The newest checkpoint in a checkpoint file (nullopt: none yet).
+Result<std::optional<Checkpoint>> newest_checkpoint(const std::string& path);
+
+}  // namespace soulbox::audit
