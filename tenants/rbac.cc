@@ -1,0 +1,97 @@
+#include "tenants/rbac.h"
+
+namespace soulbox::tenants {
+namespace {
+
+constexpr Resource kResources[] = {Resource::sandbox, Resource::template_, Resource::file, Resource::network,
+                                   Resource::system};
+constexpr Action kActions[] = {Action::create,  Action::read,    Action::update, Action::delete_,
+                               Action::execute, Action::connect, Action::admin};
+
+bool grants(const RoleSet& defined, const std::string& role, Resource resource, Action action, bool is_owner,
+            std::set<std::string>& visited) {
+  if (!visited.insert(role).second) return false;  // a cycle, or seen through another parent
+  auto it = defined.find(role);
+  if (it == defined.end()) return false;
+  for (const auto& p : it->second.permissions)
+    if (p.resource == resource && p.action == action && (!p.own_only || is_owner)) return true;
+  for (const auto& parent : it->second.parents)
+    if (grants(defined, parent, resource, action, is_owner, visited)) return true;
+  return false;
+}
+
+}  // namespace
+
+const char* resource_name(Resource r) {
+  switch (r) {
+    case Resource::sandbox:
+      return "sandbox";
+    case Resource::template_:
+      return "template";
+    case Resource::file:
+      return "file";
+    case Resource::network:
+      return "network";
+    case Resource::system:
+      return "system";
+  }
+  return "?";
+}
+
+const char* action_name(Action a) {
+  switch (a) {
+    case Action::create:
+      return "create";
+    case Action::read:
+      return "read";
+    case Action::update:
+      return "update";
+    case Action::delete_:
+      return "delete";
+    case Action::execute:
+      return "execute";
+    case Action::connect:
+      return "connect";
+    case Action::admin:
+      return "admin";
+  }
+  return "?";
+}
+
+Result<Resource> parse_resource(const std::string& name) {
+  for (Resource r : kResources)
+    if (name == resource_name(r)) return r;
+  return Error{ErrorCode::invalid_argument,
+               "unknown resource '" + name + "' (sandbox, template, file, network, system)"};
+}
+
+Result<Action> parse_action(const std::string& name) {
+  for (Action a : kActions)
+    if (name == action_name(a)) return a;
+  return Error{ErrorCode::invalid_argument,
+               "unknown action '" + name + "' (create, read, update, delete, execute, connect, admin)"};
+}
+
+RoleSet builtin_roles() {
+  Role viewer{"viewer", {}, {}};
+  for (Resource r : kResources)
+    if (r != Resource::system) viewer.permissions.push_back({r, Action::read, false});
+  Role developer{"developer", {"viewer"}, {}};
+  for (Resource r : {Resource::sandbox, Resource::template_, Resource::file, Resource::network})
+    for (Action a : {Action::create, Action::update, Action::delete_, Action::execute, Action::connect})
+      developer.permissions.push_back({r, a, false});
+  Role admin{"admin", {"developer"}, {}};
+  for (Resource r : kResources)
+    for (Action a : kActions) admin.permissions.push_back({r, a, false});
+  return {{"viewer", viewer}, {"developer", developer}, {"admin", admin}};
+}
+
+bool authorize(const RoleSet& defined, const std::vector<std::string>& roles, Resource resource, Action action,
+               bool is_owner) {
+  std::set<std::string> visited;
+  for (const auto& role : roles)
+    if (grants(defined, role, resource, action, is_owner, visited)) return true;
+  return false;
+}
+
+}  // namespace soulbox::tenants

@@ -1,0 +1,96 @@
+// Tenant building blocks: API keys, the RBAC matrix of the built-in roles,
+// quota admission and priced usage.
+#include <catch2/catch.hpp>
+
+#include "tenants/api_key.h"
+#include "tenants/quota.h"
+#include "tenants/rbac.h"
+
+namespace {
+
+using namespace soulbox;
+using namespace soulbox::tenants;
+
+TEST_CASE("API keys keep only a hash, parse strictly and match in constant time", "[tenants]") {
+  auto k = generate_key();
+  REQUIRE(k.ok());
+  CHECK(k->token.rfind("sb_" + k->id + "_", 0) == 0);
+  CHECK(k->token.find(k->secret_hash) == std::string::npos);
+  auto parsed = parse_key(k->token);
+  REQUIRE(parsed.ok());
+  CHECK(parsed->id == k->id);
+  CHECK(secret_matches(parsed->secret, k->secret_hash));
+  std::string wrong = parsed->secret;
+  wrong[0] = wrong[0] == 'A' ? 'B' : 'A';
+  CHECK_FALSE(secret_matches(wrong, k->secret_hash));
+  CHECK(generate_key()->token != k->token);
+  for (const std::string& bad : std::vector<std::string>{"", "sb_", "sk_" + k->token.substr(3), k->token + "x",
+                                                         k->token.substr(0, 20), "sb_ZZZZZZZZZZZZ_" + parsed->secret})
+    CHECK(parse_key(bad).error().code == ErrorCode::invalid_argument);
+  CHECK(parse_key("sb_" + k->id + "_" + std::string(43, '!')).error().message.find("!!!") == std::string::npos);
+}
+
+TEST_CASE("the built-in roles grant exactly their matrix", "[tenants]") {
+  const RoleSet roles = builtin_roles();
+  const Action all[] = {Action::create,  Action::read,    Action::update, Action::delete_,
+                        Action::execute, Action::connect, Action::admin};
+  for (Action a : all) {
+    INFO(action_name(a));
+    CHECK(authorize(roles, {"admin"}, Resource::sandbox, a, false));
+    CHECK(authorize(roles, {"admin"}, Resource::system, a, false));
+    CHECK(authorize(roles, {"developer"}, Resource::sandbox, a, false) == (a != Action::admin));
+    CHECK_FALSE(authorize(roles, {"developer"}, Resource::system, a, false));
+    CHECK(authorize(roles, {"viewer"}, Resource::sandbox, a, false) == (a == Action::read));
+    CHECK_FALSE(authorize(roles, {"viewer"}, Resource::system, a, false));
+    CHECK_FALSE(authorize(roles, {}, Resource::sandbox, a, true));
+    CHECK_FALSE(authorize(roles, {"nobody"}, Resource::sandbox, a, true));
+  }
+}
+
+TEST_CASE("custom roles inherit, honour own-only conditions and survive cycles", "[tenants]") {
+  RoleSet roles = builtin_roles();
+  roles["runner"] = Role{"runner", {"viewer"}, {{Resource::sandbox, Action::execute, true}}};
+  roles["a"] = Role{"a", {"b"}, {}};
+  roles["b"] = Role{"b", {"a"}, {}};
+  CHECK(authorize(roles, {"runner"}, Resource::sandbox, Action::execute, true));
+  CHECK_FALSE(authorize(roles, {"runner"}, Resource::sandbox, Action::execute, false));
+  CHECK(authorize(roles, {"runner"}, Resource::file, Action::read, false));  // from viewer
+  CHECK_FALSE(authorize(roles, {"a"}, Resource::sandbox, Action::read, true));
+  CHECK(*parse_action("delete") == Action::delete_);
+  CHECK(*parse_resource("template") == Resource::template_);
+  CHECK_FALSE(parse_action("destroy").ok());
+}
+
+TEST_CASE("quotas admit up to each limit and name the one that is reached", "[tenants]") {
+  Quota q;
+  q.max_concurrent = 2;
+  q.max_memory_bytes = 1536ull << 20;
+  Usage u;
+  SandboxAsk ask;
+  REQUIRE(admit(q, u, ask).ok());
+  u = started(u, ask);
+  REQUIRE(admit(q, u, ask).ok());
+  u = started(u, ask);
+  auto third = admit(q, u, ask);
+  CHECK(third.error().code == ErrorCode::resource_exhausted);
+  CHECK(third.error().message.find("running sandboxes") != std::string::npos);
+  u = ended(u, ask);
+  SandboxAsk big = ask;
+  big.memory_bytes = 1280ull << 20;  // 512 MiB running + 1280 MiB > 1536 MiB
+  CHECK(admit(q, u, big).error().message.find("memory") != std::string::npos);
+  CHECK(admit(q, u, ask).ok());
+  CHECK(u.created_total == 2);
+}
+
+TEST_CASE("usage over a period is prorated and priced", "[tenants]") {
+  const int64_t h = 3600000;
+  std::vector<SandboxSpan> spans = {{0, 2 * h, 2, 1ull << 30}, {h, 0, 1, 2ull << 30}, {-5 * h, -4 * h, 8, 1ull << 30}};
+  Prices p{0.10, 0.01, 0.001};
+  auto r = usage_report(spans, h, 3 * h, p);
+  CHECK(r.sandboxes == 1);                      // only the second started inside
+  CHECK(r.cpu_hours == Approx(2 * 1 + 1 * 2));  // first: 1 h at 2 cpus, second: 2 h at 1 cpu
+  CHECK(r.gib_hours == Approx(1 * 1 + 2 * 2));
+  CHECK(r.cost == Approx(4 * 0.10 + 5 * 0.01 + 0.001));
+}
+
+}  // namespace
