@@ -196,6 +196,16 @@ void on_create(Self* self, const bus::Message& m, const bp::Envelope& env, const
     reply_existing(self, m.reply, request_id, **done);
     return;
   }
+  // Quota: spent before anything is made, given back if the create fails.
+  tenants::SandboxAsk ask;
+  if (c->memory_bytes()) ask.memory_bytes = c->memory_bytes();
+  if (c->cpus() > 0) ask.cpus = c->cpus();
+  if (c->disk_bytes()) ask.disk_bytes = c->disk_bytes();
+  if (!tenant.empty() && st.ctx->tenants)
+    if (auto spent = st.ctx->tenants->spend(tenant, ask); !spent) {
+      publish(self, m.reply, bp::error_reply(request_id, spent.error().code, spent.error().message));
+      return;
+    }
   st.creating.insert(key);
   // Everything the continuation needs, copied out of the message buffer.
   auto pending = std::make_shared<SandboxSettings>(settings_of(self, *c, tenant, {}));
@@ -207,12 +217,17 @@ void on_create(Self* self, const bus::Message& m, const bp::Envelope& env, const
     if (!reservation.empty()) confirm_soon(self, reservation);
     self->state.creating.erase(key);
     if (!r.handle.box) {
+      if (!tenant.empty() && self->state.ctx->tenants) (void)self->state.ctx->tenants->release(tenant, ask);
       publish(self, reply_to,
               bp::error_reply(request_id, ErrorCode(r.code ? r.code : uint16_t(ErrorCode::internal)),
                               "sandbox creation failed: " + r.message));
       return;
     }
     SandboxSettings s = *pending;
+    s.quota_spent = !tenant.empty() && self->state.ctx->tenants;
+    s.quota_cpus = ask.cpus;
+    s.quota_memory_bytes = ask.memory_bytes;
+    s.quota_disk_bytes = ask.disk_bytes;
     s.id = r.handle.box->id;
     s.memory_bytes = r.limits.memory_bytes;
     s.cpus = r.limits.cpus;

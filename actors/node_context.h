@@ -12,6 +12,7 @@
 #include "isolation/cgroup.h"
 #include "isolation/launcher_service.h"
 #include "storage/store.h"
+#include "tenants/tenant_service.h"
 
 namespace soulbox::actors {
 
@@ -38,6 +39,8 @@ struct NodeContext {
   // Receives (audit_atom, audit::Event); empty when nothing is audited (tests).
   // main() drops it before the actor system goes.
   caf::actor audit;
+  // Quotas (tenants with a record on SB_EVENTS); nullptr: none enforced.
+  tenants::TenantService* tenants = nullptr;
   std::atomic<uint64_t> bad_messages{0};  // malformed or unverifiable bus messages
 };
 

@@ -491,6 +491,11 @@ void end(Self* self, const std::string& reason, const std::string& principal) {
   if (auto d = st.ctx->launcher->destroy(st.settings.id); !d)
     logger("sandbox")->error("{}: destroy failed: {}", st.settings.id, d.error().message);
   st.handle.box.reset();
+  if (st.settings.quota_spent && st.ctx->tenants) {
+    tenants::SandboxAsk ask{st.settings.quota_cpus, st.settings.quota_memory_bytes, st.settings.quota_disk_bytes};
+    if (auto given = st.ctx->tenants->release(st.settings.tenant, ask); !given)
+      logger("sandbox")->error("{}: quota not given back: {}", st.settings.id, given.error().message);
+  }
   persist(self);
   publish(self, subjects::sandbox_events(st.settings.id, "lifecycle"), info_reply(self, ""));
   logger("sandbox")->info("{} ended: {}", st.settings.id, why);

@@ -28,6 +28,10 @@ struct SandboxSettings {
   std::vector<std::string> env;  // KEY=VALUE, under each process's own
   std::vector<std::pair<std::string, std::string>> metadata;
   std::string principal;  // who created it (audit)
+  // What was spent of the tenant's quota, given back when it ends.
+  bool quota_spent = false;
+  double quota_cpus = 0;
+  uint64_t quota_memory_bytes = 0, quota_disk_bytes = 0;
 };
 
 // Why sandboxes end (SandboxInfo.end_reason).

@@ -104,6 +104,37 @@ class NatsBucket final : public KeyValueBucket {
   kvStore* kv_;
 };
 
+void on_stream_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+  jsMsgMetaData* meta = nullptr;
+  uint64_t seq = 0;
+  if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+    seq = meta->Sequence.Stream;
+    jsMsgMetaData_Destroy(meta);
+  }
+  std::string subject = natsMsg_GetSubject(msg);
+  std::string data(natsMsg_GetData(msg), size_t(natsMsg_GetDataLength(msg)));
+  natsMsg_Destroy(msg);
+  (*static_cast<JetStream::StreamHandler*>(closure))(seq, std::move(subject), std::move(data));
+}
+
+// Frees the handler after nats.c's last delivery (as bus::Connection does).
+class FollowSubscription final : public Subscription {
+ public:
+  FollowSubscription(natsSubscription* sub, JetStream::StreamHandler* handler) : sub_(sub), handler_(handler) {
+    if (natsSubscription_SetOnCompleteCB(sub_, free_handler, handler_) == NATS_OK) handler_ = nullptr;
+  }
+  ~FollowSubscription() override {
+    natsSubscription_Unsubscribe(sub_);
+    natsSubscription_Destroy(sub_);
+    delete handler_;
+  }
+
+ private:
+  static void free_handler(void* closure) { delete static_cast<JetStream::StreamHandler*>(closure); }
+  natsSubscription* sub_;
+  JetStream::StreamHandler* handler_;
+};
+
 class NatsJetStream final : public JetStream {
  public:
   explicit NatsJetStream(jsCtx* js) : js_(js) {}
@@ -122,6 +153,60 @@ class NatsJetStream final : public JetStream {
     PublishAck ack{pa->Sequence, pa->Duplicate};
     jsPubAck_Destroy(pa);
     return ack;
+  }
+
+  Result<PublishAck> publish_expecting(const std::string& subject, const std::string& data, uint64_t expected,
+                                       int timeout_ms) override {
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = timeout_ms;
+    po.ExpectLastSubjectSeq = expected;
+    // 0 means "no expectation" to nats.c; "the subject is empty" is asked for with the header form.
+    natsMsg* msg = nullptr;
+    natsStatus s = natsMsg_Create(&msg, subject.c_str(), nullptr, data.data(), int(data.size()));
+    if (s == NATS_OK && expected == 0) s = natsMsgHeader_Set(msg, "Nats-Expected-Last-Subject-Sequence", "0");
+    jsPubAck* pa = nullptr;
+    jsErrCode jerr = jsErrCode(0);
+    if (s == NATS_OK) s = js_PublishMsg(&pa, js_, msg, &po, &jerr);
+    natsMsg_Destroy(msg);
+    if (jerr == JSStreamWrongLastSequenceErr)
+      return Error{ErrorCode::already_exists, "another writer updated " + subject + " first"};
+    if (s != NATS_OK) return to_error(s, "publish to stream: " + subject);
+    PublishAck ack{pa->Sequence, pa->Duplicate};
+    jsPubAck_Destroy(pa);
+    return ack;
+  }
+
+  Result<std::optional<std::pair<uint64_t, std::string>>> last_message(const std::string& stream,
+                                                                       const std::string& subject) override {
+    natsMsg* msg = nullptr;
+    jsErrCode jerr = jsErrCode(0);
+    const natsStatus s = js_GetLastMsg(&msg, js_, stream.c_str(), subject.c_str(), nullptr, &jerr);
+    if (s == NATS_NOT_FOUND) return std::optional<std::pair<uint64_t, std::string>>();
+    if (s != NATS_OK) return to_error(s, "last message on " + subject);
+    auto out =
+        std::make_pair(natsMsg_GetSequence(msg), std::string(natsMsg_GetData(msg), size_t(natsMsg_GetDataLength(msg))));
+    natsMsg_Destroy(msg);
+    return std::optional<std::pair<uint64_t, std::string>>(std::move(out));
+  }
+
+  Result<std::unique_ptr<Subscription>> follow(const std::string& stream, const std::string& filter, uint64_t start,
+                                               StreamHandler handler) override {
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = stream.c_str();
+    so.Ordered = true;
+    so.Config.DeliverPolicy = js_DeliverByStartSequence;
+    so.Config.OptStartSeq = start ? start : 1;
+    auto* owned = new StreamHandler(std::move(handler));
+    natsSubscription* sub = nullptr;
+    jsErrCode jerr = jsErrCode(0);
+    const natsStatus s = js_Subscribe(&sub, js_, filter.c_str(), on_stream_message, owned, nullptr, &so, &jerr);
+    if (s != NATS_OK) {
+      delete owned;
+      return to_error(s, "follow " + stream);
+    }
+    return std::unique_ptr<Subscription>(new FollowSubscription(sub, owned));
   }
 
   Result<std::unique_ptr<PullConsumer>> pull_consumer(const PullConsumerSpec& spec) override {

@@ -3,6 +3,7 @@
 // key-value buckets. Only bus/ includes nats.h.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,6 +73,20 @@ class JetStream {
   // inside its duplicate window.
   virtual Result<PublishAck> publish(const std::string& subject, const std::string& data, const std::string& msg_id,
                                      int timeout_ms = 5000) = 0;
+  // Optimistic concurrency: stored only if the subject's last message in the
+  // stream is still `expected_last_seq` (0: the subject has none);
+  // already_exists when another writer got there first.
+  virtual Result<PublishAck> publish_expecting(const std::string& subject, const std::string& data,
+                                               uint64_t expected_last_seq, int timeout_ms = 5000) = 0;
+  // The newest message on `subject` in `stream`: its sequence and data.
+  virtual Result<std::optional<std::pair<uint64_t, std::string>>> last_message(const std::string& stream,
+                                                                               const std::string& subject) = 0;
+  // Every message of `stream` matching `filter` from `start_seq` (1: the
+  // beginning) in order, then new ones as they come, to `handler` on a
+  // nats.c thread (copy, hand to an actor, return).
+  using StreamHandler = std::function<void(uint64_t seq, std::string subject, std::string data)>;
+  virtual Result<std::unique_ptr<Subscription>> follow(const std::string& stream, const std::string& filter,
+                                                       uint64_t start_seq, StreamHandler handler) = 0;
   // Binds to the durable consumer, creating it when missing.
   virtual Result<std::unique_ptr<PullConsumer>> pull_consumer(const PullConsumerSpec& spec) = 0;
   // Binds to the bucket, creating it when missing.

@@ -56,6 +56,24 @@ std::string node_heartbeats() {
 std::string tenant_op(const std::string& op) {
   return join({"tenant", op});
 }
+std::string tenant_ops() {
+  return join({"tenant", "*"});
+}
+std::string tenant_node_op(const std::string& op, const std::string& node) {
+  return join({"tenant", op, node});
+}
+std::string tenant_node_ops(const std::string& node) {
+  return join({"tenant", "*", node});
+}
+std::string tenant_events(const std::string& tenant) {
+  return join({"events", "tenant", tenant});
+}
+std::string tenant_events_all() {
+  return join({"events", "tenant", ">"});
+}
+std::string usage_events(const std::string& tenant) {
+  return join({"events", "usage", tenant});
+}
 std::string audit_op(const std::string& op) {
   return join({"audit", op});
 }

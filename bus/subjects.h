@@ -23,6 +23,12 @@ std::string sandbox_ops(const std::string& sandbox);                            
 std::string node_heartbeat(const std::string& node);                                // sb.v1.nodes.hb.<node>
 std::string node_heartbeats();                                                      // sb.v1.nodes.hb.*
 std::string tenant_op(const std::string& op);                                       // sb.v1.tenant.<op>
+std::string tenant_ops();                                                           // sb.v1.tenant.*
+std::string tenant_node_op(const std::string& op, const std::string& node);         // sb.v1.tenant.<op>.<node>
+std::string tenant_node_ops(const std::string& node);                               // sb.v1.tenant.*.<node>
+std::string tenant_events(const std::string& tenant);                               // sb.v1.events.tenant.<tenant>
+std::string tenant_events_all();                                                    // sb.v1.events.tenant.>
+std::string usage_events(const std::string& tenant);                                // sb.v1.events.usage.<tenant>
 std::string audit_op(const std::string& op);                                        // sb.v1.audit.<op>
 std::string jobs(const std::string& tenant);                                        // sb.v1.jobs.<tenant>
 std::string all_jobs();                                                             // sb.v1.jobs.*

@@ -28,6 +28,7 @@
 #include "isolation/cgroup.h"
 #include "isolation/launcher_service.h"
 #include "storage/store.h"
+#include "tenants/tenant_service.h"
 
 namespace {
 
@@ -55,6 +56,22 @@ Status write_ready_file(const std::string& path, const daemon::DaemonOptions& o,
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) return sys_error("rename " + tmp);
   return {};
+}
+
+// The embedded default's first start makes tenant "default" and an admin key
+// for it, printed this once (the marker file keeps it from happening again).
+void print_bootstrap_key(tenants::TenantService& tenants, const std::string& marker) {
+  if (::access(marker.c_str(), F_OK) == 0) return;
+  auto made = tenants.upsert("default", {});
+  auto key =
+      made ? tenants.create_key("default", {"admin"}, 0) : Result<std::pair<std::string, std::string>>(made.error());
+  if (!key) {
+    logger("soulboxd")->error("no bootstrap key: {}", key.error().message);
+    return;
+  }
+  std::cout << "soulboxd: bootstrap admin API key of tenant 'default' (shown this once; keep it): " << key->second
+            << "\n";
+  std::ofstream(marker) << key->first << "\n";  // the key id only
 }
 
 Status wait_for_first_heartbeat(caf::actor_system& system, const caf::actor& scheduler) {
@@ -164,6 +181,10 @@ int main(int argc, char** argv) {
   if (!audit_log) return fail("audit log: " + audit_log.error().message);
   std::shared_ptr<audit::AuditLog> audit_shared(std::move(*audit_log));
 
+  auto tenant_service = tenants::TenantService::start(**connection, o.node.node_id);
+  if (!tenant_service) return fail("tenants: " + tenant_service.error().message);
+  if (embedded) print_bootstrap_key(**tenant_service, o.data_dir + "/bootstrap-key-issued");
+
   auto ctx = std::make_shared<actors::NodeContext>();
   ctx->settings = o.node;
   ctx->bus = connection->get();
@@ -171,6 +192,7 @@ int main(int argc, char** argv) {
   ctx->store = store->get();
   ctx->agent_io = agent_io->get();
   ctx->cgroups = cgroups->get();
+  ctx->tenants = tenant_service->get();
 
   int signal_received = 0;
   std::unique_ptr<jobs::JobsService> jobs_service;

@@ -1,0 +1,65 @@
+#include "tenants/tenant_record.h"
+
+#include <nlohmann/json.hpp>
+
+namespace soulbox::tenants {
+using json = nlohmann::json;
+
+std::string encode_tenant(const TenantRecord& t) {
+  json keys = json::object();
+  for (const auto& [id, k] : t.keys)
+    keys[id] = {{"hash", k.secret_hash}, {"roles", k.roles}, {"expires_ms", k.expires_unix_ms}, {"revoked", k.revoked}};
+  return json{{"v", 1},
+              {"name", t.name},
+              {"quota",
+               {{"max_concurrent", t.quota.max_concurrent},
+                {"max_total", t.quota.max_total},
+                {"max_cpus", t.quota.max_cpus},
+                {"max_memory_bytes", t.quota.max_memory_bytes}}},
+              {"keys", keys}}
+      .dump();
+}
+
+Result<TenantRecord> decode_tenant(const std::string& text) {
+  const json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("name"))
+    return Error{ErrorCode::protocol_error, "not a tenant record"};
+  TenantRecord t;
+  t.name = j.value("name", "");
+  const json q = j.value("quota", json::object());
+  t.quota.max_concurrent = q.value("max_concurrent", 0u);
+  t.quota.max_total = q.value("max_total", uint64_t(0));
+  t.quota.max_cpus = q.value("max_cpus", 0.0);
+  t.quota.max_memory_bytes = q.value("max_memory_bytes", uint64_t(0));
+  const auto keys = j.find("keys");
+  if (keys != j.end() && keys->is_object())
+    for (auto it = keys->begin(); it != keys->end(); ++it) {
+      const json& k = it.value();
+      t.keys[it.key()] = KeyRecord{k.value("hash", ""), k.value("roles", std::vector<std::string>{}),
+                                   k.value("expires_ms", int64_t(0)), k.value("revoked", false)};
+    }
+  return t;
+}
+
+std::string encode_usage(const Usage& u) {
+  return json{{"running", u.running},
+              {"created_total", u.created_total},
+              {"cpus", u.cpus},
+              {"memory_bytes", u.memory_bytes},
+              {"storage_bytes", u.storage_bytes}}
+      .dump();
+}
+
+Result<Usage> decode_usage(const std::string& text) {
+  const json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Error{ErrorCode::protocol_error, "not a usage record"};
+  Usage u;
+  u.running = j.value("running", 0u);
+  u.created_total = j.value("created_total", uint64_t(0));
+  u.cpus = j.value("cpus", 0.0);
+  u.memory_bytes = j.value("memory_bytes", uint64_t(0));
+  u.storage_bytes = j.value("storage_bytes", uint64_t(0));
+  return u;
+}
+
+}  // namespace soulbox::tenants

@@ -1,0 +1,33 @@
+// A tenant as the SB_EVENTS stream knows it: quota, API keys (hashes only),
+// and its usage. Each change is published as the whole new record (JSON, so
+// `nats stream view` and audits can read it); the newest event per subject
+// is the state, and folding the stream from the start rebuilds it.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "tenants/quota.h"
+
+namespace soulbox::tenants {
+
+struct KeyRecord {
+  std::string secret_hash;
+  std::vector<std::string> roles;
+  int64_t expires_unix_ms = 0;  // 0: never
+  bool revoked = false;
+};
+
+struct TenantRecord {
+  std::string name;
+  Quota quota;
+  std::map<std::string, KeyRecord> keys;  // by key id
+};
+
+std::string encode_tenant(const TenantRecord& t);
+Result<TenantRecord> decode_tenant(const std::string& json);
+std::string encode_usage(const Usage& u);
+Result<Usage> decode_usage(const std::string& json);
+
+}  // namespace soulbox::tenants

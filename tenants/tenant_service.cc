@@ -1,0 +1,243 @@
+#include "tenants/tenant_service.h"
+
+#include <chrono>
+
+#include "bus/subjects.h"
+#include "common/log.h"
+#include "messages/bus_codec.h"
+#include "tenants/api_key.h"
+
+namespace soulbox::tenants {
+namespace bp = busproto;
+namespace subjects = bus::subjects;
+
+namespace {
+
+constexpr int kMaxConflicts = 100;  // then the caller is told to retry
+
+int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string ok_reply(const std::string& request_id) {
+  flatbuffers::FlatBufferBuilder fbb(128);
+  auto ok = agentproto::CreateOk(fbb);
+  bp::FinishReplyBuffer(fbb, bp::CreateReply(fbb, fbb.CreateString(request_id), 0, 0, bp::Body::Ok, ok.Union()));
+  return bp::finish(fbb);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<TenantService>> TenantService::start(bus::Connection& bus, const std::string& node_id) {
+  std::unique_ptr<TenantService> s(new TenantService(bus, node_id));
+  auto js = bus::JetStream::open(bus);
+  if (!js) return js.error();
+  s->js_ = std::move(*js);
+  auto* self = s.get();
+  // The view: the whole history, then every change as it is stored.
+  auto follow = s->js_->follow(
+      subjects::kEventsStream, subjects::tenant_events_all(), 1,
+      [self](uint64_t, std::string subject, std::string data) { self->on_event(std::move(subject), std::move(data)); });
+  if (!follow) return follow.error();
+  s->follow_ = std::move(*follow);
+  auto handler = [self](bus::Message m) { self->on_request(m); };
+  auto shared = bus.subscribe(subjects::tenant_ops(), "tenants", handler);
+  if (!shared) return shared.error();
+  s->requests_ = std::move(*shared);
+  auto mine = bus.subscribe(subjects::tenant_node_ops(node_id), "", handler);
+  if (!mine) return mine.error();
+  s->node_requests_ = std::move(*mine);
+  if (auto flushed = bus.flush(2000); !flushed) return flushed.error();
+  return s;
+}
+
+TenantService::~TenantService() {
+  requests_.reset();
+  node_requests_.reset();
+  follow_.reset();
+}
+
+void TenantService::on_event(std::string subject, std::string data) {
+  auto t = decode_tenant(data);
+  if (!t) {
+    logger("tenants")->warn("unreadable event on {}", subject);
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  view_[t->name] = std::move(*t);
+}
+
+std::optional<TenantRecord> TenantService::viewed(const std::string& tenant) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = view_.find(tenant);
+  if (it == view_.end()) return std::nullopt;
+  return it->second;
+}
+
+Result<TenantRecord> TenantService::change(const std::string& tenant, bool must_exist,
+                                           const std::function<Status(TenantRecord&)>& edit) {
+  if (auto ok = subjects::check_token("tenant", tenant); !ok) return ok.error();
+  const std::string subject = subjects::tenant_events(tenant);
+  for (int attempt = 0; attempt < kMaxConflicts; ++attempt) {
+    auto last = js_->last_message(subjects::kEventsStream, subject);
+    if (!last) return last.error();
+    TenantRecord record;
+    record.name = tenant;
+    uint64_t seq = 0;
+    if (last->has_value()) {
+      auto decoded = decode_tenant((*last)->second);
+      if (!decoded) return decoded.error();
+      record = std::move(*decoded);
+      seq = (*last)->first;
+    } else if (must_exist) {
+      return Error{ErrorCode::not_found, "no tenant '" + tenant + "'"};
+    }
+    if (auto edited = edit(record); !edited) return edited.error();
+    auto stored = js_->publish_expecting(subject, encode_tenant(record), seq);
+    if (stored) return record;
+    if (stored.error().code != ErrorCode::already_exists) return stored.error();
+  }
+  return Error{ErrorCode::unavailable, "tenant '" + tenant + "' changed too often to update; retry"};
+}
+
+Status TenantService::change_usage(const std::string& tenant, const std::function<Result<Usage>(const Usage&)>& next) {
+  const std::string subject = subjects::usage_events(tenant);
+  for (int attempt = 0; attempt < kMaxConflicts; ++attempt) {
+    auto last = js_->last_message(subjects::kEventsStream, subject);
+    if (!last) return last.error();
+    Usage usage;
+    uint64_t seq = 0;
+    if (last->has_value()) {
+      auto decoded = decode_usage((*last)->second);
+      if (!decoded) return decoded.error();
+      usage = *decoded;
+      seq = (*last)->first;
+    }
+    auto updated = next(usage);
+    if (!updated) return updated.error();
+    auto stored = js_->publish_expecting(subject, encode_usage(*updated), seq);
+    if (stored) return {};
+    if (stored.error().code != ErrorCode::already_exists) return stored.error();
+  }
+  return Error{ErrorCode::unavailable, "usage of '" + tenant + "' changed too often to update; retry"};
+}
+
+Status TenantService::spend(const std::string& tenant, const SandboxAsk& ask) {
+  auto record = viewed(tenant);
+  if (!record) return {};
+  return change_usage(tenant, [&](const Usage& u) -> Result<Usage> {
+    if (auto ok = admit(record->quota, u, ask); !ok) return ok.error();
+    return started(u, ask);
+  });
+}
+
+Status TenantService::release(const std::string& tenant, const SandboxAsk& ask) {
+  if (!viewed(tenant)) return {};
+  return change_usage(tenant, [&](const Usage& u) -> Result<Usage> { return ended(u, ask); });
+}
+
+Result<Authenticated> TenantService::authenticate(const std::string& token) const {
+  const Error denied{ErrorCode::permission_denied, "invalid, expired or revoked API key"};
+  auto key = parse_key(token);
+  if (!key) return denied;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [name, tenant] : view_) {
+    auto it = tenant.keys.find(key->id);
+    if (it == tenant.keys.end()) continue;
+    const KeyRecord& k = it->second;
+    if (k.revoked || (k.expires_unix_ms && k.expires_unix_ms < unix_ms()) ||
+        !secret_matches(key->secret, k.secret_hash))
+      return denied;
+    return Authenticated{name, key->id, k.roles};
+  }
+  return denied;
+}
+
+Result<TenantRecord> TenantService::upsert(const std::string& tenant, const Quota& quota) {
+  return change(tenant, false, [&](TenantRecord& r) {
+    r.quota = quota;
+    return Status();
+  });
+}
+
+Result<std::pair<std::string, std::string>> TenantService::create_key(const std::string& tenant,
+                                                                      const std::vector<std::string>& roles,
+                                                                      int64_t ttl_ms) {
+  const RoleSet defined = builtin_roles();
+  for (const auto& role : roles)
+    if (!defined.count(role))
+      return Error{ErrorCode::invalid_argument, "unknown role '" + role + "' (admin, developer, viewer)"};
+  auto key = generate_key();
+  if (!key) return key.error();
+  auto changed = change(tenant, true, [&](TenantRecord& r) {
+    r.keys[key->id] = KeyRecord{key->secret_hash, roles, ttl_ms ? unix_ms() + ttl_ms : 0, false};
+    return Status();
+  });
+  if (!changed) return changed.error();
+  return std::make_pair(key->id, key->token);
+}
+
+Status TenantService::revoke_key(const std::string& tenant, const std::string& key_id) {
+  auto changed = change(tenant, true, [&](TenantRecord& r) {
+    auto it = r.keys.find(key_id);
+    if (it == r.keys.end()) return Status(Error{ErrorCode::not_found, "no key '" + key_id + "'"});
+    it->second.revoked = true;
+    return Status();
+  });
+  if (!changed) return changed.error();
+  return {};
+}
+
+void TenantService::on_request(const bus::Message& m) {
+  if (m.reply.empty()) return;
+  auto env = bp::open_envelope(m.data);
+  if (!env) {
+    (void)bus_.publish(m.reply, bp::error_reply("", env.error().code, env.error().message));
+    return;
+  }
+  const std::string id = (*env)->request_id()->str();
+  // sb.v1.tenant.<op> or sb.v1.tenant.<op>.<node>: the op is the 4th token.
+  const std::string rest = m.subject.substr(std::string("sb.v1.tenant.").size());
+  const std::string op = rest.substr(0, rest.find('.'));
+  auto answer_error = [&](const Error& e) { (void)bus_.publish(m.reply, bp::error_reply(id, e.code, e.message)); };
+  if (op == "auth" && (*env)->body_as_Authenticate()) {
+    auto who = authenticate((*env)->body_as_Authenticate()->token()->str());
+    if (!who) return answer_error(who.error());
+    flatbuffers::FlatBufferBuilder fbb(256);
+    auto p = bp::CreatePrincipal(fbb, fbb.CreateString(who->tenant), fbb.CreateString(who->key_id),
+                                 fbb.CreateVectorOfStrings(who->roles));
+    bp::FinishReplyBuffer(fbb, bp::CreateReply(fbb, fbb.CreateString(id), 0, 0, bp::Body::Principal, p.Union()));
+    (void)bus_.publish(m.reply, bp::finish(fbb));
+  } else if (op == "upsert" && (*env)->body_as_TenantUpsert()) {
+    const auto* u = (*env)->body_as_TenantUpsert();
+    Quota q;
+    q.max_concurrent = u->max_concurrent();
+    q.max_total = u->max_total();
+    q.max_cpus = u->max_cpus();
+    q.max_memory_bytes = u->max_memory_bytes();
+    auto r = upsert(u->tenant()->str(), q);
+    if (!r) return answer_error(r.error());
+    (void)bus_.publish(m.reply, ok_reply(id));
+  } else if (op == "key-create" && (*env)->body_as_KeyCreate()) {
+    const auto* k = (*env)->body_as_KeyCreate();
+    std::vector<std::string> roles;
+    if (k->roles())
+      for (const auto* r : *k->roles()) roles.push_back(r->str());
+    auto made = create_key(k->tenant()->str(), roles, k->ttl_ms());
+    if (!made) return answer_error(made.error());
+    flatbuffers::FlatBufferBuilder fbb(256);
+    auto created = bp::CreateKeyCreated(fbb, fbb.CreateString(made->first), fbb.CreateString(made->second));
+    bp::FinishReplyBuffer(fbb, bp::CreateReply(fbb, fbb.CreateString(id), 0, 0, bp::Body::KeyCreated, created.Union()));
+    (void)bus_.publish(m.reply, bp::finish(fbb));
+  } else if (op == "key-revoke" && (*env)->body_as_KeyRevoke()) {
+    const auto* k = (*env)->body_as_KeyRevoke();
+    if (auto st = revoke_key(k->tenant()->str(), k->key_id()->str()); !st) return answer_error(st.error());
+    (void)bus_.publish(m.reply, ok_reply(id));
+  } else {
+    answer_error(Error{ErrorCode::invalid_argument, "unknown tenant operation '" + op +
+                                                        "' (auth, upsert, key-create, key-revoke: docs/tenants.md)"});
+  }
+}
+
+}  // namespace soulbox::tenants

@@ -1,0 +1,59 @@
+// Tenants, keys and quotas, event-sourced on SB_EVENTS. Every node folds
+// sb.v1.events.tenant.> into its own view (authentication reads only that,
+// so a revoked key stops working everywhere as soon as the event arrives).
+// Writes read the subject's newest event and publish the next one with an
+// expected-last-subject-sequence check, retrying on conflict: two nodes can
+// never both spend the same quota. Requests: sb.v1.tenant.<op> (queue
+// group "tenants") or sb.v1.tenant.<op>.<node> (that node's view).
+#pragma once
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "bus/jetstream.h"
+#include "tenants/rbac.h"
+#include "tenants/tenant_record.h"
+
+namespace soulbox::tenants {
+
+struct Authenticated {
+  std::string tenant, key_id;
+  std::vector<std::string> roles;
+};
+
+class TenantService {
+ public:
+  static Result<std::unique_ptr<TenantService>> start(bus::Connection& bus, const std::string& node_id);
+  ~TenantService();
+
+  // Quota for one sandbox; ok (and nothing recorded) for tenants without a record.
+  Status spend(const std::string& tenant, const SandboxAsk& ask);
+  Status release(const std::string& tenant, const SandboxAsk& ask);
+  Result<Authenticated> authenticate(const std::string& token) const;
+
+  Result<TenantRecord> upsert(const std::string& tenant, const Quota& quota);
+  Result<std::pair<std::string, std::string>> create_key(const std::string& tenant,
+                                                         const std::vector<std::string>& roles, int64_t ttl_ms);
+  Status revoke_key(const std::string& tenant, const std::string& key_id);
+
+ private:
+  TenantService(bus::Connection& bus, std::string node) : bus_(bus), node_(std::move(node)) {}
+  // Read-modify-write of a tenant's record with the expected-sequence check.
+  Result<TenantRecord> change(const std::string& tenant, bool must_exist,
+                              const std::function<Status(TenantRecord&)>& edit);
+  Status change_usage(const std::string& tenant, const std::function<Result<Usage>(const Usage&)>& next);
+  void on_event(std::string subject, std::string data);
+  void on_request(const bus::Message& m);
+  std::optional<TenantRecord> viewed(const std::string& tenant) const;
+
+  bus::Connection& bus_;
+  std::string node_;
+  std::unique_ptr<bus::JetStream> js_;
+  mutable std::mutex mu_;
+  std::map<std::string, TenantRecord> view_;
+  std::unique_ptr<bus::Subscription> follow_, requests_, node_requests_;
+};
+
+}  // namespace soulbox::tenants
