@@ -196,6 +196,13 @@ void on_create(Self* self, const bus::Message& m, const bp::Envelope& env, const
     reply_existing(self, m.reply, request_id, **done);
     return;
   }
+  if (st.ctx->tenants)
+    if (auto allowed = st.ctx->tenants->authorize_principal(tenant, str(env.principal()), tenants::Resource::sandbox,
+                                                            tenants::Action::create);
+        !allowed) {
+      publish(self, m.reply, bp::error_reply(request_id, allowed.error().code, allowed.error().message));
+      return;
+    }
   // Quota: spent before anything is made, given back if the create fails.
   tenants::SandboxAsk ask;
   if (c->memory_bytes()) ask.memory_bytes = c->memory_bytes();

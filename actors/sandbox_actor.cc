@@ -373,6 +373,24 @@ bool on_lifecycle(Self* self, const std::string& op, const bus::Message& m, cons
   return true;
 }
 
+// What each op is, for role checks (tenants/rbac.h).
+std::pair<tenants::Resource, tenants::Action> permission_for(const std::string& op) {
+  using R = tenants::Resource;
+  using A = tenants::Action;
+  static const std::unordered_map<std::string, std::pair<R, A>> table = {
+      {"info", {R::sandbox, A::read}},       {"metrics", {R::sandbox, A::read}},   {"ps", {R::sandbox, A::read}},
+      {"output", {R::sandbox, A::read}},     {"kill", {R::sandbox, A::delete_}},   {"pause", {R::sandbox, A::update}},
+      {"resume", {R::sandbox, A::update}},   {"timeout", {R::sandbox, A::update}}, {"exec", {R::sandbox, A::execute}},
+      {"stdin", {R::sandbox, A::execute}},   {"signal", {R::sandbox, A::execute}}, {"resize", {R::sandbox, A::execute}},
+      {"killall", {R::sandbox, A::execute}}, {"read", {R::file, A::read}},         {"ls", {R::file, A::read}},
+      {"stat", {R::file, A::read}},          {"watch", {R::file, A::read}},        {"unwatch", {R::file, A::read}},
+      {"write", {R::file, A::create}},       {"mkdir", {R::file, A::create}},      {"mv", {R::file, A::update}},
+      {"rm", {R::file, A::delete_}},
+  };
+  auto it = table.find(op);
+  return it == table.end() ? std::make_pair(R::system, A::admin) : it->second;
+}
+
 void on_bus(Self* self, const bus::Message& m) {
   auto& st = self->state;
   auto env = bp::open_envelope(m.data);
@@ -394,6 +412,15 @@ void on_bus(Self* self, const bus::Message& m) {
     reply_error(self, m.reply, request_id, ErrorCode::permission_denied,
                 "sandbox " + st.settings.id + " belongs to another tenant");
     return;
+  }
+  if (st.ctx->tenants) {
+    const auto [resource, action] = permission_for(op);
+    if (auto allowed = st.ctx->tenants->authorize_principal(st.settings.tenant, principal_of(**env), resource, action);
+        !allowed) {
+      audit_event(self, "permission.denied", "denied", principal_of(**env), "", {{"op", op}});
+      reply_error(self, m.reply, request_id, allowed.error().code, allowed.error().message);
+      return;
+    }
   }
   if (st.state == bp::SandboxState::Terminated) {
     reply_error(self, m.reply, request_id, ErrorCode::not_found,

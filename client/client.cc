@@ -158,8 +158,9 @@ Result<OwnedReply> Client::call(const std::string& subject, const BodyBuilder& b
   flatbuffers::FlatBufferBuilder fbb(256);
   auto [type, offset] = body ? body(fbb) : std::make_pair(bp::Body::SandboxRef, bp::CreateSandboxRef(fbb).Union());
   const std::string id = next_request_id();
-  auto env = bp::CreateEnvelope(fbb, fbb.CreateString(id), tenant.empty() ? 0 : fbb.CreateString(tenant), 0,
-                                unix_ms() + timeout_ms, 0, type, offset);
+  auto env =
+      bp::CreateEnvelope(fbb, fbb.CreateString(id), tenant.empty() ? 0 : fbb.CreateString(tenant),
+                         principal.empty() ? 0 : fbb.CreateString(principal), unix_ms() + timeout_ms, 0, type, offset);
   bp::FinishEnvelopeBuffer(fbb, env);
   auto answer = bus_->request(subject, bp::finish(fbb), timeout_ms);
   if (!answer) return answer.error();

@@ -126,6 +126,7 @@ class Client {
   explicit Client(std::unique_ptr<bus::Connection> connection) : bus_(std::move(connection)) {}
 
   int timeout_ms = 30000;  // per request
+  std::string principal;   // put in every envelope ("key:<id>" after the gateway authenticated a key)
 
   // --- lifecycle
   Result<SandboxInfo> create(const CreateOptions& options);

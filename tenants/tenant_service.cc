@@ -154,6 +154,22 @@ Result<Authenticated> TenantService::authenticate(const std::string& token) cons
   return denied;
 }
 
+Status TenantService::authorize_principal(const std::string& tenant, const std::string& principal, Resource resource,
+                                          Action action) const {
+  if (principal.rfind("key:", 0) != 0) return {};
+  const std::string key_id = principal.substr(4);
+  const Error denied{ErrorCode::permission_denied,
+                     std::string("key ") + key_id + " may not " + action_name(action) + " " + resource_name(resource)};
+  std::lock_guard<std::mutex> lock(mu_);
+  auto t = view_.find(tenant);
+  if (t == view_.end()) return denied;
+  auto k = t->second.keys.find(key_id);
+  if (k == t->second.keys.end() || k->second.revoked) return denied;
+  static const RoleSet roles = builtin_roles();
+  if (!authorize(roles, k->second.roles, resource, action, /*is_owner=*/true)) return denied;
+  return {};
+}
+
 Result<TenantRecord> TenantService::upsert(const std::string& tenant, const Quota& quota) {
   return change(tenant, false, [&](TenantRecord& r) {
     r.quota = quota;

@@ -32,6 +32,11 @@ class TenantService {
   Status spend(const std::string& tenant, const SandboxAsk& ask);
   Status release(const std::string& tenant, const SandboxAsk& ask);
   Result<Authenticated> authenticate(const std::string& token) const;
+  // For envelopes whose principal is "key:<id>" (set by the gateway after it
+  // authenticated the key): may that key do `action` on `resource`? Other
+  // principals are trusted bus callers and always may.
+  Status authorize_principal(const std::string& tenant, const std::string& principal, Resource resource,
+                             Action action) const;
 
   Result<TenantRecord> upsert(const std::string& tenant, const Quota& quota);
   Result<std::pair<std::string, std::string>> create_key(const std::string& tenant,

@@ -4,6 +4,8 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <functional>
+#include <map>
 #include <thread>
 
 #include "bus/subjects.h"
@@ -146,6 +148,89 @@ TEST_CASE("the embedded default prints a bootstrap admin key once, and it authen
   CHECK(d.stop() == 0);
   Daemon again({}, d.root());
   CHECK(again.output().find("sb_", out.size()) == std::string::npos);  // not printed a second time
+}
+
+}  // namespace
+
+namespace {
+
+std::pair<std::string, std::string> key_with_role(client::Client& c, const std::string& tenant,
+                                                  const std::string& role) {
+  auto r = c.call(subjects::tenant_op("key-create"), [&](flatbuffers::FlatBufferBuilder& fbb) {
+    auto roles = fbb.CreateVectorOfStrings(std::vector<std::string>{role});
+    return std::make_pair(bp::Body::KeyCreate, bp::CreateKeyCreate(fbb, fbb.CreateString(tenant), roles).Union());
+  });
+  REQUIRE(r.ok());
+  const auto* k = r->get().body_as_KeyCreated();
+  return {k->key_id()->str(), k->token()->str()};
+}
+
+TEST_CASE("each built-in role may do exactly its part of the matrix on a sandbox", "[tenants]") {
+  Daemon d({"--jobs-workers", "0"});
+  auto& c = d.client();
+  REQUIRE(upsert(c, "rbac-t", 0).ok());
+  std::map<std::string, std::string> keys;
+  for (const char* role : {"admin", "developer", "viewer"}) keys[role] = key_with_role(c, "rbac-t", role).first;
+  const auto last = key_with_role(c, "rbac-t", "viewer");  // made last: once it works, the view has them all
+  REQUIRE(eventually([&] { return auth_on(c, "testnode", last.second).ok(); }));
+  c.principal = "key:" + keys["admin"];
+  client::CreateOptions o;
+  o.tenant = "rbac-t";
+  auto box = c.create(o);
+  REQUIRE(box.ok());
+  struct Case {
+    const char* what;
+    std::function<Status()> run;
+    bool developer, viewer;
+  };
+  ProcessSpec ls;
+  ls.argv = {"/bin/true"};
+  const std::vector<Case> cases = {
+      {"info (sandbox read)", [&] { return c.info(box->id).ok() ? Status() : Status(c.info(box->id).error()); }, true,
+       true},
+      {"file read",
+       [&] { return c.stat(box->id, "/home/user").ok() ? Status() : Status(c.stat(box->id, "/home/user").error()); },
+       true, true},
+      {"exec (sandbox execute)",
+       [&] {
+         auto r = c.run(box->id, ls);
+         return r ? Status() : Status(r.error());
+       },
+       true, false},
+      {"file write (create)", [&] { return c.write_file(box->id, "/home/user/x", "1"); }, true, false},
+      {"refresh (sandbox update)",
+       [&] {
+         auto r = c.set_timeout(box->id, 600000);
+         return r ? Status() : Status(r.error());
+       },
+       true, false},
+      {"create (sandbox create)",
+       [&] {
+         auto r = c.create(o);
+         if (r) (void)c.kill(r->id);
+         return r ? Status() : Status(r.error());
+       },
+       true, false},
+  };
+  for (const auto& role : {"admin", "developer", "viewer"}) {
+    c.principal = "key:" + keys[role];
+    for (const auto& tc : cases) {
+      INFO(role << ": " << tc.what);
+      const bool allowed =
+          std::string(role) == "admin" || (std::string(role) == "developer" ? tc.developer : tc.viewer);
+      const Status st = tc.run();
+      if (allowed)
+        CHECK(st.ok());
+      else
+        CHECK((!st.ok() && st.error().code == ErrorCode::permission_denied));
+    }
+  }
+  c.principal = "key:" + keys["viewer"];
+  CHECK(c.kill(box->id).error().code == ErrorCode::permission_denied);
+  c.principal = "key:ffffffffffff";  // no such key
+  CHECK(c.info(box->id).error().code == ErrorCode::permission_denied);
+  c.principal = "key:" + keys["developer"];
+  CHECK(c.kill(box->id).ok());  // developers may delete sandboxes
 }
 
 }  // namespace
