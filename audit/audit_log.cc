@@ -63,7 +63,9 @@ Result<Record> AuditLog::append(const Event& event) {
     return st.error();
   head_ = *record;
   if (sink_)
-    if (auto st = sink_(*record, line); !st) return st.error();  // stored; the stream copy is retried by nobody yet
+    // Stored here (the copy `audit verify` reads); a stream that missed it
+    // is reported to the caller, which logs it.
+    if (auto st = sink_(*record, line); !st) return st.error();
   if (++since_checkpoint_ >= options_.checkpoint_every)
     if (auto st = checkpoint(); !st) return st.error();
   return record;
