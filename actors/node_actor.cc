@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "actors/audit_actor.h"
 #include "actors/node_status.h"
 #include "actors/sandbox_actor.h"
 #include "actors/sandbox_record.h"
@@ -139,6 +140,23 @@ SandboxSettings settings_of(Self* self, const bp::CreateSandbox& c, const std::s
   return s;
 }
 
+void audit_secret(Self* self, const std::string& tenant, const std::string& principal, const std::string& name,
+                  bool ok) {
+  auto& st = self->state;
+  if (!st.ctx->audit) return;
+  audit::Event e;
+  e.id = st.ctx->settings.node_id + "-secret-" + std::to_string(++st.audit_count);
+  e.unix_ms = unix_ms_now();
+  e.tenant = tenant;
+  e.principal = principal;
+  e.action = "secret.read";
+  e.resource = "secret/" + tenant + "/" + name;
+  e.result = ok ? "ok" : "error";
+  e.source = st.ctx->settings.node_id;
+  e.details = "{}";
+  self->send(st.ctx->audit, audit_atom::value, std::move(e));
+}
+
 // The answer to a repeated create: the sandbox the first request made.
 void reply_existing(Self* self, const std::string& reply_to, const std::string& request_id, const std::string& id) {
   auto value = self->state.ctx->store->get(storage::Family::sandboxes, id);
@@ -203,6 +221,22 @@ void on_create(Self* self, const bus::Message& m, const bp::Envelope& env, const
       publish(self, m.reply, bp::error_reply(request_id, allowed.error().code, allowed.error().message));
       return;
     }
+  // Secrets become environment variables of every process in the sandbox;
+  // opening one is audited (its name, never its value).
+  std::vector<std::string> secret_names;
+  if (c->secrets())
+    for (const auto* s : *c->secrets()) secret_names.push_back(s->str());
+  std::vector<std::string> secret_env;
+  if (!secret_names.empty()) {
+    auto opened = st.ctx->tenants ? st.ctx->tenants->secret_env(tenant, secret_names)
+                                  : Result<std::vector<std::string>>(Error{ErrorCode::unavailable, "no tenants"});
+    for (const auto& name : secret_names) audit_secret(self, tenant, str(env.principal()), name, opened.ok());
+    if (!opened) {
+      publish(self, m.reply, bp::error_reply(request_id, opened.error().code, opened.error().message));
+      return;
+    }
+    secret_env = std::move(*opened);
+  }
   // Quota: spent before anything is made, given back if the create fails.
   tenants::SandboxAsk ask;
   if (c->memory_bytes()) ask.memory_bytes = c->memory_bytes();
@@ -217,6 +251,7 @@ void on_create(Self* self, const bus::Message& m, const bp::Envelope& env, const
   // Everything the continuation needs, copied out of the message buffer.
   auto pending = std::make_shared<SandboxSettings>(settings_of(self, *c, tenant, {}));
   pending->principal = str(env.principal());
+  pending->env.insert(pending->env.end(), secret_env.begin(), secret_env.end());
   const std::string reply_to = m.reply;
   const std::string reservation = str(c->reservation_id());
   self->request(self->state.pool, caf::infinite, acquire_atom::value, req).then([=](const AcquireResult& r) {

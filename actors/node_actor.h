@@ -32,6 +32,7 @@ struct NodeActorState {
   uint64_t heartbeats = 0;
   std::string status = "healthy";
   bool draining = false;
+  uint64_t audit_count = 0;
   static inline const char* name = "node";
 };
 

@@ -57,7 +57,8 @@ flatbuffers::Offset<bp::CreateSandbox> build_create(flatbuffers::FlatBufferBuild
   return bp::CreateCreateSandbox(b, b.CreateString(o.template_name), o.memory_bytes, float(o.cpus), o.pids,
                                  o.disk_bytes, o.timeout_ms, o.auto_pause, key_values(b, o.env),
                                  key_values(b, o.metadata), key_values(b, o.node_selector), b.CreateString(o.region),
-                                 b.CreateString(o.prefer_node), b.CreateString(reservation_id));
+                                 b.CreateString(o.prefer_node), b.CreateString(reservation_id),
+                                 b.CreateVectorOfStrings(o.secrets));
 }
 
 Error wrong_body(const char* wanted, const bp::Reply& r) {

@@ -41,6 +41,7 @@ struct CreateOptions {
   std::string region, prefer_node;
   std::string node;  // set: skip placement and create there
   std::string tenant;
+  std::vector<std::string> secrets;  // the tenant's secrets to set as environment variables
 };
 
 struct SandboxInfo {

@@ -49,6 +49,8 @@ void add_options(CLI::App& app, DaemonOptions& o) {
   app.add_option("--job-max-deliver", o.job_max_deliver, "Deliveries before a job goes to the dead-letter subject")
       ->capture_default_str();
   app.add_option("--job-result-ttl", o.job_result_ttl_s, "How long (s) job results are kept")->capture_default_str();
+  app.add_option("--secrets-key", o.secrets_key,
+                 "32-byte key file sealing tenant secrets (the same on every node; default <data>/secrets.key)");
   app.add_option("--job-timeout", o.job_timeout_s, "Run time (s) of a job that names none")->capture_default_str();
 }
 

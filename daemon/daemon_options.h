@@ -25,6 +25,7 @@ struct DaemonOptions {
   int jobs_workers = 2;
   double job_ack_wait_s = 30, job_result_ttl_s = 86400, job_timeout_s = 60;
   int job_max_deliver = 5;
+  std::string secrets_key;  // empty: <data>/secrets.key
 };
 
 void add_options(CLI::App& app, DaemonOptions& o);

@@ -181,7 +181,11 @@ int main(int argc, char** argv) {
   if (!audit_log) return fail("audit log: " + audit_log.error().message);
   std::shared_ptr<audit::AuditLog> audit_shared(std::move(*audit_log));
 
-  auto tenant_service = tenants::TenantService::start(**connection, o.node.node_id);
+  // Every node of a cluster needs the same key (--secrets-key); the embedded default makes one.
+  auto secret_box =
+      tenants::SecretBox::load_or_create(o.secrets_key.empty() ? o.data_dir + "/secrets.key" : o.secrets_key);
+  if (!secret_box) return fail("secrets key: " + secret_box.error().message);
+  auto tenant_service = tenants::TenantService::start(**connection, o.node.node_id, secret_box->get());
   if (!tenant_service) return fail("tenants: " + tenant_service.error().message);
   if (embedded) print_bootstrap_key(**tenant_service, o.data_dir + "/bootstrap-key-issued");
 

@@ -16,7 +16,8 @@ std::string encode_tenant(const TenantRecord& t) {
                 {"max_total", t.quota.max_total},
                 {"max_cpus", t.quota.max_cpus},
                 {"max_memory_bytes", t.quota.max_memory_bytes}}},
-              {"keys", keys}}
+              {"keys", keys},
+              {"secrets", t.secrets}}
       .dump();
 }
 
@@ -31,6 +32,10 @@ Result<TenantRecord> decode_tenant(const std::string& text) {
   t.quota.max_total = q.value("max_total", uint64_t(0));
   t.quota.max_cpus = q.value("max_cpus", 0.0);
   t.quota.max_memory_bytes = q.value("max_memory_bytes", uint64_t(0));
+  const auto secrets = j.find("secrets");
+  if (secrets != j.end() && secrets->is_object())
+    for (auto it = secrets->begin(); it != secrets->end(); ++it)
+      if (it.value().is_string()) t.secrets[it.key()] = it.value().get<std::string>();
   const auto keys = j.find("keys");
   if (keys != j.end() && keys->is_object())
     for (auto it = keys->begin(); it != keys->end(); ++it) {

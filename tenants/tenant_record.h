@@ -22,7 +22,8 @@ struct KeyRecord {
 struct TenantRecord {
   std::string name;
   Quota quota;
-  std::map<std::string, KeyRecord> keys;  // by key id
+  std::map<std::string, KeyRecord> keys;       // by key id
+  std::map<std::string, std::string> secrets;  // name -> sealed value (tenants/secret_box.h)
 };
 
 std::string encode_tenant(const TenantRecord& t);

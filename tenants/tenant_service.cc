@@ -29,8 +29,9 @@ std::string ok_reply(const std::string& request_id) {
 
 }  // namespace
 
-Result<std::unique_ptr<TenantService>> TenantService::start(bus::Connection& bus, const std::string& node_id) {
-  std::unique_ptr<TenantService> s(new TenantService(bus, node_id));
+Result<std::unique_ptr<TenantService>> TenantService::start(bus::Connection& bus, const std::string& node_id,
+                                                            const SecretBox* secrets) {
+  std::unique_ptr<TenantService> s(new TenantService(bus, node_id, secrets));
   auto js = bus::JetStream::open(bus);
   if (!js) return js.error();
   s->js_ = std::move(*js);
@@ -205,6 +206,35 @@ Status TenantService::revoke_key(const std::string& tenant, const std::string& k
   return {};
 }
 
+Status TenantService::set_secret(const std::string& tenant, const std::string& name, const std::string& value) {
+  if (!secrets_) return Error{ErrorCode::unavailable, "this node has no secrets key"};
+  if (auto ok = subjects::check_token("secret name", name); !ok) return ok;
+  auto sealed = secrets_->seal(value, tenant + "/" + name);
+  if (!sealed) return sealed.error();
+  auto changed = change(tenant, true, [&](TenantRecord& r) {
+    r.secrets[name] = *sealed;
+    return Status();
+  });
+  if (!changed) return changed.error();
+  return {};
+}
+
+Result<std::vector<std::string>> TenantService::secret_env(const std::string& tenant,
+                                                           const std::vector<std::string>& names) const {
+  if (names.empty()) return std::vector<std::string>{};
+  if (!secrets_) return Error{ErrorCode::unavailable, "this node has no secrets key"};
+  auto record = viewed(tenant);
+  std::vector<std::string> env;
+  for (const auto& name : names) {
+    if (!record || !record->secrets.count(name))
+      return Error{ErrorCode::not_found, "tenant '" + tenant + "' has no secret '" + name + "'"};
+    auto value = secrets_->open(record->secrets.at(name), tenant + "/" + name);
+    if (!value) return value.error();
+    env.push_back(name + "=" + *value);
+  }
+  return env;
+}
+
 void TenantService::on_request(const bus::Message& m) {
   if (m.reply.empty()) return;
   auto env = bp::open_envelope(m.data);
@@ -246,13 +276,19 @@ void TenantService::on_request(const bus::Message& m) {
     auto created = bp::CreateKeyCreated(fbb, fbb.CreateString(made->first), fbb.CreateString(made->second));
     bp::FinishReplyBuffer(fbb, bp::CreateReply(fbb, fbb.CreateString(id), 0, 0, bp::Body::KeyCreated, created.Union()));
     (void)bus_.publish(m.reply, bp::finish(fbb));
+  } else if (op == "secret-set" && (*env)->body_as_SecretSet()) {
+    const auto* s = (*env)->body_as_SecretSet();
+    if (auto st = set_secret(s->tenant()->str(), s->name()->str(), s->value()->str()); !st)
+      return answer_error(st.error());
+    (void)bus_.publish(m.reply, ok_reply(id));
   } else if (op == "key-revoke" && (*env)->body_as_KeyRevoke()) {
     const auto* k = (*env)->body_as_KeyRevoke();
     if (auto st = revoke_key(k->tenant()->str(), k->key_id()->str()); !st) return answer_error(st.error());
     (void)bus_.publish(m.reply, ok_reply(id));
   } else {
-    answer_error(Error{ErrorCode::invalid_argument, "unknown tenant operation '" + op +
-                                                        "' (auth, upsert, key-create, key-revoke: docs/tenants.md)"});
+    answer_error(Error{
+        ErrorCode::invalid_argument,
+        "unknown tenant operation '" + op + "' (auth, upsert, key-create, key-revoke, secret-set: docs/tenants.md)"});
   }
 }
 

@@ -14,6 +14,7 @@
 
 #include "bus/jetstream.h"
 #include "tenants/rbac.h"
+#include "tenants/secret_box.h"
 #include "tenants/tenant_record.h"
 
 namespace soulbox::tenants {
@@ -25,7 +26,9 @@ struct Authenticated {
 
 class TenantService {
  public:
-  static Result<std::unique_ptr<TenantService>> start(bus::Connection& bus, const std::string& node_id);
+  // `secrets` may be null: then secrets can be neither set nor injected.
+  static Result<std::unique_ptr<TenantService>> start(bus::Connection& bus, const std::string& node_id,
+                                                      const SecretBox* secrets = nullptr);
   ~TenantService();
 
   // Quota for one sandbox; ok (and nothing recorded) for tenants without a record.
@@ -42,9 +45,13 @@ class TenantService {
   Result<std::pair<std::string, std::string>> create_key(const std::string& tenant,
                                                          const std::vector<std::string>& roles, int64_t ttl_ms);
   Status revoke_key(const std::string& tenant, const std::string& key_id);
+  Status set_secret(const std::string& tenant, const std::string& name, const std::string& value);
+  // NAME=value for each named secret, opened from this node's view.
+  Result<std::vector<std::string>> secret_env(const std::string& tenant, const std::vector<std::string>& names) const;
 
  private:
-  TenantService(bus::Connection& bus, std::string node) : bus_(bus), node_(std::move(node)) {}
+  TenantService(bus::Connection& bus, std::string node, const SecretBox* secrets)
+      : bus_(bus), node_(std::move(node)), secrets_(secrets) {}
   // Read-modify-write of a tenant's record with the expected-sequence check.
   Result<TenantRecord> change(const std::string& tenant, bool must_exist,
                               const std::function<Status(TenantRecord&)>& edit);
@@ -55,6 +62,7 @@ class TenantService {
 
   bus::Connection& bus_;
   std::string node_;
+  const SecretBox* secrets_;
   std::unique_ptr<bus::JetStream> js_;
   mutable std::mutex mu_;
   std::map<std::string, TenantRecord> view_;

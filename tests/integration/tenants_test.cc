@@ -1,15 +1,19 @@
 // Tenants on SB_EVENTS across two real soulboxd processes: quotas hold under
 // parallel creates on both nodes, and a revoked key stops working on the
 // other node within seconds.
+#include <unistd.h>
+
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <thread>
 
 #include "bus/subjects.h"
 #include "tests/support/daemon_env.h"
+#include "tests/support/sandbox_env.h"
 
 namespace {
 
@@ -231,6 +235,59 @@ TEST_CASE("each built-in role may do exactly its part of the matrix on a sandbox
   CHECK(c.info(box->id).error().code == ErrorCode::permission_denied);
   c.principal = "key:" + keys["developer"];
   CHECK(c.kill(box->id).ok());  // developers may delete sandboxes
+}
+
+}  // namespace
+
+namespace {
+
+TEST_CASE("a tenant secret reaches the sandbox's processes and never the log or the audit details", "[tenants]") {
+  const std::string value = "s3cr3t-" + std::to_string(::getpid()) + "-value";
+  std::string root;
+  {
+    Daemon d({"--jobs-workers", "0"});
+    d.keep_root = true;
+    root = d.root();
+    auto& c = d.client();
+    REQUIRE(upsert(c, "sec-t", 0).ok());
+    auto set = c.call(subjects::tenant_op("secret-set"), [&](flatbuffers::FlatBufferBuilder& fbb) {
+      return std::make_pair(
+          bp::Body::SecretSet,
+          bp::CreateSecretSet(fbb, fbb.CreateString("sec-t"), fbb.CreateString("API_TOKEN"), fbb.CreateString(value))
+              .Union());
+    });
+    REQUIRE(set.ok());
+    client::CreateOptions o;
+    o.tenant = "sec-t";
+    o.secrets = {"API_TOKEN"};
+    client::SandboxInfo box;
+    REQUIRE(eventually([&] {  // once this node's view has the secret
+      auto r = c.create(o);
+      if (r) box = *r;
+      return r.ok();
+    }));
+    ProcessSpec print;
+    print.argv = {"/usr/bin/printenv", "API_TOKEN"};
+    auto r = c.run(box.id, print);
+    REQUIRE(r.ok());
+    CHECK(r->out == value + "\n");
+    o.secrets = {"NOPE"};
+    CHECK(c.create(o).error().code == ErrorCode::not_found);
+    REQUIRE(c.kill(box.id).ok());
+    CHECK(d.stop() == 0);
+  }
+  const std::string log = test::run_host({"/bin/cat", root + "/soulboxd.out"}).out;
+  CHECK(log.find(value) == std::string::npos);
+  auto exported =
+      test::run_host({test::daemon_build_dir() + "/soulboxd", "audit", "--data-dir", root + "/data", "export"});
+  REQUIRE(exported.exit_code == 0);
+  CHECK(exported.out.find("\"action\":\"secret.read\"") != std::string::npos);
+  CHECK(exported.out.find("secret/sec-t/API_TOKEN") != std::string::npos);
+  CHECK(exported.out.find(value) == std::string::npos);
+  auto grep = test::run_host({"/bin/grep", "-r", "-l", value, root + "/data/state"});
+  CHECK(grep.out.empty());  // not in RocksDB either (the view keeps sealed values only)
+  std::error_code ec;
+  std::filesystem::remove_all(root, ec);
 }
 
 }  // namespace

@@ -94,3 +94,24 @@ TEST_CASE("usage over a period is prorated and priced", "[tenants]") {
 }
 
 }  // namespace
+
+#include "tenants/secret_box.h"
+
+namespace {
+
+TEST_CASE("secrets are sealed with AES-256-GCM and open only for their tenant and name", "[tenants]") {
+  auto box = soulbox::tenants::SecretBox::from_key(std::string(32, 'k'));
+  auto sealed = box->seal("hunter2", "t1/DB_PASSWORD");
+  REQUIRE(sealed.ok());
+  CHECK(sealed->find("hunter2") == std::string::npos);
+  CHECK(*box->seal("hunter2", "t1/DB_PASSWORD") != *sealed);  // a fresh nonce each time
+  CHECK(*box->open(*sealed, "t1/DB_PASSWORD") == "hunter2");
+  CHECK(box->open(*sealed, "t2/DB_PASSWORD").error().code == soulbox::ErrorCode::permission_denied);
+  CHECK_FALSE(soulbox::tenants::SecretBox::from_key(std::string(32, 'x'))->open(*sealed, "t1/DB_PASSWORD").ok());
+  std::string flipped = *sealed;
+  flipped[flipped.size() / 2] = flipped[flipped.size() / 2] == 'A' ? 'B' : 'A';
+  CHECK_FALSE(box->open(flipped, "t1/DB_PASSWORD").ok());
+  CHECK(*box->open(*box->seal("", "t1/EMPTY"), "t1/EMPTY") == "");
+}
+
+}  // namespace
