@@ -136,9 +136,8 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
   for (Family f : kFamilies) descriptors.emplace_back(family_name(f), rocksdb::ColumnFamilyOptions());
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  const auto s = options.read_only
-                     ? rocksdb::DB::OpenForReadOnly(db_options, options.path, descriptors, &handles, &raw)
-                     : rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw);
+  const auto s = options.read_only ? rocksdb::DB::OpenForReadOnly(db_options, options.path, descriptors, &handles, &raw)
+                                   : rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw);
   if (!s.ok()) return to_error(s, "open RocksDB at " + options.path);
   return std::unique_ptr<Store>(new RocksStore(std::unique_ptr<rocksdb::DB>(raw), std::move(handles)));
 }
