@@ -162,7 +162,11 @@ Result<std::unique_ptr<LauncherClient>> LauncherClient::spawn(const RuntimeOptio
   if (pid < 0) return sys_error("fork launcher");
   if (pid == 0) {
     ::close(pair[0]);
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // No PDEATHSIG: when the daemon dies its end of the socket closes and
+    // serve() destroys every sandbox (a signal would kill us before that and
+    // leave cgroups and scratch dirs behind). Our own process group keeps a
+    // terminal's Ctrl-C, meant for the daemon, away from us.
+    ::setpgid(0, 0);
     ::prctl(PR_SET_NAME, "soulbox-launch");
     auto runtime = Runtime::open(options);
     if (!runtime) {

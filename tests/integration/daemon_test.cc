@@ -467,12 +467,16 @@ TEST_CASE("soulboxd killed with SIGKILL leaves nothing behind and a restart clos
     REQUIRE(pids.size() >= 4);
     d.kill9();
   }
-  // Agents die with the launcher, which dies with the daemon.
+  // The launcher reads EOF and destroys every sandbox: processes, cgroups
+  // and scratch dirs go without waiting for a restart.
   CHECK(eventually([&] {
     for (pid_t p : pids)
       if (test::process_exists(p)) return false;
+    for (const auto& id : ids)
+      if (std::filesystem::exists(test::sandbox_cgroup_dir("pids", id))) return false;
     return true;
   }));
+  for (const auto& id : ids) CHECK_FALSE(std::filesystem::exists(root + "/data/sandboxes/" + id));
   Daemon again({"--pool-min", "1"}, root);
   CHECK(again.output().find("closed 2 sandbox record(s)") != std::string::npos);
   auto live = again.client().list(again.node());
