@@ -32,6 +32,7 @@ std::string encode_job(const std::string& tenant, const JobSpec& j) {
   bp::EnvelopeT env;
   env.request_id = j.job_id;
   env.tenant = tenant;
+  env.principal = j.api_key;
   env.body.Set(std::move(t));
   flatbuffers::FlatBufferBuilder fbb(512);
   bp::FinishEnvelopeBuffer(fbb, bp::Envelope::Pack(fbb, &env));

@@ -20,6 +20,7 @@ struct JobSpec {
   uint64_t memory_bytes = 0;
   std::string reply_subject;
   std::vector<std::string> artifacts;
+  std::string api_key;  // the tenant's key (sb_...), sent as the envelope's principal
 };
 
 struct JobResultView {

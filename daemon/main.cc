@@ -226,6 +226,7 @@ int main(int argc, char** argv) {
       caf::anon_send(node, actors::beat_atom::value);
       live = wait_for_first_heartbeat(system, scheduler);
     }
+    jobs_settings->tenants = tenant_service->get();
     if (live && jobs_settings->workers > 0) {
       auto started = jobs::JobsService::start(connect, *jobs_settings);
       if (started)

@@ -64,6 +64,14 @@ class JobHandler {
       return dead_letter("the envelope's tenant is not the subject's");
     key_ = result_key(who_.tenant, who_.job_id);
     reply_to_ = job.reply_subject() ? job.reply_subject()->str() : "";
+    if (auto allowed = authorised(**env); !allowed) {
+      // Not stored: an unauthorised publisher must not decide what the
+      // tenant's own job with this id gets.
+      if (subjects::check_reply_subject(reply_to_))
+        publish(encode_refusal(who_, "failed", allowed.error().code, allowed.error().message));
+      (void)d_.ack->term();
+      return false;
+    }
     if (!reply_to_.empty())
       if (auto ok = subjects::check_reply_subject(reply_to_); !ok) {
         reply_to_.clear();
@@ -99,6 +107,20 @@ class JobHandler {
     publish(result);
     (void)d_.ack->ack();
     return false;
+  }
+
+  // Publishing for a tenant with a record takes one of its API keys, able
+  // to execute sandboxes, as the envelope's principal.
+  Status authorised(const bp::Envelope& env) const {
+    if (!s_.tenants || !s_.tenants->has_tenant(who_.tenant)) return {};
+    const Error denied{ErrorCode::permission_denied,
+                       "jobs for tenant " + who_.tenant + " need one of its API keys that may execute sandboxes"};
+    auto who = s_.tenants->authenticate(env.principal() ? env.principal()->str() : "");
+    if (!who || who->tenant != who_.tenant) return denied;
+    if (!tenants::authorize(tenants::builtin_roles(), who->roles, tenants::Resource::sandbox, tenants::Action::execute,
+                            true))
+      return denied;
+    return {};
   }
 
   bool answer_duplicate(const std::string& stored) {

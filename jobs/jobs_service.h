@@ -14,6 +14,7 @@
 
 #include "bus/connection.h"
 #include "jobs/job_runner.h"
+#include "tenants/tenant_service.h"
 
 namespace soulbox::jobs {
 
@@ -24,6 +25,9 @@ struct JobsSettings {
   int max_deliver = 5;               // the last delivery goes to the dead-letter subject instead of running
   int64_t result_ttl_ms = 86400000;  // results kept for lookup and dedup
   RunnerSettings runner;
+  // Tenants with a record must sign their jobs with an API key of theirs
+  // (the envelope's principal) allowed to execute sandboxes; null: no checks.
+  const tenants::TenantService* tenants = nullptr;
 };
 
 inline constexpr const char* kJobsConsumer = "soulbox-jobs";

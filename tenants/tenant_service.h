@@ -35,6 +35,7 @@ class TenantService {
   Status spend(const std::string& tenant, const SandboxAsk& ask);
   Status release(const std::string& tenant, const SandboxAsk& ask);
   Result<Authenticated> authenticate(const std::string& token) const;
+  bool has_tenant(const std::string& tenant) const { return viewed(tenant).has_value(); }
   // For envelopes whose principal is "key:<id>" (set by the gateway after it
   // authenticated the key): may that key do `action` on `resource`? Other
   // principals are trusted bus callers and always may.

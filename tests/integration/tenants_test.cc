@@ -9,9 +9,11 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "bus/subjects.h"
+#include "client/jobs.h"
 #include "tests/support/daemon_env.h"
 #include "tests/support/sandbox_env.h"
 
@@ -288,6 +290,62 @@ TEST_CASE("a tenant secret reaches the sandbox's processes and never the log or 
   CHECK(grep.out.empty());  // not in RocksDB either (the view keeps sealed values only)
   std::error_code ec;
   std::filesystem::remove_all(root, ec);
+}
+
+}  // namespace
+
+namespace {
+
+TEST_CASE("jobs for a tenant with a record run only when signed by one of its keys that may execute", "[tenants]") {
+  Daemon d({"--jobs-workers", "2"});
+  auto& c = d.client();
+  REQUIRE(upsert(c, "jobs-t", 0).ok());
+  const auto dev = key_with_role(c, "jobs-t", "developer");
+  const auto viewer = key_with_role(c, "jobs-t", "viewer");
+  REQUIRE(upsert(c, "other-t", 0).ok());
+  const auto foreign = key_with_role(c, "other-t", "admin");
+  REQUIRE(eventually([&] { return auth_on(c, "testnode", foreign.second).ok(); }));
+  std::mutex mu;
+  std::map<std::string, client::JobResultView> results;
+  auto sub = c.connection().subscribe("results.auth.>", "", [&](bus::Message m) {
+    auto r = client::decode_job_result(m.data);
+    std::lock_guard<std::mutex> lock(mu);
+    if (r) results[r->job_id] = *r;
+  });
+  REQUIRE(sub.ok());
+  REQUIRE(c.connection().flush(2000).ok());
+  auto pub = client::JobPublisher::open(c.connection());
+  REQUIRE(pub.ok());
+  auto job = [](const std::string& id, const std::string& key) {
+    client::JobSpec j;
+    j.job_id = id;
+    j.language = "sh";
+    j.code = "echo ran";
+    j.reply_subject = "results.auth." + id;
+    j.api_key = key;
+    return j;
+  };
+  REQUIRE((*pub)->publish("jobs-t", job("unsigned", "")).ok());
+  REQUIRE((*pub)->publish("jobs-t", job("by-viewer", viewer.second)).ok());
+  REQUIRE((*pub)->publish("jobs-t", job("by-other-tenant", foreign.second)).ok());
+  REQUIRE((*pub)->publish("jobs-t", job("by-developer", dev.second)).ok());
+  REQUIRE(eventually(
+      [&] {
+        std::lock_guard<std::mutex> lock(mu);
+        return results.size() == 4;
+      },
+      30000));
+  std::lock_guard<std::mutex> lock(mu);
+  for (const char* id : {"unsigned", "by-viewer", "by-other-tenant"}) {
+    INFO(id);
+    CHECK(results[id].status == "failed");
+    CHECK(results[id].error_code == ErrorCode::permission_denied);
+    CHECK(results[id].out.empty());
+  }
+  CHECK(results["by-developer"].status == "completed");
+  CHECK(results["by-developer"].out == "ran\n");
+  // A refused publish does not decide what the real job with that id gets.
+  CHECK((*pub)->lookup("jobs-t", "unsigned").error().code == ErrorCode::not_found);
 }
 
 }  // namespace
