@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "actors/audit_actor.h"
 #include "actors/node_status.h"
@@ -13,6 +14,7 @@
 #include "common/log.h"
 #include "isolation/sandbox_spec.h"
 #include "messages/bus_codec.h"
+#include "tenants/ask_json.h"
 
 namespace soulbox::actors {
 namespace bp = busproto;
@@ -140,21 +142,26 @@ SandboxSettings settings_of(Self* self, const bp::CreateSandbox& c, const std::s
   return s;
 }
 
-void audit_secret(Self* self, const std::string& tenant, const std::string& principal, const std::string& name,
-                  bool ok) {
+void audit_node_event(Self* self, const std::string& tenant, const std::string& principal, const std::string& action,
+                      const std::string& resource, bool ok, const std::string& details = "{}") {
   auto& st = self->state;
   if (!st.ctx->audit) return;
   audit::Event e;
-  e.id = st.ctx->settings.node_id + "-secret-" + std::to_string(++st.audit_count);
   e.unix_ms = unix_ms_now();
+  e.id = st.ctx->settings.node_id + "-node-" + std::to_string(e.unix_ms) + "-" + std::to_string(++st.audit_count);
   e.tenant = tenant;
   e.principal = principal;
-  e.action = "secret.read";
-  e.resource = "secret/" + tenant + "/" + name;
+  e.action = action;
+  e.resource = resource;
   e.result = ok ? "ok" : "error";
   e.source = st.ctx->settings.node_id;
-  e.details = "{}";
+  e.details = details;
   self->send(st.ctx->audit, audit_atom::value, std::move(e));
+}
+
+void audit_secret(Self* self, const std::string& tenant, const std::string& principal, const std::string& name,
+                  bool ok) {
+  audit_node_event(self, tenant, principal, "secret.read", "secret/" + tenant + "/" + name, ok);
 }
 
 // The answer to a repeated create: the sandbox the first request made.
@@ -243,7 +250,7 @@ void on_create(Self* self, const bus::Message& m, const bp::Envelope& env, const
   if (c->cpus() > 0) ask.cpus = c->cpus();
   if (c->disk_bytes()) ask.disk_bytes = c->disk_bytes();
   if (!tenant.empty() && st.ctx->tenants)
-    if (auto spent = st.ctx->tenants->spend(tenant, ask); !spent) {
+    if (auto spent = st.ctx->tenants->spend(tenant, ask, str(env.principal())); !spent) {
       publish(self, m.reply, bp::error_reply(request_id, spent.error().code, spent.error().message));
       return;
     }
@@ -259,7 +266,12 @@ void on_create(Self* self, const bus::Message& m, const bp::Envelope& env, const
     if (!reservation.empty()) confirm_soon(self, reservation);
     self->state.creating.erase(key);
     if (!r.handle.box) {
-      if (!tenant.empty() && self->state.ctx->tenants) (void)self->state.ctx->tenants->release(tenant, ask);
+      if (!tenant.empty() && self->state.ctx->tenants) {
+        (void)self->state.ctx->tenants->release(tenant, ask);
+        // Spent and given back: replay counts it in created_total like the live usage.
+        audit_node_event(self, tenant, pending->principal, "sandbox.create", "sandbox/", false,
+                         nlohmann::json{{"why", r.message}, {"quota_ask", tenants::ask_json(ask)}}.dump());
+      }
       publish(self, reply_to,
               bp::error_reply(request_id, ErrorCode(r.code ? r.code : uint16_t(ErrorCode::internal)),
                               "sandbox creation failed: " + r.message));

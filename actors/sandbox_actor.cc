@@ -13,6 +13,7 @@
 #include "bus/subjects.h"
 #include "common/log.h"
 #include "messages/agent_protocol.h"
+#include "tenants/ask_json.h"
 
 namespace soulbox::actors {
 namespace ap = agentproto;
@@ -105,6 +106,13 @@ void audit_event(Self* self, const std::string& action, const std::string& resul
   e.source = st.ctx->settings.node_id;
   e.details = details.dump();
   self->send(st.ctx->audit, audit_atom::value, std::move(e));
+}
+
+// What the sandbox spent of its tenant's quota, in its create and end
+// events (audit replay folds usage from them: docs/audit.md).
+void add_quota_ask(const SandboxSettings& s, nlohmann::json& details) {
+  if (!s.quota_spent) return;
+  details["quota_ask"] = tenants::ask_json({s.quota_cpus, s.quota_memory_bytes, s.quota_disk_bytes});
 }
 
 std::string principal_of(const bp::Envelope& env) {
@@ -518,16 +526,23 @@ void end(Self* self, const std::string& reason, const std::string& principal) {
   if (auto d = st.ctx->launcher->destroy(st.settings.id); !d)
     logger("sandbox")->error("{}: destroy failed: {}", st.settings.id, d.error().message);
   st.handle.box.reset();
+  // The end event carries the quota only once it is given back; a record
+  // that still has it gets it back at the next start (daemon/recovery.h).
+  nlohmann::json end_details{{"reason", why}};
   if (st.settings.quota_spent && st.ctx->tenants) {
     tenants::SandboxAsk ask{st.settings.quota_cpus, st.settings.quota_memory_bytes, st.settings.quota_disk_bytes};
-    if (auto given = st.ctx->tenants->release(st.settings.tenant, ask); !given)
+    if (auto given = st.ctx->tenants->release(st.settings.tenant, ask); given) {
+      add_quota_ask(st.settings, end_details);
+      st.settings.quota_spent = false;
+    } else {
       logger("sandbox")->error("{}: quota not given back: {}", st.settings.id, given.error().message);
+    }
   }
   persist(self);
   publish(self, subjects::sandbox_events(st.settings.id, "lifecycle"), info_reply(self, ""));
   logger("sandbox")->info("{} ended: {}", st.settings.id, why);
   audit_event(self, why == end_reason::request ? "sandbox.kill" : "sandbox.end", "ok", principal, "",
-              {{"reason", why}});
+              std::move(end_details));
   self->send(st.node, ended_atom::value, st.settings.id, why);
   self->quit();
 }
@@ -563,12 +578,13 @@ void start(Self* self, const std::string& reply_to, const std::string& request_i
   bp::FinishReplyBuffer(
       fbb, bp::CreateReply(fbb, fbb.CreateString(request_id), 0, 0, bp::Body::SandboxCreated, created.Union()));
   publish(self, reply_to, bp::finish(fbb));
-  audit_event(self, "sandbox.create", "ok", st.settings.principal, "",
-              {{"template", st.settings.template_name},
-               {"memory_bytes", st.settings.memory_bytes},
-               {"cpus", st.settings.cpus},
-               {"timeout_ms", st.settings.timeout_ms},
-               {"pool_hit", pool_hit}});
+  nlohmann::json details{{"template", st.settings.template_name},
+                         {"memory_bytes", st.settings.memory_bytes},
+                         {"cpus", st.settings.cpus},
+                         {"timeout_ms", st.settings.timeout_ms},
+                         {"pool_hit", pool_hit}};
+  add_quota_ask(st.settings, details);
+  audit_event(self, "sandbox.create", "ok", st.settings.principal, "", std::move(details));
   // Made durable after the reply: the fsync is off the create's path, and a
   // crash before it loses the record of a sandbox that dies with the daemon
   // anyway (daemon/recovery.h).

@@ -18,6 +18,9 @@ SandboxRecord record_of(const SandboxActorState& st) {
   r.memory_bytes = st.settings.memory_bytes;
   r.cpus = float(st.settings.cpus);
   r.metadata = st.settings.metadata;
+  if (st.settings.quota_spent)
+    r.quota_ask =
+        tenants::SandboxAsk{st.settings.quota_cpus, st.settings.quota_memory_bytes, st.settings.quota_disk_bytes};
   return r;
 }
 
@@ -25,10 +28,11 @@ flatbuffers::Offset<bp::SandboxInfo> build_sandbox_info(flatbuffers::FlatBufferB
   std::vector<flatbuffers::Offset<bp::KeyValue>> metadata;
   for (const auto& [k, v] : r.metadata)
     metadata.push_back(bp::CreateKeyValue(fbb, fbb.CreateString(k), fbb.CreateString(v)));
-  return bp::CreateSandboxInfo(fbb, fbb.CreateString(r.id), fbb.CreateString(r.template_name), r.state,
-                               fbb.CreateString(r.node), fbb.CreateString(r.tenant), r.created_unix_ms,
-                               r.expires_unix_ms, r.memory_bytes, r.cpus, fbb.CreateVector(metadata),
-                               fbb.CreateString(r.end_reason));
+  return bp::CreateSandboxInfo(
+      fbb, fbb.CreateString(r.id), fbb.CreateString(r.template_name), r.state, fbb.CreateString(r.node),
+      fbb.CreateString(r.tenant), r.created_unix_ms, r.expires_unix_ms, r.memory_bytes, r.cpus,
+      fbb.CreateVector(metadata), fbb.CreateString(r.end_reason),
+      r.quota_ask ? bp::CreateQuotaAsk(fbb, r.quota_ask->cpus, r.quota_ask->memory_bytes, r.quota_ask->disk_bytes) : 0);
 }
 
 namespace {
@@ -51,6 +55,8 @@ SandboxRecord record_from_info(const bp::SandboxInfo& info) {
   r.cpus = info.cpus();
   if (info.metadata())
     for (const auto* kv : *info.metadata()) r.metadata.emplace_back(str(kv->key()), str(kv->value()));
+  if (const auto* q = info.quota_ask())
+    r.quota_ask = tenants::SandboxAsk{q->cpus(), q->memory_bytes(), q->disk_bytes()};
   return r;
 }
 

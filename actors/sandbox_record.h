@@ -1,12 +1,14 @@
 // A sandbox's persistent record (storage family `sandboxes`, key = id,
 // value = a SandboxInfo FlatBuffer) and its bus form.
 #pragma once
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/result.h"
 #include "messages/bus_codec.h"
 #include "storage/store.h"
+#include "tenants/quota.h"
 
 namespace soulbox::actors {
 
@@ -17,6 +19,8 @@ struct SandboxRecord {
   uint64_t memory_bytes = 0;
   float cpus = 0;
   std::vector<std::pair<std::string, std::string>> metadata;
+  // Set when the sandbox spent its tenant's quota (recovery gives it back).
+  std::optional<tenants::SandboxAsk> quota_ask;
 };
 
 struct SandboxActorState;

@@ -51,6 +51,23 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(storage::Store& store, const Au
   return log;
 }
 
+Result<size_t> AuditLog::republish_after(uint64_t published_seq) {
+  if (!sink_ || !head_ || head_->seq <= published_seq) return size_t(0);
+  size_t sent = 0;
+  Status failed;
+  auto scanned = store_.scan(storage::Family::audit, "", [&](const std::string&, const std::string& line) {
+    auto r = decode_record(line);
+    if (!r || r->seq <= published_seq) return true;
+    failed = sink_(*r, line);
+    if (!failed) return false;
+    ++sent;
+    return true;
+  });
+  if (!scanned) return scanned.error();
+  if (!failed) return failed.error();
+  return sent;
+}
+
 AuditLog::~AuditLog() {
   if (since_checkpoint_ > 0) (void)checkpoint();
 }

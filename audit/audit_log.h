@@ -29,6 +29,10 @@ class AuditLog {
   ~AuditLog();  // writes a final checkpoint
   Result<Record> append(const Event& event);
   const std::string& public_key() const { return public_key_; }
+  // Sends the stored records after `published_seq` to the sink again (a
+  // crash between the store and the publish, or a bus outage, left the
+  // stream behind); how many.
+  Result<size_t> republish_after(uint64_t published_seq);
 
  private:
   AuditLog(storage::Store& store, AuditLogOptions options, RecordSink sink)

@@ -209,6 +209,46 @@ class NatsJetStream final : public JetStream {
     return std::unique_ptr<Subscription>(new FollowSubscription(sub, owned));
   }
 
+  Result<std::vector<Stored>> read_all(const std::string& stream, const std::string& filter, int timeout_ms) override {
+    auto count = matching_messages(stream, filter);
+    if (!count) return count.error();
+    std::vector<Stored> out;
+    if (*count == 0) return out;
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = stream.c_str();
+    so.Ordered = true;
+    so.Config.DeliverPolicy = js_DeliverAll;
+    natsSubscription* sub = nullptr;
+    jsErrCode jerr = jsErrCode(0);
+    natsStatus s = js_SubscribeSync(&sub, js_, filter.c_str(), nullptr, &so, &jerr);
+    if (s != NATS_OK) return to_error(s, "read " + stream);
+    // Until the server says nothing more is pending (messages stored while
+    // reading are included).
+    for (;;) {
+      natsMsg* msg = nullptr;
+      s = natsSubscription_NextMsg(&msg, sub, timeout_ms);
+      if (s != NATS_OK) break;
+      uint64_t pending = 0;
+      jsMsgMetaData* meta = nullptr;
+      Stored stored;
+      if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+        stored.seq = meta->Sequence.Stream;
+        pending = meta->NumPending;
+        jsMsgMetaData_Destroy(meta);
+      }
+      stored.subject = natsMsg_GetSubject(msg);
+      stored.data.assign(natsMsg_GetData(msg), size_t(natsMsg_GetDataLength(msg)));
+      natsMsg_Destroy(msg);
+      out.push_back(std::move(stored));
+      if (pending == 0) break;
+    }
+    natsSubscription_Unsubscribe(sub);
+    natsSubscription_Destroy(sub);
+    if (s != NATS_OK) return to_error(s, "read " + stream + " after " + std::to_string(out.size()) + " messages");
+    return out;
+  }
+
   Result<std::unique_ptr<PullConsumer>> pull_consumer(const PullConsumerSpec& spec) override {
     jsSubOptions so;
     jsSubOptions_Init(&so);
@@ -243,6 +283,21 @@ class NatsJetStream final : public JetStream {
   }
 
  private:
+  Result<uint64_t> matching_messages(const std::string& stream, const std::string& filter) {
+    jsOptions o;
+    jsOptions_Init(&o);
+    o.Stream.Info.SubjectsFilter = filter.c_str();
+    jsStreamInfo* si = nullptr;
+    jsErrCode jerr = jsErrCode(0);
+    const natsStatus s = js_GetStreamInfo(&si, js_, stream.c_str(), &o, &jerr);
+    if (s != NATS_OK) return to_error(s, "stream info " + stream);
+    uint64_t total = 0;
+    if (si->State.Subjects)
+      for (int i = 0; i < si->State.Subjects->Count; ++i) total += si->State.Subjects->List[i].Msgs;
+    jsStreamInfo_Destroy(si);
+    return total;
+  }
+
   jsCtx* js_;
 };
 

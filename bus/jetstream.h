@@ -87,6 +87,14 @@ class JetStream {
   using StreamHandler = std::function<void(uint64_t seq, std::string subject, std::string data)>;
   virtual Result<std::unique_ptr<Subscription>> follow(const std::string& stream, const std::string& filter,
                                                        uint64_t start_seq, StreamHandler handler) = 0;
+  // Every message of `stream` matching `filter` stored so far, in order
+  // (for tools that rebuild state: audit replay).
+  struct Stored {
+    uint64_t seq = 0;
+    std::string subject, data;
+  };
+  virtual Result<std::vector<Stored>> read_all(const std::string& stream, const std::string& filter,
+                                               int timeout_ms = 10000) = 0;
   // Binds to the durable consumer, creating it when missing.
   virtual Result<std::unique_ptr<PullConsumer>> pull_consumer(const PullConsumerSpec& spec) = 0;
   // Binds to the bucket, creating it when missing.

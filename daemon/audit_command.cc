@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "audit/audit_log.h"
+#include "daemon/audit_replay_command.h"
 #include "storage/store.h"
 
 namespace soulbox::daemon {
@@ -42,16 +43,37 @@ int fail(const std::string& what) {
 }  // namespace
 
 void add_audit_commands(CLI::App& app, AuditCommand& cmd) {
-  auto* audit = app.add_subcommand("audit", "Export or verify this node's audit log");
+  auto* audit = app.add_subcommand("audit", "Export, verify or replay the audit log");
   audit->add_option("--data-dir", cmd.data_dir, "soulboxd's data dir")->capture_default_str();
   audit->require_subcommand(1);
   cmd.export_ = audit->add_subcommand("export", "Write the records as JSON lines");
   cmd.export_->add_option("--out", cmd.out, "File (- for standard output)")->capture_default_str();
   cmd.verify = audit->add_subcommand("verify", "Check hashes, links, signatures and the newest checkpoint");
   cmd.verify->add_option("--file", cmd.file, "A JSON-lines export to check instead of the node's store");
+  auto bus_options = [&](CLI::App* sub) {
+    sub->add_option("--nats", cmd.nats_url, "NATS URL (default: from <data-dir>/soulboxd.json)");
+    sub->add_option("--nats-user", cmd.nats_user, "NATS user");
+    sub->add_option("--nats-password", cmd.nats_password, "NATS password");
+  };
+  cmd.replay = audit->add_subcommand(
+      "replay", "Rebuild tenants and usage from every node's audit events and compare with the live state");
+  bus_options(cmd.replay);
+  cmd.usage = audit->add_subcommand("usage", "Usage and cost per tenant over a period, from the audit events");
+  bus_options(cmd.usage);
+  cmd.usage->add_option("--from-ms", cmd.from_ms, "Period start, Unix ms (default: 24 h before --to-ms)");
+  cmd.usage->add_option("--to-ms", cmd.to_ms, "Period end, Unix ms (default: now)");
+  cmd.usage->add_option("--price-cpu-hour", cmd.price_cpu_hour, "Price of one cpu for an hour")
+      ->check(CLI::NonNegativeNumber);
+  cmd.usage->add_option("--price-gib-hour", cmd.price_gib_hour, "Price of one GiB of memory for an hour")
+      ->check(CLI::NonNegativeNumber);
+  cmd.usage->add_option("--price-sandbox", cmd.price_sandbox, "Price of each sandbox started")
+      ->check(CLI::NonNegativeNumber);
+  cmd.usage->add_option("--tenant", cmd.tenant, "Only this tenant");
 }
 
 int run_audit_command(const AuditCommand& c) {
+  if (*c.replay) return run_audit_replay(c);
+  if (*c.usage) return run_audit_usage(c);
   auto records = records_of(c);
   if (!records) return fail(records.error().message);
   if (*c.export_) {

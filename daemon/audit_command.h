@@ -1,7 +1,8 @@
-// `soulboxd audit export` and `soulboxd audit verify`: read this node's
-// audit records (from RocksDB, opened read-only so a running daemon is not
-// disturbed, or from an exported JSON-lines file) and check them against
-// the node's key and its newest checkpoint.
+// `soulboxd audit ...`. export and verify read this node's audit records
+// (from RocksDB, opened read-only so a running daemon is not disturbed, or
+// from an exported JSON-lines file) and check them against the node's key
+// and its newest checkpoint; replay and usage read every node's records
+// from the bus (daemon/audit_replay_command.h).
 #pragma once
 #include <CLI/CLI.hpp>
 #include <string>
@@ -14,6 +15,14 @@ struct AuditCommand {
   std::string out = "-";
   CLI::App* verify = nullptr;
   CLI::App* export_ = nullptr;
+  // replay and usage: the bus (empty: the ready file in data_dir).
+  std::string nats_url, nats_user, nats_password;
+  CLI::App* replay = nullptr;
+  CLI::App* usage = nullptr;
+  // usage: the period (0: the 24 hours before now), prices, one tenant.
+  int64_t from_ms = 0, to_ms = 0;
+  double price_cpu_hour = 0, price_gib_hour = 0, price_sandbox = 0;
+  std::string tenant;
 };
 
 void add_audit_commands(CLI::App& app, AuditCommand& cmd);

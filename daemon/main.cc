@@ -58,6 +58,20 @@ Status write_ready_file(const std::string& path, const daemon::DaemonOptions& o,
   return {};
 }
 
+// Records stored but never published (a crash between the two, or a bus
+// outage) go to SB_AUDIT now; the msg ids make a repeat harmless.
+Status catch_up_audit_stream(bus::JetStream& js, audit::AuditLog& log, const std::string& subject) {
+  auto last = js.last_message(bus::subjects::kAuditStream, subject);
+  if (!last) return last.error();
+  uint64_t published = 0;
+  if (last->has_value())
+    if (auto r = audit::decode_record((*last)->second)) published = r->seq;
+  auto sent = log.republish_after(published);
+  if (!sent) return sent.error();
+  if (*sent) logger("soulboxd")->warn("published {} audit record(s) the stream had missed", *sent);
+  return {};
+}
+
 // The embedded default's first start makes tenant "default" and an admin key
 // for it, printed this once (the marker file keeps it from happening again).
 void print_bootstrap_key(tenants::TenantService& tenants, const std::string& marker) {
@@ -108,7 +122,7 @@ int main(int argc, char** argv) {
   daemon::AuditCommand audit_cmd;
   daemon::add_audit_commands(app, audit_cmd);
   CLI11_PARSE(app, argc, argv);
-  if (*audit_cmd.verify || *audit_cmd.export_) return daemon::run_audit_command(audit_cmd);
+  if (app.got_subcommand("audit")) return daemon::run_audit_command(audit_cmd);
   if (auto ok = bus::subjects::check_token("--node-id", o.node.node_id); !ok) return fail(ok.error().message);
   auto pool_settings = daemon::pool_settings(o);
   if (!pool_settings) return fail(pool_settings.error().message);
@@ -180,14 +194,22 @@ int main(int argc, char** argv) {
       });
   if (!audit_log) return fail("audit log: " + audit_log.error().message);
   std::shared_ptr<audit::AuditLog> audit_shared(std::move(*audit_log));
+  if (auto caught_up = catch_up_audit_stream(**audit_js, *audit_shared, audit_subject); !caught_up)
+    logger("soulboxd")->error("audit stream: {}", caught_up.error().message);
 
   // Every node of a cluster needs the same key (--secrets-key); the embedded default makes one.
   auto secret_box =
       tenants::SecretBox::load_or_create(o.secrets_key.empty() ? o.data_dir + "/secrets.key" : o.secrets_key);
   if (!secret_box) return fail("secrets key: " + secret_box.error().message);
-  auto tenant_service = tenants::TenantService::start(**connection, o.node.node_id, secret_box->get());
+  auto tenant_service = tenants::TenantService::start(**connection, o.node.node_id, secret_box->get(), store->get());
   if (!tenant_service) return fail("tenants: " + tenant_service.error().message);
   if (embedded) print_bootstrap_key(**tenant_service, o.data_dir + "/bootstrap-key-issued");
+  // After a crash: the quota of the sandboxes it took goes back (audited
+  // here, before the audit actor owns the log).
+  if (auto given = daemon::give_back_quotas(**store, **tenant_service, *audit_shared, o.node.node_id); !given)
+    logger("soulboxd")->error("recovery: {}", given.error().message);
+  else if (*given)
+    std::cout << "soulboxd: gave back the quota of " << *given << " sandbox(es) to their tenants\n";
 
   auto ctx = std::make_shared<actors::NodeContext>();
   ctx->settings = o.node;
@@ -212,6 +234,9 @@ int main(int argc, char** argv) {
     caf::actor_system system{cfg};
     auto audit_actor = system.spawn<caf::detached>(actors::audit_actor, audit_shared);
     ctx->audit = audit_actor;
+    (*tenant_service)->set_audit([audit_actor](audit::Event e) {
+      caf::anon_send(audit_actor, actors::audit_atom::value, std::move(e));
+    });
     auto pool = system.spawn(actors::pool_actor, ctx, *pool_settings);
     auto node = system.spawn(actors::node_actor, ctx, pool);
     auto scheduler = system.spawn(actors::scheduler_actor, ctx, *placement);
@@ -256,6 +281,7 @@ int main(int argc, char** argv) {
     // Once only the audit actor runs, every sandbox has queued its last
     // event; a normal message after them stops it.
     system.registry().await_running_count_equal(1);
+    (*tenant_service)->set_audit(nullptr);
     ctx->audit = nullptr;
     caf::anon_send(audit_actor, actors::stop_atom::value, std::string("shutdown"));
     audit_actor = nullptr;

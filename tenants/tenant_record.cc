@@ -5,19 +5,41 @@
 namespace soulbox::tenants {
 using json = nlohmann::json;
 
+namespace {
+
+json quota_json(const Quota& q) {
+  return {{"max_concurrent", q.max_concurrent},
+          {"max_total", q.max_total},
+          {"max_cpus", q.max_cpus},
+          {"max_memory_bytes", q.max_memory_bytes}};
+}
+
+Quota quota_of(const json& q) {
+  Quota quota;
+  quota.max_concurrent = q.value("max_concurrent", 0u);
+  quota.max_total = q.value("max_total", uint64_t(0));
+  quota.max_cpus = q.value("max_cpus", 0.0);
+  quota.max_memory_bytes = q.value("max_memory_bytes", uint64_t(0));
+  return quota;
+}
+
+}  // namespace
+
+std::string encode_quota(const Quota& q) {
+  return quota_json(q).dump();
+}
+
+Result<Quota> decode_quota(const std::string& text) {
+  const json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Error{ErrorCode::protocol_error, "not a quota"};
+  return quota_of(j);
+}
+
 std::string encode_tenant(const TenantRecord& t) {
   json keys = json::object();
   for (const auto& [id, k] : t.keys)
     keys[id] = {{"hash", k.secret_hash}, {"roles", k.roles}, {"expires_ms", k.expires_unix_ms}, {"revoked", k.revoked}};
-  return json{{"v", 1},
-              {"name", t.name},
-              {"quota",
-               {{"max_concurrent", t.quota.max_concurrent},
-                {"max_total", t.quota.max_total},
-                {"max_cpus", t.quota.max_cpus},
-                {"max_memory_bytes", t.quota.max_memory_bytes}}},
-              {"keys", keys},
-              {"secrets", t.secrets}}
+  return json{{"v", 1}, {"name", t.name}, {"quota", quota_json(t.quota)}, {"keys", keys}, {"secrets", t.secrets}}
       .dump();
 }
 
@@ -27,11 +49,7 @@ Result<TenantRecord> decode_tenant(const std::string& text) {
     return Error{ErrorCode::protocol_error, "not a tenant record"};
   TenantRecord t;
   t.name = j.value("name", "");
-  const json q = j.value("quota", json::object());
-  t.quota.max_concurrent = q.value("max_concurrent", 0u);
-  t.quota.max_total = q.value("max_total", uint64_t(0));
-  t.quota.max_cpus = q.value("max_cpus", 0.0);
-  t.quota.max_memory_bytes = q.value("max_memory_bytes", uint64_t(0));
+  t.quota = quota_of(j.value("quota", json::object()));
   const auto secrets = j.find("secrets");
   if (secrets != j.end() && secrets->is_object())
     for (auto it = secrets->begin(); it != secrets->end(); ++it)

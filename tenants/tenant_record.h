@@ -28,6 +28,8 @@ struct TenantRecord {
 
 std::string encode_tenant(const TenantRecord& t);
 Result<TenantRecord> decode_tenant(const std::string& json);
+std::string encode_quota(const Quota& q);  // a JSON object
+Result<Quota> decode_quota(const std::string& json);
 std::string encode_usage(const Usage& u);
 Result<Usage> decode_usage(const std::string& json);
 

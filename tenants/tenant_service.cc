@@ -1,11 +1,13 @@
 #include "tenants/tenant_service.h"
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 
 #include "bus/subjects.h"
 #include "common/log.h"
 #include "messages/bus_codec.h"
 #include "tenants/api_key.h"
+#include "tenants/tenant_view_store.h"
 
 namespace soulbox::tenants {
 namespace bp = busproto;
@@ -13,7 +15,8 @@ namespace subjects = bus::subjects;
 
 namespace {
 
-constexpr int kMaxConflicts = 100;  // then the caller is told to retry
+constexpr int kMaxConflicts = 100;         // then the caller is told to retry
+constexpr size_t kMaxUnsentAudit = 10000;  // events before the audit sink is set (start-up)
 
 int64_t unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -30,18 +33,13 @@ std::string ok_reply(const std::string& request_id) {
 }  // namespace
 
 Result<std::unique_ptr<TenantService>> TenantService::start(bus::Connection& bus, const std::string& node_id,
-                                                            const SecretBox* secrets) {
-  std::unique_ptr<TenantService> s(new TenantService(bus, node_id, secrets));
+                                                            const SecretBox* secrets, storage::Store* store) {
+  std::unique_ptr<TenantService> s(new TenantService(bus, node_id, secrets, store));
   auto js = bus::JetStream::open(bus);
   if (!js) return js.error();
   s->js_ = std::move(*js);
+  if (auto caught_up = s->catch_up(); !caught_up) return caught_up.error();
   auto* self = s.get();
-  // The view: the whole history, then every change as it is stored.
-  auto follow = s->js_->follow(
-      subjects::kEventsStream, subjects::tenant_events_all(), 1,
-      [self](uint64_t, std::string subject, std::string data) { self->on_event(std::move(subject), std::move(data)); });
-  if (!follow) return follow.error();
-  s->follow_ = std::move(*follow);
   auto handler = [self](bus::Message m) { self->on_request(m); };
   auto shared = bus.subscribe(subjects::tenant_ops(), "tenants", handler);
   if (!shared) return shared.error();
@@ -53,20 +51,83 @@ Result<std::unique_ptr<TenantService>> TenantService::start(bus::Connection& bus
   return s;
 }
 
+// The view: what the store kept, then every change after it as it is stored.
+Status TenantService::catch_up() {
+  auto newest = js_->last_message(subjects::kEventsStream, subjects::tenant_events_all());
+  if (!newest) return newest.error();
+  const uint64_t target = newest->has_value() ? (*newest)->first : 0;
+  if (store_) {
+    auto stored = load_view(*store_);
+    if (!stored) return stored.error();
+    // A view ahead of the stream belongs to a stream that is gone: fold anew.
+    if (stored->last_seq <= target) {
+      view_ = std::move(stored->tenants);
+      applied_seq_ = stored->last_seq;
+    }
+  }
+  auto follow = js_->follow(subjects::kEventsStream, subjects::tenant_events_all(), applied_seq_ + 1,
+                            [this](uint64_t seq, std::string subject, std::string data) {
+                              on_event(seq, std::move(subject), std::move(data));
+                            });
+  if (!follow) return follow.error();
+  follow_ = std::move(*follow);
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!applied_cv_.wait_for(lock, std::chrono::seconds(30), [&] { return applied_seq_ >= target; }))
+    return Error{ErrorCode::unavailable, "the tenant view did not catch up with SB_EVENTS (at " +
+                                             std::to_string(applied_seq_) + " of " + std::to_string(target) + ")"};
+  return {};
+}
+
 TenantService::~TenantService() {
   requests_.reset();
   node_requests_.reset();
   follow_.reset();
 }
 
-void TenantService::on_event(std::string subject, std::string data) {
+void TenantService::set_audit(std::function<void(audit::Event)> sink) {
+  std::lock_guard<std::mutex> lock(audit_mu_);
+  audit_ = std::move(sink);
+  if (!audit_) return;
+  for (auto& e : unsent_audit_) audit_(std::move(e));
+  unsent_audit_.clear();
+}
+
+void TenantService::audit(const std::string& tenant, const std::string& principal, const std::string& action,
+                          const std::string& resource, const Status& result, const std::string& details_json) {
+  audit::Event e;
+  e.unix_ms = unix_ms();
+  e.id = node_ + "-tenants-" + std::to_string(e.unix_ms) + "-" + std::to_string(++audit_count_);
+  e.tenant = tenant;
+  e.principal = principal;
+  e.action = action;
+  e.resource = resource;
+  e.result = result ? "ok" : result.error().code == ErrorCode::permission_denied ? "denied" : "error";
+  e.source = node_;
+  e.details = details_json;
+  std::lock_guard<std::mutex> lock(audit_mu_);
+  if (audit_)
+    audit_(std::move(e));
+  else if (unsent_audit_.size() < kMaxUnsentAudit)
+    unsent_audit_.push_back(std::move(e));
+  else
+    logger("tenants")->error("audit event {} lost: no audit sink yet and {} waiting", e.action, kMaxUnsentAudit);
+}
+
+void TenantService::on_event(uint64_t seq, std::string subject, std::string data) {
   auto t = decode_tenant(data);
-  if (!t) {
-    logger("tenants")->warn("unreadable event on {}", subject);
-    return;
+  if (!t) logger("tenants")->warn("unreadable event on {}", subject);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (seq <= applied_seq_) return;  // already in the stored view
+    if (t) {
+      if (store_)
+        if (auto saved = save_view_event(*store_, *t, seq); !saved)
+          logger("tenants")->error("view not stored: {}", saved.error().message);
+      view_[t->name] = std::move(*t);
+    }
+    applied_seq_ = seq;
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  view_[t->name] = std::move(*t);
+  applied_cv_.notify_all();
 }
 
 std::optional<TenantRecord> TenantService::viewed(const std::string& tenant) const {
@@ -124,13 +185,17 @@ Status TenantService::change_usage(const std::string& tenant, const std::functio
   return Error{ErrorCode::unavailable, "usage of '" + tenant + "' changed too often to update; retry"};
 }
 
-Status TenantService::spend(const std::string& tenant, const SandboxAsk& ask) {
+Status TenantService::spend(const std::string& tenant, const SandboxAsk& ask, const std::string& principal) {
   auto record = viewed(tenant);
   if (!record) return {};
-  return change_usage(tenant, [&](const Usage& u) -> Result<Usage> {
+  auto spent = change_usage(tenant, [&](const Usage& u) -> Result<Usage> {
     if (auto ok = admit(record->quota, u, ask); !ok) return ok.error();
     return started(u, ask);
   });
+  if (!spent && spent.error().code == ErrorCode::resource_exhausted)
+    audit(tenant, principal, "quota.exceeded", "tenant/" + tenant, spent,
+          nlohmann::json{{"why", spent.error().message}}.dump());
+  return spent;
 }
 
 Status TenantService::release(const std::string& tenant, const SandboxAsk& ask) {
@@ -171,16 +236,32 @@ Status TenantService::authorize_principal(const std::string& tenant, const std::
   return {};
 }
 
-Result<TenantRecord> TenantService::upsert(const std::string& tenant, const Quota& quota) {
-  return change(tenant, false, [&](TenantRecord& r) {
+Result<Authenticated> TenantService::login(const std::string& token, const std::string& source) {
+  auto who = authenticate(token);
+  auto key = parse_key(token);
+  const std::string key_id = key ? key->id : "unknown";
+  const std::string details = nlohmann::json{{"from", source}}.dump();
+  if (who)
+    audit(who->tenant, "key:" + key_id, "login.success", "key/" + key_id, {}, details);
+  else
+    audit("", "key:" + key_id, "login.failure", "key/" + key_id, who.error(), details);
+  return who;
+}
+
+Result<TenantRecord> TenantService::upsert(const std::string& tenant, const Quota& quota,
+                                           const std::string& principal) {
+  auto changed = change(tenant, false, [&](TenantRecord& r) {
     r.quota = quota;
     return Status();
   });
+  audit(tenant, principal, "tenant.upsert", "tenant/" + tenant, changed ? Status() : Status(changed.error()),
+        "{\"quota\":" + encode_quota(quota) + "}");
+  return changed;
 }
 
 Result<std::pair<std::string, std::string>> TenantService::create_key(const std::string& tenant,
                                                                       const std::vector<std::string>& roles,
-                                                                      int64_t ttl_ms) {
+                                                                      int64_t ttl_ms, const std::string& principal) {
   const RoleSet defined = builtin_roles();
   for (const auto& role : roles)
     if (!defined.count(role))
@@ -191,22 +272,27 @@ Result<std::pair<std::string, std::string>> TenantService::create_key(const std:
     r.keys[key->id] = KeyRecord{key->secret_hash, roles, ttl_ms ? unix_ms() + ttl_ms : 0, false};
     return Status();
   });
+  const int64_t expires = changed ? changed->keys.at(key->id).expires_unix_ms : 0;
+  audit(tenant, principal, "key.create", "key/" + key->id, changed ? Status() : Status(changed.error()),
+        nlohmann::json{{"roles", roles}, {"expires_unix_ms", expires}}.dump());
   if (!changed) return changed.error();
   return std::make_pair(key->id, key->token);
 }
 
-Status TenantService::revoke_key(const std::string& tenant, const std::string& key_id) {
+Status TenantService::revoke_key(const std::string& tenant, const std::string& key_id, const std::string& principal) {
   auto changed = change(tenant, true, [&](TenantRecord& r) {
     auto it = r.keys.find(key_id);
     if (it == r.keys.end()) return Status(Error{ErrorCode::not_found, "no key '" + key_id + "'"});
     it->second.revoked = true;
     return Status();
   });
+  audit(tenant, principal, "key.revoke", "key/" + key_id, changed ? Status() : Status(changed.error()));
   if (!changed) return changed.error();
   return {};
 }
 
-Status TenantService::set_secret(const std::string& tenant, const std::string& name, const std::string& value) {
+Status TenantService::set_secret(const std::string& tenant, const std::string& name, const std::string& value,
+                                 const std::string& principal) {
   if (!secrets_) return Error{ErrorCode::unavailable, "this node has no secrets key"};
   if (auto ok = subjects::check_token("secret name", name); !ok) return ok;
   auto sealed = secrets_->seal(value, tenant + "/" + name);
@@ -215,6 +301,8 @@ Status TenantService::set_secret(const std::string& tenant, const std::string& n
     r.secrets[name] = *sealed;
     return Status();
   });
+  // The name only: values never reach the audit log.
+  audit(tenant, principal, "secret.set", "secret/" + tenant + "/" + name, changed ? Status() : Status(changed.error()));
   if (!changed) return changed.error();
   return {};
 }
@@ -243,12 +331,13 @@ void TenantService::on_request(const bus::Message& m) {
     return;
   }
   const std::string id = (*env)->request_id()->str();
+  const std::string principal = (*env)->principal() ? (*env)->principal()->str() : "";
   // sb.v1.tenant.<op> or sb.v1.tenant.<op>.<node>: the op is the 4th token.
   const std::string rest = m.subject.substr(std::string("sb.v1.tenant.").size());
   const std::string op = rest.substr(0, rest.find('.'));
   auto answer_error = [&](const Error& e) { (void)bus_.publish(m.reply, bp::error_reply(id, e.code, e.message)); };
   if (op == "auth" && (*env)->body_as_Authenticate()) {
-    auto who = authenticate((*env)->body_as_Authenticate()->token()->str());
+    auto who = login((*env)->body_as_Authenticate()->token()->str(), principal);
     if (!who) return answer_error(who.error());
     flatbuffers::FlatBufferBuilder fbb(256);
     auto p = bp::CreatePrincipal(fbb, fbb.CreateString(who->tenant), fbb.CreateString(who->key_id),
@@ -262,7 +351,7 @@ void TenantService::on_request(const bus::Message& m) {
     q.max_total = u->max_total();
     q.max_cpus = u->max_cpus();
     q.max_memory_bytes = u->max_memory_bytes();
-    auto r = upsert(u->tenant()->str(), q);
+    auto r = upsert(u->tenant()->str(), q, principal);
     if (!r) return answer_error(r.error());
     (void)bus_.publish(m.reply, ok_reply(id));
   } else if (op == "key-create" && (*env)->body_as_KeyCreate()) {
@@ -270,7 +359,7 @@ void TenantService::on_request(const bus::Message& m) {
     std::vector<std::string> roles;
     if (k->roles())
       for (const auto* r : *k->roles()) roles.push_back(r->str());
-    auto made = create_key(k->tenant()->str(), roles, k->ttl_ms());
+    auto made = create_key(k->tenant()->str(), roles, k->ttl_ms(), principal);
     if (!made) return answer_error(made.error());
     flatbuffers::FlatBufferBuilder fbb(256);
     auto created = bp::CreateKeyCreated(fbb, fbb.CreateString(made->first), fbb.CreateString(made->second));
@@ -278,12 +367,12 @@ void TenantService::on_request(const bus::Message& m) {
     (void)bus_.publish(m.reply, bp::finish(fbb));
   } else if (op == "secret-set" && (*env)->body_as_SecretSet()) {
     const auto* s = (*env)->body_as_SecretSet();
-    if (auto st = set_secret(s->tenant()->str(), s->name()->str(), s->value()->str()); !st)
+    if (auto st = set_secret(s->tenant()->str(), s->name()->str(), s->value()->str(), principal); !st)
       return answer_error(st.error());
     (void)bus_.publish(m.reply, ok_reply(id));
   } else if (op == "key-revoke" && (*env)->body_as_KeyRevoke()) {
     const auto* k = (*env)->body_as_KeyRevoke();
-    if (auto st = revoke_key(k->tenant()->str(), k->key_id()->str()); !st) return answer_error(st.error());
+    if (auto st = revoke_key(k->tenant()->str(), k->key_id()->str(), principal); !st) return answer_error(st.error());
     (void)bus_.publish(m.reply, ok_reply(id));
   } else {
     answer_error(Error{

@@ -6,13 +6,18 @@
 // never both spend the same quota. Requests: sb.v1.tenant.<op> (queue
 // group "tenants") or sb.v1.tenant.<op>.<node> (that node's view).
 #pragma once
+#include <atomic>
+#include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "audit/audit_chain.h"
 #include "bus/jetstream.h"
+#include "storage/store.h"
 #include "tenants/rbac.h"
 #include "tenants/secret_box.h"
 #include "tenants/tenant_record.h"
@@ -27,14 +32,24 @@ struct Authenticated {
 class TenantService {
  public:
   // `secrets` may be null: then secrets can be neither set nor injected.
+  // `store` (may be null) keeps the view and its last applied sequence
+  // (tenants/tenant_view_store.h). Returns once the view has caught up
+  // with the stream, so callers never see a tenant as missing at start-up.
   static Result<std::unique_ptr<TenantService>> start(bus::Connection& bus, const std::string& node_id,
-                                                      const SecretBox* secrets = nullptr);
+                                                      const SecretBox* secrets = nullptr,
+                                                      storage::Store* store = nullptr);
   ~TenantService();
+  // Where changes, logins and refused quotas are reported (the node's audit
+  // actor). Events before the first call wait for it (start-up: the bootstrap
+  // key is made before the actors run). Clear it before the receiver goes.
+  void set_audit(std::function<void(audit::Event)> sink);
 
   // Quota for one sandbox; ok (and nothing recorded) for tenants without a record.
-  Status spend(const std::string& tenant, const SandboxAsk& ask);
+  Status spend(const std::string& tenant, const SandboxAsk& ask, const std::string& principal = "");
   Status release(const std::string& tenant, const SandboxAsk& ask);
   Result<Authenticated> authenticate(const std::string& token) const;
+  // authenticate(), audited as login.success or login.failure.
+  Result<Authenticated> login(const std::string& token, const std::string& source);
   bool has_tenant(const std::string& tenant) const { return viewed(tenant).has_value(); }
   // For envelopes whose principal is "key:<id>" (set by the gateway after it
   // authenticated the key): may that key do `action` on `resource`? Other
@@ -42,32 +57,45 @@ class TenantService {
   Status authorize_principal(const std::string& tenant, const std::string& principal, Resource resource,
                              Action action) const;
 
-  Result<TenantRecord> upsert(const std::string& tenant, const Quota& quota);
+  // Changes; `principal` is who asked (audited with the change).
+  Result<TenantRecord> upsert(const std::string& tenant, const Quota& quota, const std::string& principal = "system");
   Result<std::pair<std::string, std::string>> create_key(const std::string& tenant,
-                                                         const std::vector<std::string>& roles, int64_t ttl_ms);
-  Status revoke_key(const std::string& tenant, const std::string& key_id);
-  Status set_secret(const std::string& tenant, const std::string& name, const std::string& value);
+                                                         const std::vector<std::string>& roles, int64_t ttl_ms,
+                                                         const std::string& principal = "system");
+  Status revoke_key(const std::string& tenant, const std::string& key_id, const std::string& principal = "system");
+  Status set_secret(const std::string& tenant, const std::string& name, const std::string& value,
+                    const std::string& principal = "system");
   // NAME=value for each named secret, opened from this node's view.
   Result<std::vector<std::string>> secret_env(const std::string& tenant, const std::vector<std::string>& names) const;
 
  private:
-  TenantService(bus::Connection& bus, std::string node, const SecretBox* secrets)
-      : bus_(bus), node_(std::move(node)), secrets_(secrets) {}
+  TenantService(bus::Connection& bus, std::string node, const SecretBox* secrets, storage::Store* store)
+      : bus_(bus), node_(std::move(node)), secrets_(secrets), store_(store) {}
+  Status catch_up();
   // Read-modify-write of a tenant's record with the expected-sequence check.
   Result<TenantRecord> change(const std::string& tenant, bool must_exist,
                               const std::function<Status(TenantRecord&)>& edit);
   Status change_usage(const std::string& tenant, const std::function<Result<Usage>(const Usage&)>& next);
-  void on_event(std::string subject, std::string data);
+  void on_event(uint64_t seq, std::string subject, std::string data);
   void on_request(const bus::Message& m);
   std::optional<TenantRecord> viewed(const std::string& tenant) const;
+  void audit(const std::string& tenant, const std::string& principal, const std::string& action,
+             const std::string& resource, const Status& result, const std::string& details_json = "{}");
 
   bus::Connection& bus_;
   std::string node_;
   const SecretBox* secrets_;
+  storage::Store* store_;
   std::unique_ptr<bus::JetStream> js_;
   mutable std::mutex mu_;
   std::map<std::string, TenantRecord> view_;
+  uint64_t applied_seq_ = 0;  // the newest SB_EVENTS sequence in view_
+  std::condition_variable applied_cv_;
   std::unique_ptr<bus::Subscription> follow_, requests_, node_requests_;
+  std::mutex audit_mu_;
+  std::function<void(audit::Event)> audit_;
+  std::vector<audit::Event> unsent_audit_;
+  std::atomic<uint64_t> audit_count_{0};
 };
 
 }  // namespace soulbox::tenants

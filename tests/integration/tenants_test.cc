@@ -349,3 +349,105 @@ TEST_CASE("jobs for a tenant with a record run only when signed by one of its ke
 }
 
 }  // namespace
+
+namespace {
+
+Status call_ok(
+    client::Client& c, const std::string& subject,
+    const std::function<std::pair<bp::Body, flatbuffers::Offset<void>>(flatbuffers::FlatBufferBuilder&)>& body) {
+  auto r = c.call(subject, body);
+  if (!r) return r.error();
+  return {};
+}
+
+test::HostRun audit_tool(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{test::daemon_build_dir() + "/soulboxd", "audit"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return test::run_host(argv);
+}
+
+TEST_CASE("audit replay rebuilds tenants and usage equal to the live state, across a node killed with -9",
+          "[tenants][audit]") {
+  TwoNodes n;
+  n.b->keep_root = true;
+  auto& c = n.a.client();
+  REQUIRE(upsert(c, "replay-t", 4).ok());
+  REQUIRE(upsert(c, "replay-u", 0).ok());
+  const auto dev = key_with_role(c, "replay-t", "developer");
+  const auto viewer = key_with_role(c, "replay-t", "viewer");
+  REQUIRE(call_ok(c, subjects::tenant_op("key-revoke"), [&](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(
+                bp::Body::KeyRevoke,
+                bp::CreateKeyRevoke(fbb, fbb.CreateString("replay-t"), fbb.CreateString(viewer.first)).Union());
+          }).ok());
+  REQUIRE(call_ok(c, subjects::tenant_op("secret-set"), [&](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(
+                bp::Body::SecretSet,
+                bp::CreateSecretSet(fbb, fbb.CreateString("replay-t"), fbb.CreateString("TOKEN"), fbb.CreateString("v"))
+                    .Union());
+          }).ok());
+  REQUIRE(eventually([&] { return auth_on(c, "node-b", dev.second).ok(); }));
+  CHECK(!auth_on(c, "testnode", "sb_nosuchkey0_" + std::string(43, 'A')).ok());  // a failed login, audited
+
+  auto create_on = [&](Daemon& d, const std::string& node, const std::string& tenant) {
+    client::CreateOptions o;
+    o.tenant = tenant;
+    o.node = node;
+    return d.client().create(o);
+  };
+  auto a1 = create_on(n.a, "testnode", "replay-t");
+  auto a2 = create_on(n.a, "testnode", "replay-t");
+  REQUIRE(create_on(*n.b, "node-b", "replay-t").ok());
+  REQUIRE(create_on(*n.b, "node-b", "replay-t").ok());
+  REQUIRE(create_on(*n.b, "node-b", "replay-u").ok());
+  REQUIRE(a1.ok());
+  REQUIRE(a2.ok());
+  REQUIRE(c.kill(a1->id).ok());
+  REQUIRE(create_on(n.a, "testnode", "replay-t").ok());
+  CHECK(create_on(n.a, "testnode", "replay-t").error().code == ErrorCode::resource_exhausted);
+
+  // Node b dies with three sandboxes; its restart gives their quota back.
+  const std::string b_root = n.b->root();
+  auto b_args = n.a.join_args();
+  b_args.insert(b_args.end(), {"--node-id", "node-b", "--jobs-workers", "0", "--pool-min", "1"});
+  n.b->kill9();
+  n.b.reset();
+  n.b = std::make_unique<Daemon>(b_args, b_root);
+  CHECK(n.b->output().find("gave back the quota of 3 sandbox(es)") != std::string::npos);
+
+  // Audit records reach SB_AUDIT asynchronously: the replay matches once they have.
+  test::HostRun replay;
+  CHECK(eventually(
+      [&] {
+        replay = audit_tool({"--data-dir", n.a.data_dir(), "replay"});
+        return replay.exit_code == 0;
+      },
+      10000));
+  INFO(replay.out << replay.err);
+  CHECK(replay.out.find("replay equals the live state") != std::string::npos);
+  CHECK(replay.out.find("tenant replay-t: 2 key(s), 1 secret(s), running 2, created 5") != std::string::npos);
+  CHECK(replay.out.find("tenant replay-u: 0 key(s), 0 secret(s), running 0, created 1") != std::string::npos);
+  CHECK(replay.out.find("node-b=") != std::string::npos);
+  CHECK(replay.out.find("and node testnode's RocksDB view") != std::string::npos);
+
+  auto usage = audit_tool({"--data-dir", n.a.data_dir(), "usage", "--tenant", "replay-t", "--price-sandbox", "2"});
+  REQUIRE(usage.exit_code == 0);
+  CHECK(usage.out.find("\"sandboxes\": 5") != std::string::npos);
+  CHECK(usage.out.find("\"cost\": 10.0") != std::string::npos);
+
+  // A live view that no longer says what the log says is reported.
+  auto js = bus::JetStream::open(c.connection());
+  REQUIRE(js.ok());
+  REQUIRE((*js)
+              ->publish(subjects::usage_events("replay-t"),
+                        R"({"running":7,"created_total":5,"cpus":2,"memory_bytes":1073741824,"storage_bytes":0})", "")
+              .ok());
+  auto tampered = audit_tool({"--data-dir", n.a.data_dir(), "replay"});
+  CHECK(tampered.exit_code == 1);
+  CHECK(tampered.out.find("differs: tenant 'replay-t': running: replayed 2, live 7") != std::string::npos);
+  std::error_code ec;
+  n.b.reset();
+  std::filesystem::remove_all(b_root, ec);
+}
+
+}  // namespace

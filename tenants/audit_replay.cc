@@ -1,0 +1,138 @@
+#include "tenants/audit_replay.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "tenants/ask_json.h"
+
+namespace soulbox::tenants {
+namespace {
+using json = nlohmann::json;
+
+// "key/<id>" -> "<id>"; "sandbox/<id>[:path]" -> "<id>".
+std::string id_of(const std::string& resource) {
+  const auto slash = resource.find('/');
+  if (slash == std::string::npos) return resource;
+  const std::string rest = resource.substr(slash + 1);
+  return rest.substr(0, rest.find(':'));
+}
+
+void fold_sandbox(ReplayedTenant& t, const audit::Event& e, const json& details) {
+  const auto ask = details.find("quota_ask");
+  if (ask == details.end() || !ask->is_object()) return;  // spent nothing
+  const SandboxAsk a = ask_from_json(*ask);
+  if (e.action == "sandbox.create") {
+    // A failed create spent and gave back: it still counts as created.
+    t.usage = started(t.usage, a);
+    if (e.result != "ok") {
+      t.usage = ended(t.usage, a);
+      return;
+    }
+    t.open_spans[id_of(e.resource)] = t.spans.size();
+    t.spans.push_back(SandboxSpan{e.unix_ms, 0, a.cpus, a.memory_bytes});
+    return;
+  }
+  t.usage = ended(t.usage, a);  // sandbox.end, sandbox.kill
+  auto open = t.open_spans.find(id_of(e.resource));
+  if (open == t.open_spans.end()) return;
+  t.spans[open->second].end_ms = e.unix_ms;
+  t.open_spans.erase(open);
+}
+
+Status fold_tenant(ReplayedTenant& t, const audit::Event& e, const json& details) {
+  if (e.action == "tenant.upsert") {
+    auto quota = decode_quota(details.value("quota", json::object()).dump());
+    if (!quota) return quota.error();
+    t.has_record = true;
+    t.quota = *quota;
+  } else if (e.action == "key.create") {
+    t.keys[id_of(e.resource)] = ReplayedKey{details.value("roles", std::vector<std::string>{}),
+                                            details.value("expires_unix_ms", int64_t(0)), false};
+  } else if (e.action == "key.revoke") {
+    auto it = t.keys.find(id_of(e.resource));
+    if (it == t.keys.end()) return Error{ErrorCode::not_found, "revokes a key never created"};
+    it->second.revoked = true;
+  } else if (e.action == "secret.set") {
+    const std::string prefix = "secret/" + e.tenant + "/";
+    if (e.resource.rfind(prefix, 0) != 0) return Error{ErrorCode::invalid_argument, "secret resource " + e.resource};
+    t.secrets.insert(e.resource.substr(prefix.size()));
+  }
+  return {};
+}
+
+bool is_tenant_change(const std::string& action) {
+  return action == "tenant.upsert" || action == "key.create" || action == "key.revoke" || action == "secret.set";
+}
+
+}  // namespace
+
+void apply_event(ReplayState& state, const audit::Event& e) {
+  ++state.events;
+  const bool sandbox = e.action == "sandbox.create" || e.action == "sandbox.end" || e.action == "sandbox.kill";
+  if (!sandbox && !is_tenant_change(e.action)) return;  // reads, logins, denials change nothing
+  if (is_tenant_change(e.action) && e.result != "ok") return;
+  if (e.tenant.empty()) return;
+  const json details = json::parse(e.details.empty() ? "{}" : e.details, nullptr, false);
+  if (details.is_discarded() || !details.is_object()) {
+    state.problems.push_back(e.id + ": details are not a JSON object");
+    return;
+  }
+  ReplayedTenant& t = state.tenants[e.tenant];
+  if (sandbox) {
+    fold_sandbox(t, e, details);
+  } else if (auto folded = fold_tenant(t, e, details); !folded) {
+    state.problems.push_back(e.id + " (" + e.action + "): " + folded.error().message);
+    return;
+  }
+  ++state.applied;
+}
+
+std::vector<std::string> compare_with_live(const ReplayState& replayed, const std::map<std::string, TenantRecord>& live,
+                                           const std::map<std::string, Usage>& live_usage) {
+  std::vector<std::string> out;
+  auto differ = [&](const std::string& tenant, const std::string& what, const std::string& r, const std::string& l) {
+    if (r != l) out.push_back("tenant '" + tenant + "': " + what + ": replayed " + r + ", live " + l);
+  };
+  for (const auto& [name, t] : replayed.tenants) {
+    auto it = live.find(name);
+    if (t.has_record && it == live.end()) out.push_back("tenant '" + name + "': replayed, but no live record");
+    if (it != live.end()) {
+      const TenantRecord& l = it->second;
+      differ(name, "quota", encode_quota(t.quota), encode_quota(l.quota));
+      std::map<std::string, ReplayedKey> live_keys;
+      for (const auto& [id, k] : l.keys) live_keys[id] = ReplayedKey{k.roles, k.expires_unix_ms, k.revoked};
+      for (const auto& [id, k] : t.keys) {
+        auto lk = live_keys.find(id);
+        if (lk == live_keys.end()) {
+          out.push_back("tenant '" + name + "': key " + id + " replayed, not live");
+          continue;
+        }
+        differ(name, "key " + id + " revoked", k.revoked ? "yes" : "no", lk->second.revoked ? "yes" : "no");
+        differ(name, "key " + id + " roles", json(k.roles).dump(), json(lk->second.roles).dump());
+        differ(name, "key " + id + " expiry", std::to_string(k.expires_unix_ms),
+               std::to_string(lk->second.expires_unix_ms));
+      }
+      for (const auto& [id, k] : live_keys)
+        if (!t.keys.count(id)) out.push_back("tenant '" + name + "': key " + id + " live, never audited");
+      std::set<std::string> live_secrets;
+      for (const auto& [secret, sealed] : l.secrets) live_secrets.insert(secret);
+      differ(name, "secrets", json(t.secrets).dump(), json(live_secrets).dump());
+    }
+    const auto lu = live_usage.find(name);
+    const Usage u = lu == live_usage.end() ? Usage{} : lu->second;
+    differ(name, "running", std::to_string(t.usage.running), std::to_string(u.running));
+    differ(name, "created_total", std::to_string(t.usage.created_total), std::to_string(u.created_total));
+    if (std::fabs(t.usage.cpus - u.cpus) > 1e-6)
+      differ(name, "cpus", std::to_string(t.usage.cpus), std::to_string(u.cpus));
+    differ(name, "memory_bytes", std::to_string(t.usage.memory_bytes), std::to_string(u.memory_bytes));
+    differ(name, "storage_bytes", std::to_string(t.usage.storage_bytes), std::to_string(u.storage_bytes));
+  }
+  for (const auto& [name, record] : live)
+    if (!replayed.tenants.count(name)) out.push_back("tenant '" + name + "': live, never audited");
+  for (const auto& [name, u] : live_usage)
+    if (!replayed.tenants.count(name) && (u.running || u.created_total))
+      out.push_back("tenant '" + name + "': live usage, never audited");
+  return out;
+}
+
+}  // namespace soulbox::tenants
