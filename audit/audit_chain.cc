@@ -28,8 +28,14 @@ Event event_from(const json& j) {
   return e;
 }
 
-std::string record_hash(const std::string& prev_hash, uint64_t seq, const Event& e) {
-  return hex(sha256(prev_hash + "\n" + std::to_string(seq) + "\n" + event_json(e).dump()));
+std::string event_digest(const Event& e) {
+  return hex(sha256(event_json(e).dump()));
+}
+
+// Over the event's digest, not the event: an event erased by retention
+// keeps its digest, so the chain still verifies without its content.
+std::string record_hash(const std::string& prev_hash, uint64_t seq, const std::string& digest) {
+  return hex(sha256(prev_hash + "\n" + std::to_string(seq) + "\n" + digest));
 }
 
 std::string checkpoint_message(uint64_t seq, const std::string& head) {
@@ -45,11 +51,23 @@ Result<Record> next_record(const Record* prev, const Event& event, const Signing
   r.seq = prev ? prev->seq + 1 : 1;
   r.prev_hash = prev ? prev->hash : kGenesis;
   r.event = event;
-  r.hash = record_hash(r.prev_hash, r.seq, event);
+  r.digest = event_digest(event);
+  r.hash = record_hash(r.prev_hash, r.seq, r.digest);
   auto sig = key.sign(r.hash);
   if (!sig) return sig.error();
   r.signature = hex(*sig);
   return r;
+}
+
+void erase_content(Record& r) {
+  Event kept;
+  kept.id = r.event.id;
+  kept.unix_ms = r.event.unix_ms;
+  kept.tenant = r.event.tenant;
+  kept.action = r.event.action;
+  kept.result = r.event.result;
+  r.event = std::move(kept);
+  r.erased = true;
 }
 
 Result<Checkpoint> make_checkpoint(const Record& head, const SigningKey& key) {
@@ -59,9 +77,10 @@ Result<Checkpoint> make_checkpoint(const Record& head, const SigningKey& key) {
 }
 
 std::string encode_record(const Record& r) {
-  return json{
-      {"seq", r.seq}, {"prev", r.prev_hash}, {"hash", r.hash}, {"sig", r.signature}, {"event", event_json(r.event)}}
-      .dump();
+  json j{{"seq", r.seq},       {"prev", r.prev_hash}, {"hash", r.hash},
+         {"sig", r.signature}, {"digest", r.digest},  {"event", event_json(r.event)}};
+  if (r.erased) j["erased"] = true;
+  return j.dump();
 }
 
 Result<Record> decode_record(const std::string& line) {
@@ -73,6 +92,8 @@ Result<Record> decode_record(const std::string& line) {
   r.prev_hash = j.value("prev", "");
   r.hash = j.value("hash", "");
   r.signature = j.value("sig", "");
+  r.digest = j.value("digest", "");
+  r.erased = j.value("erased", false);
   r.event = event_from(j["event"]);
   return r;
 }
@@ -91,14 +112,17 @@ VerifyReport verify(const std::vector<Record>& records, const std::string& publi
                     const std::optional<Checkpoint>& checkpoint) {
   auto bad = [](size_t i, std::string why) { return VerifyReport{false, i, std::move(why)}; };
   std::string prev = kGenesis;
+  size_t erased = 0;
   for (size_t i = 0; i < records.size(); ++i) {
     const Record& r = records[i];
     const std::string at = "record " + std::to_string(i) + ": ";
     if (r.seq != i + 1) return bad(i, at + "sequence " + std::to_string(r.seq) + ", expected " + std::to_string(i + 1));
     if (r.prev_hash != prev) return bad(i, at + "does not link to the record before it");
-    if (record_hash(r.prev_hash, r.seq, r.event) != r.hash) return bad(i, at + "content does not match its hash");
+    if (!r.erased && event_digest(r.event) != r.digest) return bad(i, at + "content does not match its digest");
+    if (record_hash(r.prev_hash, r.seq, r.digest) != r.hash) return bad(i, at + "does not match its hash");
     if (!verify_signature(public_key, r.hash, unhex(r.signature))) return bad(i, at + "signature does not verify");
     prev = r.hash;
+    if (r.erased) ++erased;
   }
   if (checkpoint) {
     if (!verify_signature(public_key, checkpoint_message(checkpoint->seq, checkpoint->head_hash),
@@ -110,7 +134,9 @@ VerifyReport verify(const std::vector<Record>& records, const std::string& publi
     if (checkpoint->seq > 0 && records[checkpoint->seq - 1].hash != checkpoint->head_hash)
       return bad(checkpoint->seq - 1, "record " + std::to_string(checkpoint->seq - 1) + " differs from the checkpoint");
   }
-  return {};
+  VerifyReport ok;
+  ok.erased = erased;
+  return ok;
 }
 
 }  // namespace soulbox::audit

@@ -1,6 +1,7 @@
-// The audit log's integrity: each record holds one typed event, the hash of
-// the record before it, its own hash over (previous hash, sequence, event)
-// and the node's Ed25519 signature of that hash. Checkpoints (sequence and
+// The audit log's integrity: each record holds one typed event, the event's
+// digest, the hash of the record before it, its own hash over (previous
+// hash, sequence, digest) and the node's Ed25519 signature of that hash.
+// Retention may erase an event's content; its digest keeps the chain whole. Checkpoints (sequence and
 // head hash, signed) are kept outside the log, so truncation is caught too.
 // Records and checkpoints are JSON lines, readable and exportable as they
 // are. Pure logic: where the records live is the caller's business.
@@ -26,9 +27,10 @@ struct Event {
 };
 
 struct Record {
-  uint64_t seq = 0;                        // 1, 2, ...
-  std::string prev_hash, hash, signature;  // hex
+  uint64_t seq = 0;                                // 1, 2, ...
+  std::string prev_hash, digest, hash, signature;  // hex; digest: SHA-256 of the event
   Event event;
+  bool erased = false;  // retention removed the content; the digest stays
 };
 
 struct Checkpoint {
@@ -38,6 +40,9 @@ struct Checkpoint {
 
 // The record after `prev` (nullptr: the first) for `event`.
 Result<Record> next_record(const Record* prev, const Event& event, const SigningKey& key);
+// Retention: keeps id, time, tenant, action and result, drops who, what
+// and the details; the record still verifies (as erased).
+void erase_content(Record& r);
 Result<Checkpoint> make_checkpoint(const Record& head, const SigningKey& key);
 
 std::string encode_record(const Record& r);  // one JSON line (no newline)
@@ -49,6 +54,7 @@ struct VerifyReport {
   bool ok = true;
   size_t first_bad = 0;  // index into the records when !ok (== size: records are missing at the end)
   std::string why;
+  size_t erased = 0;  // records verified without their content (retention)
 };
 
 // Checks order, links, hashes and signatures, then that the records reach

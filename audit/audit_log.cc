@@ -68,6 +68,23 @@ Result<size_t> AuditLog::republish_after(uint64_t published_seq) {
   return sent;
 }
 
+Result<size_t> AuditLog::erase_expired(const std::function<int64_t(const std::string&)>& retention_ms, int64_t now_ms) {
+  std::vector<storage::Write> writes;
+  auto scanned = store_.scan(storage::Family::audit, "", [&](const std::string& key, const std::string& line) {
+    auto r = decode_record(line);
+    if (!r || r->erased) return true;
+    const int64_t keep = retention_ms(r->event.tenant);
+    if (keep <= 0 || r->event.unix_ms >= now_ms - keep) return true;
+    erase_content(*r);
+    writes.push_back({storage::Family::audit, key, encode_record(*r)});
+    return true;
+  });
+  if (!scanned) return scanned.error();
+  if (writes.empty()) return size_t(0);
+  if (auto st = store_.write(writes, /*sync=*/true); !st) return st.error();
+  return writes.size();
+}
+
 AuditLog::~AuditLog() {
   if (since_checkpoint_ > 0) (void)checkpoint();
 }

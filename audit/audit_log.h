@@ -33,6 +33,10 @@ class AuditLog {
   // crash between the store and the publish, or a bus outage, left the
   // stream behind); how many.
   Result<size_t> republish_after(uint64_t published_seq);
+  // Retention: erases the content of every event older than its tenant's
+  // retention (`retention_ms(tenant)`, 0: keep) as of `now_ms`; the chain
+  // still verifies. How many it erased.
+  Result<size_t> erase_expired(const std::function<int64_t(const std::string& tenant)>& retention_ms, int64_t now_ms);
 
  private:
   AuditLog(storage::Store& store, AuditLogOptions options, RecordSink sink)

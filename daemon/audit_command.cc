@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "audit/audit_log.h"
+#include "daemon/audit_query_command.h"
 #include "daemon/audit_replay_command.h"
 #include "storage/store.h"
 
@@ -69,11 +70,28 @@ void add_audit_commands(CLI::App& app, AuditCommand& cmd) {
   cmd.usage->add_option("--price-sandbox", cmd.price_sandbox, "Price of each sandbox started")
       ->check(CLI::NonNegativeNumber);
   cmd.usage->add_option("--tenant", cmd.tenant, "Only this tenant");
+  auto filters = [&](CLI::App* sub) {
+    sub->add_option("--from-ms", cmd.from_ms, "Events at or after this time (Unix ms)");
+    sub->add_option("--to-ms", cmd.to_ms, "Events before this time (Unix ms)");
+    sub->add_option("--tenant", cmd.tenant, "Only this tenant");
+    sub->add_option("--principal", cmd.principal, "Only this principal");
+    sub->add_option("--action", cmd.action, "Actions starting with this (file. matches file.read)");
+    sub->add_option("--resource", cmd.resource, "Resources starting with this (sandbox/sb-...)");
+    sub->add_flag("--redact", cmd.redact, "Pseudonyms for every tenant (else: as each tenant's policy says)");
+  };
+  cmd.query = audit->add_subcommand("query", "Verified events matching filters, as JSON lines, CSV or syslog");
+  filters(cmd.query);
+  cmd.query->add_option("--format", cmd.format, "json, csv or syslog (RFC 5424)")->capture_default_str();
+  cmd.query->add_option("--limit", cmd.limit, "At most this many events (0: all)");
+  cmd.report = audit->add_subcommand("report", "Compliance report per tenant: failed logins, violations, exports");
+  filters(cmd.report);
 }
 
 int run_audit_command(const AuditCommand& c) {
   if (*c.replay) return run_audit_replay(c);
   if (*c.usage) return run_audit_usage(c);
+  if (*c.query) return run_audit_query(c);
+  if (*c.report) return run_audit_report(c);
   auto records = records_of(c);
   if (!records) return fail(records.error().message);
   if (*c.export_) {
@@ -97,6 +115,7 @@ int run_audit_command(const AuditCommand& c) {
     return 1;
   }
   std::cout << "ok: " << records->size() << " records verified"
+            << (report.erased ? " (" + std::to_string(report.erased) + " erased by retention)" : std::string())
             << (*checkpoint ? ", up to checkpoint " + std::to_string((*checkpoint)->seq) : ", no checkpoint yet")
             << "\n";
   return 0;

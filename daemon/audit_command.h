@@ -23,6 +23,12 @@ struct AuditCommand {
   int64_t from_ms = 0, to_ms = 0;
   double price_cpu_hour = 0, price_gib_hour = 0, price_sandbox = 0;
   std::string tenant;
+  // query and report: filters (usage shares the period and tenant), output.
+  CLI::App* query = nullptr;
+  CLI::App* report = nullptr;
+  std::string principal, action, resource, format = "json";
+  size_t limit = 0;
+  bool redact = false;
 };
 
 void add_audit_commands(CLI::App& app, AuditCommand& cmd);

@@ -52,6 +52,10 @@ void add_options(CLI::App& app, DaemonOptions& o) {
   app.add_option("--secrets-key", o.secrets_key,
                  "32-byte key file sealing tenant secrets (the same on every node; default <data>/secrets.key)");
   app.add_option("--job-timeout", o.job_timeout_s, "Run time (s) of a job that names none")->capture_default_str();
+  app.add_option("--audit-retention-every", o.audit_retention_every_s,
+                 "How often (s) audit events older than their tenant's retention lose their content")
+      ->check(CLI::Range(0.1, 86400.0))
+      ->capture_default_str();
 }
 
 Result<actors::PoolSettings> pool_settings(const DaemonOptions& o) {

@@ -25,7 +25,8 @@ struct DaemonOptions {
   int jobs_workers = 2;
   double job_ack_wait_s = 30, job_result_ttl_s = 86400, job_timeout_s = 60;
   int job_max_deliver = 5;
-  std::string secrets_key;  // empty: <data>/secrets.key
+  std::string secrets_key;                // empty: <data>/secrets.key
+  double audit_retention_every_s = 3600;  // how often tenants' audit retention is applied
 };
 
 void add_options(CLI::App& app, DaemonOptions& o);

@@ -232,7 +232,12 @@ int main(int argc, char** argv) {
     // an enqueue notifies.
     cfg.set("work-stealing.moderate-sleep-duration", caf::timespan{0});
     caf::actor_system system{cfg};
-    auto audit_actor = system.spawn<caf::detached>(actors::audit_actor, audit_shared);
+    actors::RetentionLookup retention = [tenants = tenant_service->get()](const std::string& tenant) {
+      return int64_t(tenants->audit_policy(tenant).retention_s) * 1000;
+    };
+    auto audit_actor = system.spawn<caf::detached>(
+        actors::audit_actor, audit_shared, retention,
+        std::chrono::duration_cast<caf::timespan>(std::chrono::duration<double>(o.audit_retention_every_s)));
     ctx->audit = audit_actor;
     (*tenant_service)->set_audit([audit_actor](audit::Event e) {
       caf::anon_send(audit_actor, actors::audit_atom::value, std::move(e));

@@ -43,8 +43,11 @@ Status fold_tenant(ReplayedTenant& t, const audit::Event& e, const json& details
   if (e.action == "tenant.upsert") {
     auto quota = decode_quota(details.value("quota", json::object()).dump());
     if (!quota) return quota.error();
+    auto policy = decode_policy(details.value("audit_policy", json::object()).dump());
+    if (!policy) return policy.error();
     t.has_record = true;
     t.quota = *quota;
+    t.audit_policy = *policy;
   } else if (e.action == "key.create") {
     t.keys[id_of(e.resource)] = ReplayedKey{details.value("roles", std::vector<std::string>{}),
                                             details.value("expires_unix_ms", int64_t(0)), false};
@@ -99,6 +102,7 @@ std::vector<std::string> compare_with_live(const ReplayState& replayed, const st
     if (it != live.end()) {
       const TenantRecord& l = it->second;
       differ(name, "quota", encode_quota(t.quota), encode_quota(l.quota));
+      differ(name, "audit policy", encode_policy(t.audit_policy), encode_policy(l.audit_policy));
       std::map<std::string, ReplayedKey> live_keys;
       for (const auto& [id, k] : l.keys) live_keys[id] = ReplayedKey{k.roles, k.expires_unix_ms, k.revoked};
       for (const auto& [id, k] : t.keys) {

@@ -23,6 +23,7 @@ struct ReplayedKey {
 struct ReplayedTenant {
   bool has_record = false;  // a tenant.upsert was seen (else: usage only)
   Quota quota;
+  AuditPolicy audit_policy;
   std::map<std::string, ReplayedKey> keys;
   std::set<std::string> secrets;  // names
   Usage usage;

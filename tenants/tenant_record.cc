@@ -23,7 +23,25 @@ Quota quota_of(const json& q) {
   return quota;
 }
 
+json policy_json(const AuditPolicy& p) {
+  return {{"retention_s", p.retention_s}, {"redact", p.redact}};
+}
+
+AuditPolicy policy_of(const json& j) {
+  return AuditPolicy{j.value("retention_s", uint64_t(0)), j.value("redact", false)};
+}
+
 }  // namespace
+
+std::string encode_policy(const AuditPolicy& p) {
+  return policy_json(p).dump();
+}
+
+Result<AuditPolicy> decode_policy(const std::string& text) {
+  const json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Error{ErrorCode::protocol_error, "not an audit policy"};
+  return policy_of(j);
+}
 
 std::string encode_quota(const Quota& q) {
   return quota_json(q).dump();
@@ -39,7 +57,12 @@ std::string encode_tenant(const TenantRecord& t) {
   json keys = json::object();
   for (const auto& [id, k] : t.keys)
     keys[id] = {{"hash", k.secret_hash}, {"roles", k.roles}, {"expires_ms", k.expires_unix_ms}, {"revoked", k.revoked}};
-  return json{{"v", 1}, {"name", t.name}, {"quota", quota_json(t.quota)}, {"keys", keys}, {"secrets", t.secrets}}
+  return json{{"v", 1},
+              {"name", t.name},
+              {"quota", quota_json(t.quota)},
+              {"audit_policy", policy_json(t.audit_policy)},
+              {"keys", keys},
+              {"secrets", t.secrets}}
       .dump();
 }
 
@@ -50,6 +73,7 @@ Result<TenantRecord> decode_tenant(const std::string& text) {
   TenantRecord t;
   t.name = j.value("name", "");
   t.quota = quota_of(j.value("quota", json::object()));
+  t.audit_policy = policy_of(j.value("audit_policy", json::object()));
   const auto secrets = j.find("secrets");
   if (secrets != j.end() && secrets->is_object())
     for (auto it = secrets->begin(); it != secrets->end(); ++it)

@@ -19,15 +19,25 @@ struct KeyRecord {
   bool revoked = false;
 };
 
+// What the audit log does with this tenant's events (docs/audit.md).
+struct AuditPolicy {
+  uint64_t retention_s = 0;  // 0: forever
+  bool redact = false;       // pseudonyms in exports and queries
+  bool operator==(const AuditPolicy& o) const { return retention_s == o.retention_s && redact == o.redact; }
+};
+
 struct TenantRecord {
   std::string name;
   Quota quota;
+  AuditPolicy audit_policy;
   std::map<std::string, KeyRecord> keys;       // by key id
   std::map<std::string, std::string> secrets;  // name -> sealed value (tenants/secret_box.h)
 };
 
 std::string encode_tenant(const TenantRecord& t);
 Result<TenantRecord> decode_tenant(const std::string& json);
+std::string encode_policy(const AuditPolicy& p);  // a JSON object
+Result<AuditPolicy> decode_policy(const std::string& json);
 std::string encode_quota(const Quota& q);  // a JSON object
 Result<Quota> decode_quota(const std::string& json);
 std::string encode_usage(const Usage& u);

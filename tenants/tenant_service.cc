@@ -244,19 +244,32 @@ Result<Authenticated> TenantService::login(const std::string& token, const std::
   if (who)
     audit(who->tenant, "key:" + key_id, "login.success", "key/" + key_id, {}, details);
   else
-    audit("", "key:" + key_id, "login.failure", "key/" + key_id, who.error(), details);
+    audit(tenant_of_key(key_id), "key:" + key_id, "login.failure", "key/" + key_id, who.error(), details);
   return who;
 }
 
-Result<TenantRecord> TenantService::upsert(const std::string& tenant, const Quota& quota,
+std::string TenantService::tenant_of_key(const std::string& key_id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [name, tenant] : view_)
+    if (tenant.keys.count(key_id)) return name;
+  return "";
+}
+
+Result<TenantRecord> TenantService::upsert(const std::string& tenant, const Quota& quota, const AuditPolicy& policy,
                                            const std::string& principal) {
   auto changed = change(tenant, false, [&](TenantRecord& r) {
     r.quota = quota;
+    r.audit_policy = policy;
     return Status();
   });
   audit(tenant, principal, "tenant.upsert", "tenant/" + tenant, changed ? Status() : Status(changed.error()),
-        "{\"quota\":" + encode_quota(quota) + "}");
+        "{\"quota\":" + encode_quota(quota) + ",\"audit_policy\":" + encode_policy(policy) + "}");
   return changed;
+}
+
+AuditPolicy TenantService::audit_policy(const std::string& tenant) const {
+  auto record = viewed(tenant);
+  return record ? record->audit_policy : AuditPolicy{};
 }
 
 Result<std::pair<std::string, std::string>> TenantService::create_key(const std::string& tenant,
@@ -351,7 +364,7 @@ void TenantService::on_request(const bus::Message& m) {
     q.max_total = u->max_total();
     q.max_cpus = u->max_cpus();
     q.max_memory_bytes = u->max_memory_bytes();
-    auto r = upsert(u->tenant()->str(), q, principal);
+    auto r = upsert(u->tenant()->str(), q, AuditPolicy{u->audit_retention_s(), u->audit_redact()}, principal);
     if (!r) return answer_error(r.error());
     (void)bus_.publish(m.reply, ok_reply(id));
   } else if (op == "key-create" && (*env)->body_as_KeyCreate()) {

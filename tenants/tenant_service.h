@@ -58,7 +58,10 @@ class TenantService {
                              Action action) const;
 
   // Changes; `principal` is who asked (audited with the change).
-  Result<TenantRecord> upsert(const std::string& tenant, const Quota& quota, const std::string& principal = "system");
+  Result<TenantRecord> upsert(const std::string& tenant, const Quota& quota, const AuditPolicy& policy = {},
+                              const std::string& principal = "system");
+  // This node's view of a tenant's audit policy (default: keep, no redaction).
+  AuditPolicy audit_policy(const std::string& tenant) const;
   Result<std::pair<std::string, std::string>> create_key(const std::string& tenant,
                                                          const std::vector<std::string>& roles, int64_t ttl_ms,
                                                          const std::string& principal = "system");
@@ -79,6 +82,7 @@ class TenantService {
   void on_event(uint64_t seq, std::string subject, std::string data);
   void on_request(const bus::Message& m);
   std::optional<TenantRecord> viewed(const std::string& tenant) const;
+  std::string tenant_of_key(const std::string& key_id) const;  // "" when no tenant has it
   void audit(const std::string& tenant, const std::string& principal, const std::string& action,
              const std::string& resource, const Status& result, const std::string& details_json = "{}");
 

@@ -105,3 +105,31 @@ TEST_CASE("the audit key is made once, kept private, and signs the same after a 
 }
 
 }  // namespace
+
+namespace {
+
+TEST_CASE("retention erases an event's content and the chain still verifies; tampering with it does not", "[audit]") {
+  Log log(6);
+  erase_content(log.records[2]);
+  const Record erased = log.records[2];
+  CHECK(erased.event.principal.empty());
+  CHECK(erased.event.resource.empty());
+  CHECK(erased.event.details.empty());
+  CHECK(erased.event.action == "sandbox.create");  // what happened stays countable
+  auto report = log.check();
+  CHECK(report.ok);
+  CHECK(report.erased == 1);
+  auto line = decode_record(encode_record(erased));
+  REQUIRE(line.ok());
+  CHECK(line->erased);
+  // An erased record whose digest is changed no longer matches its hash.
+  log.records[2].digest[0] = log.records[2].digest[0] == 'a' ? 'b' : 'a';
+  CHECK(log.check().first_bad == 2);
+  // Content put back into an erased record is not checked against the digest,
+  // but un-erasing it is: the content must match.
+  log.records[2] = erased;
+  log.records[2].erased = false;
+  CHECK(log.check().first_bad == 2);
+}
+
+}  // namespace
