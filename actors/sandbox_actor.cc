@@ -251,6 +251,25 @@ bool check_events_token(Self* self, const bus::Message& m, const std::string& re
   return true;
 }
 
+// The sandbox's env plus the tenant secrets this process asked for (each
+// read audited by name; values never leave the env).
+Result<std::vector<std::string>> process_env(Self* self, const bp::ExecStart& exec, const std::string& principal) {
+  auto& st = self->state;
+  if (!exec.secrets() || exec.secrets()->size() == 0) return st.settings.env;
+  std::vector<std::string> names;
+  for (const auto* name : *exec.secrets()) names.push_back(name->str());
+  auto opened = st.ctx->tenants
+                    ? st.ctx->tenants->secret_env(st.settings.tenant, names)
+                    : Result<std::vector<std::string>>(Error{ErrorCode::unavailable, "this node has no tenants"});
+  for (const auto& name : names)
+    audit_event(self, "secret.read", opened ? "ok" : "error", principal, "",
+                {{"secret", "secret/" + st.settings.tenant + "/" + name}});
+  if (!opened) return opened.error();
+  std::vector<std::string> env = st.settings.env;
+  env.insert(env.end(), opened->begin(), opened->end());
+  return env;
+}
+
 void on_exec(Self* self, const bus::Message& m, const bp::Envelope& env, const std::string& request_id) {
   const auto* exec = env.body_as_ExecStart();
   PendingCall call = pending_call(PendingCall::Kind::exec, m.reply, request_id);
@@ -258,8 +277,13 @@ void on_exec(Self* self, const bus::Message& m, const bp::Envelope& env, const s
   call.audit_action = "process.start";
   call.audit_path = exec->process()->argv()->size() ? exec->process()->argv()->Get(0)->str() : "";
   if (!check_events_token(self, m, request_id, exec->events_token(), &call.events_subject)) return;
+  auto env_of_process = process_env(self, *exec, call.principal);
+  if (!env_of_process) {
+    reply_error(self, m.reply, request_id, env_of_process.error().code, env_of_process.error().message);
+    return;
+  }
   const uint64_t id = self->state.next_frame_id++;
-  call_agent(self, process_start_frame(id, *exec->process(), self->state.settings.env), id, std::move(call));
+  call_agent(self, process_start_frame(id, *exec->process(), *env_of_process), id, std::move(call));
 }
 
 void on_watch(Self* self, const bus::Message& m, const bp::Envelope& env, const std::string& request_id) {
@@ -423,7 +447,9 @@ void on_bus(Self* self, const bus::Message& m) {
   }
   if (st.ctx->tenants) {
     const auto [resource, action] = permission_for(op);
-    if (auto allowed = st.ctx->tenants->authorize_principal(st.settings.tenant, principal_of(**env), resource, action);
+    const bool is_owner = principal_of(**env) == st.settings.principal;  // for own-only permissions
+    if (auto allowed =
+            st.ctx->tenants->authorize_principal(st.settings.tenant, principal_of(**env), resource, action, is_owner);
         !allowed) {
       audit_event(self, "permission.denied", "denied", principal_of(**env), "", {{"op", op}});
       reply_error(self, m.reply, request_id, allowed.error().code, allowed.error().message);

@@ -289,13 +289,17 @@ Result<std::string> Client::open_events(const std::string& id, std::shared_ptr<E
   return token;
 }
 
-Result<std::unique_ptr<Execution>> Client::start(const std::string& id, const ProcessSpec& spec) {
+Result<std::unique_ptr<Execution>> Client::start(const std::string& id, const ProcessSpec& spec,
+                                                 const std::vector<std::string>& secrets) {
   auto exec = std::make_unique<Execution>();
   auto token = open_events(id, exec->events_, exec->subscription_);
   if (!token) return token.error();
   auto r = call(subjects::sandbox_op(id, "exec"), [&](flatbuffers::FlatBufferBuilder& b) {
     auto start = build_proc_start(b, spec);
-    return std::make_pair(bp::Body::ExecStart, bp::CreateExecStart(b, start, b.CreateString(*token)).Union());
+    return std::make_pair(
+        bp::Body::ExecStart,
+        bp::CreateExecStart(b, start, b.CreateString(*token), secrets.empty() ? 0 : b.CreateVectorOfStrings(secrets))
+            .Union());
   });
   if (!r) return r.error();
   const auto* started = r->get().body_as_ExecStarted();
@@ -305,8 +309,8 @@ Result<std::unique_ptr<Execution>> Client::start(const std::string& id, const Pr
 }
 
 Result<ProcessResult> Client::run(const std::string& id, const ProcessSpec& spec, int timeout,
-                                  const OutputCallback& on_output) {
-  auto exec = start(id, spec);
+                                  const OutputCallback& on_output, const std::vector<std::string>& secrets) {
+  auto exec = start(id, spec, secrets);
   if (!exec) return exec.error();
   return (*exec)->wait(timeout, on_output);
 }

@@ -145,9 +145,11 @@ class Client {
   Result<std::string> place(const CreateOptions& options, std::string* reservation_id);
 
   // --- processes
-  Result<std::unique_ptr<Execution>> start(const std::string& id, const ProcessSpec& spec);
+  // `secrets`: names of tenant secrets added to this process's env.
+  Result<std::unique_ptr<Execution>> start(const std::string& id, const ProcessSpec& spec,
+                                           const std::vector<std::string>& secrets = {});
   Result<ProcessResult> run(const std::string& id, const ProcessSpec& spec, int timeout_ms = 60000,
-                            const OutputCallback& on_output = {});
+                            const OutputCallback& on_output = {}, const std::vector<std::string>& secrets = {});
   Status send_stdin(const std::string& id, int pid, const std::string& data, bool close = false);
   Status signal(const std::string& id, int pid, int signo);
   Status resize(const std::string& id, int pid, uint16_t rows, uint16_t cols);

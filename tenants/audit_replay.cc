@@ -55,6 +55,18 @@ Status fold_tenant(ReplayedTenant& t, const audit::Event& e, const json& details
     auto it = t.keys.find(id_of(e.resource));
     if (it == t.keys.end()) return Error{ErrorCode::not_found, "revokes a key never created"};
     it->second.revoked = true;
+  } else if (e.action == "role.set") {
+    Role role{id_of(e.resource), details.value("parents", std::vector<std::string>{}), {}};
+    for (const auto& text : details.value("permissions", std::vector<std::string>{})) {
+      auto p = parse_permission(text);
+      if (!p) return p.error();
+      role.permissions.push_back(*p);
+    }
+    t.roles[role.name] = std::move(role);
+  } else if (e.action == "permission.grant" || e.action == "permission.revoke") {
+    auto it = t.keys.find(id_of(e.resource));
+    if (it == t.keys.end()) return Error{ErrorCode::not_found, "changes the roles of a key never created"};
+    it->second.roles = details.value("roles", std::vector<std::string>{});
   } else if (e.action == "secret.set") {
     const std::string prefix = "secret/" + e.tenant + "/";
     if (e.resource.rfind(prefix, 0) != 0) return Error{ErrorCode::invalid_argument, "secret resource " + e.resource};
@@ -64,7 +76,8 @@ Status fold_tenant(ReplayedTenant& t, const audit::Event& e, const json& details
 }
 
 bool is_tenant_change(const std::string& action) {
-  return action == "tenant.upsert" || action == "key.create" || action == "key.revoke" || action == "secret.set";
+  return action == "tenant.upsert" || action == "key.create" || action == "key.revoke" || action == "secret.set" ||
+         action == "role.set" || action == "permission.grant" || action == "permission.revoke";
 }
 
 }  // namespace
@@ -103,6 +116,7 @@ std::vector<std::string> compare_with_live(const ReplayState& replayed, const st
       const TenantRecord& l = it->second;
       differ(name, "quota", encode_quota(t.quota), encode_quota(l.quota));
       differ(name, "audit policy", encode_policy(t.audit_policy), encode_policy(l.audit_policy));
+      differ(name, "roles", encode_roles(t.roles), encode_roles(l.roles));
       std::map<std::string, ReplayedKey> live_keys;
       for (const auto& [id, k] : l.keys) live_keys[id] = ReplayedKey{k.roles, k.expires_unix_ms, k.revoked};
       for (const auto& [id, k] : t.keys) {

@@ -24,6 +24,7 @@ struct ReplayedTenant {
   bool has_record = false;  // a tenant.upsert was seen (else: usage only)
   Quota quota;
   AuditPolicy audit_policy;
+  RoleSet roles;  // the tenant's own
   std::map<std::string, ReplayedKey> keys;
   std::set<std::string> secrets;  // names
   Usage usage;

@@ -72,6 +72,42 @@ Result<Action> parse_action(const std::string& name) {
                "unknown action '" + name + "' (create, read, update, delete, execute, connect, admin)"};
 }
 
+std::string permission_string(const Permission& p) {
+  return std::string(resource_name(p.resource)) + ":" + action_name(p.action) + (p.own_only ? ":own" : "");
+}
+
+Result<Permission> parse_permission(const std::string& text) {
+  const Error bad{ErrorCode::invalid_argument,
+                  "permission '" + text + "' is not resource:action or resource:action:own"};
+  const auto first = text.find(':');
+  if (first == std::string::npos) return bad;
+  const auto second = text.find(':', first + 1);
+  auto resource = parse_resource(text.substr(0, first));
+  if (!resource) return resource.error();
+  auto action =
+      parse_action(text.substr(first + 1, second == std::string::npos ? std::string::npos : second - first - 1));
+  if (!action) return action.error();
+  bool own = false;
+  if (second != std::string::npos) {
+    if (text.substr(second + 1) != "own") return bad;
+    own = true;
+  }
+  return Permission{*resource, *action, own};
+}
+
+Status check_custom_role(const RoleSet& defined, const Role& role) {
+  static const RoleSet builtin = builtin_roles();
+  if (builtin.count(role.name))
+    return Error{ErrorCode::invalid_argument, "'" + role.name + "' is a built-in role and cannot be redefined"};
+  if (role.name.empty() || role.name.size() > 64 ||
+      role.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos)
+    return Error{ErrorCode::invalid_argument, "role names are 1-64 of [a-z0-9_-]"};
+  for (const auto& parent : role.parents)
+    if (parent == role.name || !defined.count(parent))
+      return Error{ErrorCode::invalid_argument, "role '" + role.name + "': unknown parent role '" + parent + "'"};
+  return {};
+}
+
 RoleSet builtin_roles() {
   Role viewer{"viewer", {}, {}};
   for (Resource r : kResources)

@@ -34,8 +34,16 @@ struct Role {
 
 using RoleSet = std::map<std::string, Role>;
 
+// "resource:action" or "resource:action:own".
+std::string permission_string(const Permission& p);
+Result<Permission> parse_permission(const std::string& text);
+
 // admin, developer, viewer.
 RoleSet builtin_roles();
+
+// A tenant's own role checked against `defined` (the built-in ones and the
+// tenant's others): a new name, known parents, valid permissions.
+Status check_custom_role(const RoleSet& defined, const Role& role);
 
 // True when one of `roles` (or a role they inherit, cycles ignored) grants
 // `action` on `resource`; own_only permissions count only when `is_owner`.

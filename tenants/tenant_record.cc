@@ -31,7 +31,39 @@ AuditPolicy policy_of(const json& j) {
   return AuditPolicy{j.value("retention_s", uint64_t(0)), j.value("redact", false)};
 }
 
+json roles_json(const RoleSet& roles) {
+  json out = json::object();
+  for (const auto& [name, role] : roles) {
+    std::vector<std::string> permissions;
+    for (const auto& p : role.permissions) permissions.push_back(permission_string(p));
+    out[name] = {{"parents", role.parents}, {"permissions", permissions}};
+  }
+  return out;
+}
+
+RoleSet roles_from(const json& j) {
+  RoleSet roles;
+  if (!j.is_object()) return roles;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    Role role{it.key(), it.value().value("parents", std::vector<std::string>{}), {}};
+    for (const auto& text : it.value().value("permissions", std::vector<std::string>{}))
+      if (auto p = parse_permission(text)) role.permissions.push_back(*p);
+    roles[role.name] = std::move(role);
+  }
+  return roles;
+}
+
 }  // namespace
+
+RoleSet roles_of(const TenantRecord& t) {
+  RoleSet all = builtin_roles();
+  for (const auto& [name, role] : t.roles) all[name] = role;
+  return all;
+}
+
+std::string encode_roles(const RoleSet& roles) {
+  return roles_json(roles).dump();
+}
 
 std::string encode_policy(const AuditPolicy& p) {
   return policy_json(p).dump();
@@ -62,6 +94,7 @@ std::string encode_tenant(const TenantRecord& t) {
               {"quota", quota_json(t.quota)},
               {"audit_policy", policy_json(t.audit_policy)},
               {"keys", keys},
+              {"roles", roles_json(t.roles)},
               {"secrets", t.secrets}}
       .dump();
 }
@@ -74,6 +107,7 @@ Result<TenantRecord> decode_tenant(const std::string& text) {
   t.name = j.value("name", "");
   t.quota = quota_of(j.value("quota", json::object()));
   t.audit_policy = policy_of(j.value("audit_policy", json::object()));
+  t.roles = roles_from(j.value("roles", json::object()));
   const auto secrets = j.find("secrets");
   if (secrets != j.end() && secrets->is_object())
     for (auto it = secrets->begin(); it != secrets->end(); ++it)

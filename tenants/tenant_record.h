@@ -9,6 +9,7 @@
 
 #include "common/result.h"
 #include "tenants/quota.h"
+#include "tenants/rbac.h"
 
 namespace soulbox::tenants {
 
@@ -32,10 +33,15 @@ struct TenantRecord {
   AuditPolicy audit_policy;
   std::map<std::string, KeyRecord> keys;       // by key id
   std::map<std::string, std::string> secrets;  // name -> sealed value (tenants/secret_box.h)
+  RoleSet roles;                               // the tenant's own roles (the built-in ones are not stored)
 };
+
+// The built-in roles and the tenant's own.
+RoleSet roles_of(const TenantRecord& t);
 
 std::string encode_tenant(const TenantRecord& t);
 Result<TenantRecord> decode_tenant(const std::string& json);
+std::string encode_roles(const RoleSet& roles);   // a JSON object: name -> {parents, permissions}
 std::string encode_policy(const AuditPolicy& p);  // a JSON object
 Result<AuditPolicy> decode_policy(const std::string& json);
 std::string encode_quota(const Quota& q);  // a JSON object

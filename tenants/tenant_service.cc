@@ -1,5 +1,6 @@
 #include "tenants/tenant_service.h"
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
@@ -221,7 +222,7 @@ Result<Authenticated> TenantService::authenticate(const std::string& token) cons
 }
 
 Status TenantService::authorize_principal(const std::string& tenant, const std::string& principal, Resource resource,
-                                          Action action) const {
+                                          Action action, bool is_owner) const {
   if (principal.rfind("key:", 0) != 0) return {};
   const std::string key_id = principal.substr(4);
   const Error denied{ErrorCode::permission_denied,
@@ -230,9 +231,10 @@ Status TenantService::authorize_principal(const std::string& tenant, const std::
   auto t = view_.find(tenant);
   if (t == view_.end()) return denied;
   auto k = t->second.keys.find(key_id);
-  if (k == t->second.keys.end() || k->second.revoked) return denied;
-  static const RoleSet roles = builtin_roles();
-  if (!authorize(roles, k->second.roles, resource, action, /*is_owner=*/true)) return denied;
+  if (k == t->second.keys.end() || k->second.revoked ||
+      (k->second.expires_unix_ms && k->second.expires_unix_ms < unix_ms()))
+    return denied;
+  if (!authorize(roles_of(t->second), k->second.roles, resource, action, is_owner)) return denied;
   return {};
 }
 
@@ -275,13 +277,10 @@ AuditPolicy TenantService::audit_policy(const std::string& tenant) const {
 Result<std::pair<std::string, std::string>> TenantService::create_key(const std::string& tenant,
                                                                       const std::vector<std::string>& roles,
                                                                       int64_t ttl_ms, const std::string& principal) {
-  const RoleSet defined = builtin_roles();
-  for (const auto& role : roles)
-    if (!defined.count(role))
-      return Error{ErrorCode::invalid_argument, "unknown role '" + role + "' (admin, developer, viewer)"};
   auto key = generate_key();
   if (!key) return key.error();
   auto changed = change(tenant, true, [&](TenantRecord& r) {
+    if (auto known = check_roles(r, roles); !known) return known;
     r.keys[key->id] = KeyRecord{key->secret_hash, roles, ttl_ms ? unix_ms() + ttl_ms : 0, false};
     return Status();
   });
@@ -290,6 +289,65 @@ Result<std::pair<std::string, std::string>> TenantService::create_key(const std:
         nlohmann::json{{"roles", roles}, {"expires_unix_ms", expires}}.dump());
   if (!changed) return changed.error();
   return std::make_pair(key->id, key->token);
+}
+
+Status TenantService::check_roles(const TenantRecord& r, const std::vector<std::string>& roles) {
+  const RoleSet defined = roles_of(r);
+  for (const auto& role : roles)
+    if (!defined.count(role))
+      return Error{ErrorCode::invalid_argument,
+                   "unknown role '" + role + "' (admin, developer, viewer or one of the tenant's own)"};
+  return {};
+}
+
+Status TenantService::define_role(const std::string& tenant, const Role& role, const std::string& principal) {
+  auto changed = change(tenant, true, [&](TenantRecord& r) {
+    if (auto ok = check_custom_role(roles_of(r), role); !ok) return ok;
+    r.roles[role.name] = role;
+    return Status();
+  });
+  std::vector<std::string> permissions;
+  for (const auto& p : role.permissions) permissions.push_back(permission_string(p));
+  audit(tenant, principal, "role.set", "role/" + role.name, changed ? Status() : Status(changed.error()),
+        nlohmann::json{{"parents", role.parents}, {"permissions", permissions}}.dump());
+  if (!changed) return changed.error();
+  return {};
+}
+
+Status TenantService::set_key_roles(const std::string& tenant, const std::string& key_id,
+                                    const std::vector<std::string>& roles, const std::string& principal) {
+  std::vector<std::string> granted, revoked;
+  auto changed = change(tenant, true, [&](TenantRecord& r) {
+    auto it = r.keys.find(key_id);
+    if (it == r.keys.end()) return Status(Error{ErrorCode::not_found, "no key '" + key_id + "'"});
+    if (auto known = check_roles(r, roles); !known) return known;
+    granted.clear();
+    revoked.clear();
+    for (const auto& role : roles)
+      if (std::find(it->second.roles.begin(), it->second.roles.end(), role) == it->second.roles.end())
+        granted.push_back(role);
+    for (const auto& role : it->second.roles)
+      if (std::find(roles.begin(), roles.end(), role) == roles.end()) revoked.push_back(role);
+    it->second.roles = roles;
+    return Status();
+  });
+  const Status result = changed ? Status() : Status(changed.error());
+  const nlohmann::json details{{"roles", roles}, {"granted", granted}, {"revoked", revoked}};
+  // One event per direction, as the spec's "permission granted/revoked".
+  if (!granted.empty() || !changed)
+    audit(tenant, principal, "permission.grant", "key/" + key_id, result, details.dump());
+  if (!revoked.empty() && changed)
+    audit(tenant, principal, "permission.revoke", "key/" + key_id, result, details.dump());
+  if (!changed) return changed.error();
+  return {};
+}
+
+Result<Usage> TenantService::usage(const std::string& tenant) {
+  if (auto ok = subjects::check_token("tenant", tenant); !ok) return ok.error();
+  auto last = js_->last_message(subjects::kEventsStream, subjects::usage_events(tenant));
+  if (!last) return last.error();
+  if (!last->has_value()) return Usage{};
+  return decode_usage((*last)->second);
 }
 
 Status TenantService::revoke_key(const std::string& tenant, const std::string& key_id, const std::string& principal) {
@@ -383,14 +441,46 @@ void TenantService::on_request(const bus::Message& m) {
     if (auto st = set_secret(s->tenant()->str(), s->name()->str(), s->value()->str(), principal); !st)
       return answer_error(st.error());
     (void)bus_.publish(m.reply, ok_reply(id));
+  } else if (op == "role-set" && (*env)->body_as_RoleDefine()) {
+    const auto* d = (*env)->body_as_RoleDefine();
+    Role role{d->name()->str(), {}, {}};
+    if (d->parents())
+      for (const auto* p : *d->parents()) role.parents.push_back(p->str());
+    if (d->permissions())
+      for (const auto* text : *d->permissions()) {
+        auto p = parse_permission(text->str());
+        if (!p) return answer_error(p.error());
+        role.permissions.push_back(*p);
+      }
+    if (auto st = define_role(d->tenant()->str(), role, principal); !st) return answer_error(st.error());
+    (void)bus_.publish(m.reply, ok_reply(id));
+  } else if (op == "key-roles" && (*env)->body_as_KeyRoles()) {
+    const auto* k = (*env)->body_as_KeyRoles();
+    std::vector<std::string> roles;
+    if (k->roles())
+      for (const auto* r : *k->roles()) roles.push_back(r->str());
+    if (auto st = set_key_roles(k->tenant()->str(), k->key_id()->str(), roles, principal); !st)
+      return answer_error(st.error());
+    (void)bus_.publish(m.reply, ok_reply(id));
+  } else if (op == "usage" && (*env)->body_as_TenantUsage()) {
+    const std::string tenant =
+        (*env)->body_as_TenantUsage()->tenant() ? (*env)->body_as_TenantUsage()->tenant()->str() : "";
+    auto u = usage(tenant);
+    if (!u) return answer_error(u.error());
+    flatbuffers::FlatBufferBuilder fbb(256);
+    auto body = bp::CreateTenantUsage(fbb, fbb.CreateString(tenant), u->running, u->created_total, float(u->cpus),
+                                      u->memory_bytes);
+    bp::FinishReplyBuffer(fbb, bp::CreateReply(fbb, fbb.CreateString(id), 0, 0, bp::Body::TenantUsage, body.Union()));
+    (void)bus_.publish(m.reply, bp::finish(fbb));
   } else if (op == "key-revoke" && (*env)->body_as_KeyRevoke()) {
     const auto* k = (*env)->body_as_KeyRevoke();
     if (auto st = revoke_key(k->tenant()->str(), k->key_id()->str(), principal); !st) return answer_error(st.error());
     (void)bus_.publish(m.reply, ok_reply(id));
   } else {
-    answer_error(Error{
-        ErrorCode::invalid_argument,
-        "unknown tenant operation '" + op + "' (auth, upsert, key-create, key-revoke, secret-set: docs/tenants.md)"});
+    answer_error(
+        Error{ErrorCode::invalid_argument,
+              "unknown tenant operation '" + op +
+                  "' (auth, upsert, key-create, key-revoke, key-roles, role-set, secret-set, usage: docs/tenants.md)"});
   }
 }
 

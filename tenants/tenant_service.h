@@ -54,8 +54,9 @@ class TenantService {
   // For envelopes whose principal is "key:<id>" (set by the gateway after it
   // authenticated the key): may that key do `action` on `resource`? Other
   // principals are trusted bus callers and always may.
-  Status authorize_principal(const std::string& tenant, const std::string& principal, Resource resource,
-                             Action action) const;
+  // `is_owner`: the principal created the resource (for own-only permissions).
+  Status authorize_principal(const std::string& tenant, const std::string& principal, Resource resource, Action action,
+                             bool is_owner = true) const;
 
   // Changes; `principal` is who asked (audited with the change).
   Result<TenantRecord> upsert(const std::string& tenant, const Quota& quota, const AuditPolicy& policy = {},
@@ -66,6 +67,13 @@ class TenantService {
                                                          const std::vector<std::string>& roles, int64_t ttl_ms,
                                                          const std::string& principal = "system");
   Status revoke_key(const std::string& tenant, const std::string& key_id, const std::string& principal = "system");
+  // A tenant's own role (parents: built-in or its own; not a built-in name).
+  Status define_role(const std::string& tenant, const Role& role, const std::string& principal = "system");
+  // The key's roles become exactly `roles`; audited as permission.grant / permission.revoke.
+  Status set_key_roles(const std::string& tenant, const std::string& key_id, const std::vector<std::string>& roles,
+                       const std::string& principal = "system");
+  // The tenant's usage now (the newest usage event).
+  Result<Usage> usage(const std::string& tenant);
   Status set_secret(const std::string& tenant, const std::string& name, const std::string& value,
                     const std::string& principal = "system");
   // NAME=value for each named secret, opened from this node's view.
@@ -83,6 +91,7 @@ class TenantService {
   void on_request(const bus::Message& m);
   std::optional<TenantRecord> viewed(const std::string& tenant) const;
   std::string tenant_of_key(const std::string& key_id) const;  // "" when no tenant has it
+  static Status check_roles(const TenantRecord& r, const std::vector<std::string>& roles);
   void audit(const std::string& tenant, const std::string& principal, const std::string& action,
              const std::string& resource, const Status& result, const std::string& details_json = "{}");
 

@@ -276,6 +276,18 @@ TEST_CASE("a tenant secret reaches the sandbox's processes and never the log or 
     o.secrets = {"NOPE"};
     CHECK(c.create(o).error().code == ErrorCode::not_found);
     REQUIRE(c.kill(box.id).ok());
+    // Per process: only the process that names the secret gets it.
+    o.secrets = {};
+    auto plain = c.create(o);
+    REQUIRE(plain.ok());
+    auto without = c.run(plain->id, print);
+    REQUIRE(without.ok());
+    CHECK(without->out.empty());
+    auto with = c.run(plain->id, print, 60000, {}, {"API_TOKEN"});
+    REQUIRE(with.ok());
+    CHECK(with->out == value + "\n");
+    CHECK(c.run(plain->id, print, 60000, {}, {"NOPE"}).error().code == ErrorCode::not_found);
+    REQUIRE(c.kill(plain->id).ok());
     CHECK(d.stop() == 0);
   }
   const std::string log = test::run_host({"/bin/cat", root + "/soulboxd.out"}).out;
@@ -285,6 +297,7 @@ TEST_CASE("a tenant secret reaches the sandbox's processes and never the log or 
   REQUIRE(exported.exit_code == 0);
   CHECK(exported.out.find("\"action\":\"secret.read\"") != std::string::npos);
   CHECK(exported.out.find("secret/sec-t/API_TOKEN") != std::string::npos);
+  CHECK(exported.out.find(R"(\"secret\":\"secret/sec-t/NOPE\")") != std::string::npos);  // per-process reads too
   CHECK(exported.out.find(value) == std::string::npos);
   auto grep = test::run_host({"/bin/grep", "-r", "-l", value, root + "/data/state"});
   CHECK(grep.out.empty());  // not in RocksDB either (the view keeps sealed values only)
@@ -360,6 +373,11 @@ Status call_ok(
   return {};
 }
 
+Status define_role(client::Client& c, const std::string& tenant, const std::string& name,
+                   const std::vector<std::string>& parents, const std::vector<std::string>& permissions);
+Status set_key_roles(client::Client& c, const std::string& tenant, const std::string& key_id,
+                     const std::vector<std::string>& roles);
+
 test::HostRun audit_tool(const std::vector<std::string>& args) {
   std::vector<std::string> argv{test::daemon_build_dir() + "/soulboxd", "audit"};
   argv.insert(argv.end(), args.begin(), args.end());
@@ -386,6 +404,8 @@ TEST_CASE("audit replay rebuilds tenants and usage equal to the live state, acro
                 bp::CreateSecretSet(fbb, fbb.CreateString("replay-t"), fbb.CreateString("TOKEN"), fbb.CreateString("v"))
                     .Union());
           }).ok());
+  REQUIRE(define_role(c, "replay-t", "runner", {"viewer"}, {"sandbox:execute:own"}).ok());
+  REQUIRE(set_key_roles(c, "replay-t", dev.first, {"developer", "runner"}).ok());
   REQUIRE(eventually([&] { return auth_on(c, "node-b", dev.second).ok(); }));
   CHECK(!auth_on(c, "testnode", "sb_nosuchkey0_" + std::string(43, 'A')).ok());  // a failed login, audited
 
@@ -539,6 +559,90 @@ TEST_CASE("per-tenant audit policy: retention erases old content, redaction hide
   INFO(verified.out << verified.err);
   CHECK(verified.exit_code == 0);
   CHECK(verified.out.find("erased by retention") != std::string::npos);
+}
+
+}  // namespace
+
+namespace {
+
+Status define_role(client::Client& c, const std::string& tenant, const std::string& name,
+                   const std::vector<std::string>& parents, const std::vector<std::string>& permissions) {
+  return call_ok(c, subjects::tenant_op("role-set"), [&](flatbuffers::FlatBufferBuilder& fbb) {
+    return std::make_pair(
+        bp::Body::RoleDefine,
+        bp::CreateRoleDefine(fbb, fbb.CreateString(tenant), fbb.CreateString(name), fbb.CreateVectorOfStrings(parents),
+                             fbb.CreateVectorOfStrings(permissions))
+            .Union());
+  });
+}
+
+Status set_key_roles(client::Client& c, const std::string& tenant, const std::string& key_id,
+                     const std::vector<std::string>& roles) {
+  return call_ok(c, subjects::tenant_op("key-roles"), [&](flatbuffers::FlatBufferBuilder& fbb) {
+    return std::make_pair(
+        bp::Body::KeyRoles,
+        bp::CreateKeyRoles(fbb, fbb.CreateString(tenant), fbb.CreateString(key_id), fbb.CreateVectorOfStrings(roles))
+            .Union());
+  });
+}
+
+TEST_CASE("a tenant's own roles with parents and own-only permissions, granted and revoked over the bus", "[tenants]") {
+  Daemon d({"--jobs-workers", "0"});
+  auto& c = d.client();
+  REQUIRE(upsert(c, "roles-t", 0).ok());
+  REQUIRE(define_role(c, "roles-t", "runner", {"viewer"}, {"sandbox:create", "sandbox:execute:own", "file:create:own"})
+              .ok());
+  // Refused definitions say why.
+  CHECK(define_role(c, "roles-t", "admin", {}, {}).error().message.find("built-in") != std::string::npos);
+  CHECK(define_role(c, "roles-t", "x", {"nope"}, {}).error().message.find("unknown parent role 'nope'") !=
+        std::string::npos);
+  CHECK(define_role(c, "roles-t", "x", {}, {"sandbox:fly"}).error().code == ErrorCode::invalid_argument);
+  CHECK(define_role(c, "roles-t", "x", {}, {"sandbox:read:all"}).error().code == ErrorCode::invalid_argument);
+  const auto admin = key_with_role(c, "roles-t", "admin");
+  const auto runner = key_with_role(c, "roles-t", "runner");
+  REQUIRE(eventually([&] { return auth_on(c, "testnode", runner.second).ok(); }));
+
+  client::CreateOptions o;
+  o.tenant = "roles-t";
+  c.principal = "key:" + admin.first;
+  auto admins = c.create(o);
+  REQUIRE(admins.ok());
+  c.principal = "key:" + runner.first;
+  auto own = c.create(o);
+  REQUIRE(own.ok());
+  ProcessSpec t;
+  t.argv = {"/bin/true"};
+  CHECK(c.run(own->id, t).ok());
+  CHECK(c.write_file(own->id, "/home/user/f", "1").ok());
+  CHECK(c.info(admins->id).ok());  // viewer, inherited
+  CHECK(c.run(admins->id, t).error().code == ErrorCode::permission_denied);
+  CHECK(c.write_file(admins->id, "/home/user/f", "1").error().code == ErrorCode::permission_denied);
+  CHECK(c.kill(own->id).error().code == ErrorCode::permission_denied);  // no delete, even on its own
+
+  c.principal = "";
+  REQUIRE(set_key_roles(c, "roles-t", runner.first, {"runner", "developer"}).ok());
+  c.principal = "key:" + runner.first;
+  CHECK(eventually([&] { return c.run(admins->id, t).ok(); }, 5000));
+  c.principal = "";
+  REQUIRE(set_key_roles(c, "roles-t", runner.first, {"viewer"}).ok());
+  CHECK(set_key_roles(c, "roles-t", runner.first, {"wizard"}).error().code == ErrorCode::invalid_argument);
+  CHECK(set_key_roles(c, "roles-t", "ffffffffffff", {"viewer"}).error().code == ErrorCode::not_found);
+  c.principal = "key:" + runner.first;
+  CHECK(eventually([&] { return !c.create(o).ok(); }, 5000));
+  CHECK(c.create(o).error().code == ErrorCode::permission_denied);
+
+  // Usage over the bus: two sandboxes running.
+  c.principal = "";
+  auto usage = c.call(subjects::tenant_op("usage"), [&](flatbuffers::FlatBufferBuilder& fbb) {
+    return std::make_pair(bp::Body::TenantUsage, bp::CreateTenantUsage(fbb, fbb.CreateString("roles-t")).Union());
+  });
+  REQUIRE(usage.ok());
+  CHECK(usage->get().body_as_TenantUsage()->running() == 2);
+  CHECK(usage->get().body_as_TenantUsage()->created_total() == 2);
+
+  auto exported = audit_tool({"--data-dir", d.data_dir(), "query", "--tenant", "roles-t", "--action", "permission."});
+  CHECK(exported.out.find("permission.grant") != std::string::npos);
+  CHECK(exported.out.find("permission.revoke") != std::string::npos);
 }
 
 }  // namespace

@@ -115,3 +115,30 @@ TEST_CASE("secrets are sealed with AES-256-GCM and open only for their tenant an
 }
 
 }  // namespace
+
+namespace {
+
+TEST_CASE("permissions parse strictly and a tenant's own roles are checked before use", "[tenants]") {
+  using namespace soulbox::tenants;
+  auto p = parse_permission("file:read:own");
+  REQUIRE(p.ok());
+  CHECK(p->resource == Resource::file);
+  CHECK(p->action == Action::read);
+  CHECK(p->own_only);
+  CHECK(permission_string(*p) == "file:read:own");
+  CHECK(permission_string(*parse_permission("template:delete")) == "template:delete");
+  for (const char* bad : {"", "file", "file:", ":read", "file:read:", "file:read:all", "disk:read", "file:fly"})
+    CHECK(parse_permission(bad).error().code == soulbox::ErrorCode::invalid_argument);
+  RoleSet defined = builtin_roles();
+  CHECK(check_custom_role(defined, Role{"runner", {"viewer"}, {}}).ok());
+  CHECK_FALSE(check_custom_role(defined, Role{"developer", {}, {}}).ok());
+  CHECK_FALSE(check_custom_role(defined, Role{"Runner", {}, {}}).ok());
+  CHECK_FALSE(check_custom_role(defined, Role{"runner", {"ghost"}, {}}).ok());
+  CHECK_FALSE(check_custom_role(defined, Role{"runner", {"runner"}, {}}).ok());
+  defined["runner"] = Role{"runner", {"viewer"}, {*parse_permission("sandbox:execute:own")}};
+  CHECK(authorize(defined, {"runner"}, Resource::sandbox, Action::execute, /*is_owner=*/true));
+  CHECK_FALSE(authorize(defined, {"runner"}, Resource::sandbox, Action::execute, /*is_owner=*/false));
+  CHECK(authorize(defined, {"runner"}, Resource::file, Action::read, false));  // from viewer
+}
+
+}  // namespace
