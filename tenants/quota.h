@@ -16,7 +16,7 @@ struct Quota {  // 0: unlimited
   double max_cpus = 0;     // summed over running sandboxes
   uint64_t max_memory_bytes = 0;
   uint64_t max_storage_bytes = 0;
-  uint32_t max_templates = 0;
+  uint32_t max_templates = 0;  // not enforced until templates can be created (the templates work)
 };
 
 struct Usage {

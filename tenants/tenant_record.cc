@@ -11,7 +11,8 @@ json quota_json(const Quota& q) {
   return {{"max_concurrent", q.max_concurrent},
           {"max_total", q.max_total},
           {"max_cpus", q.max_cpus},
-          {"max_memory_bytes", q.max_memory_bytes}};
+          {"max_memory_bytes", q.max_memory_bytes},
+          {"max_storage_bytes", q.max_storage_bytes}};
 }
 
 Quota quota_of(const json& q) {
@@ -20,6 +21,7 @@ Quota quota_of(const json& q) {
   quota.max_total = q.value("max_total", uint64_t(0));
   quota.max_cpus = q.value("max_cpus", 0.0);
   quota.max_memory_bytes = q.value("max_memory_bytes", uint64_t(0));
+  quota.max_storage_bytes = q.value("max_storage_bytes", uint64_t(0));
   return quota;
 }
 

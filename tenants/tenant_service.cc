@@ -40,6 +40,9 @@ Result<std::unique_ptr<TenantService>> TenantService::start(bus::Connection& bus
   if (!js) return js.error();
   s->js_ = std::move(*js);
   if (auto caught_up = s->catch_up(); !caught_up) return caught_up.error();
+  auto key_usage = KeyUsage::open(*s->js_);
+  if (!key_usage) return key_usage.error();
+  s->key_usage_ = std::move(*key_usage);
   auto* self = s.get();
   auto handler = [self](bus::Message m) { self->on_request(m); };
   auto shared = bus.subscribe(subjects::tenant_ops(), "tenants", handler);
@@ -216,6 +219,7 @@ Result<Authenticated> TenantService::authenticate(const std::string& token) cons
     if (k.revoked || (k.expires_unix_ms && k.expires_unix_ms < unix_ms()) ||
         !secret_matches(key->secret, k.secret_hash))
       return denied;
+    key_usage_->mark(name, key->id, unix_ms());
     return Authenticated{name, key->id, k.roles};
   }
   return denied;
@@ -235,6 +239,7 @@ Status TenantService::authorize_principal(const std::string& tenant, const std::
       (k->second.expires_unix_ms && k->second.expires_unix_ms < unix_ms()))
     return denied;
   if (!authorize(roles_of(t->second), k->second.roles, resource, action, is_owner)) return denied;
+  key_usage_->mark(tenant, key_id, unix_ms());
   return {};
 }
 
@@ -342,6 +347,21 @@ Status TenantService::set_key_roles(const std::string& tenant, const std::string
   return {};
 }
 
+Result<std::vector<TenantService::KeyView>> TenantService::list_keys(const std::string& tenant) {
+  auto record = viewed(tenant);
+  if (!record) return Error{ErrorCode::not_found, "no tenant '" + tenant + "'"};
+  std::vector<KeyView> out;
+  for (auto& [id, k] : record->keys) {
+    KeyView v{id, k, 0};
+    v.record.secret_hash.clear();
+    auto used = key_usage_->last_used(tenant, id);
+    if (!used) return used.error();
+    v.last_used_unix_ms = *used;
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 Result<Usage> TenantService::usage(const std::string& tenant) {
   if (auto ok = subjects::check_token("tenant", tenant); !ok) return ok.error();
   auto last = js_->last_message(subjects::kEventsStream, subjects::usage_events(tenant));
@@ -422,6 +442,7 @@ void TenantService::on_request(const bus::Message& m) {
     q.max_total = u->max_total();
     q.max_cpus = u->max_cpus();
     q.max_memory_bytes = u->max_memory_bytes();
+    q.max_storage_bytes = u->max_storage_bytes();
     auto r = upsert(u->tenant()->str(), q, AuditPolicy{u->audit_retention_s(), u->audit_redact()}, principal);
     if (!r) return answer_error(r.error());
     (void)bus_.publish(m.reply, ok_reply(id));
@@ -462,6 +483,17 @@ void TenantService::on_request(const bus::Message& m) {
     if (auto st = set_key_roles(k->tenant()->str(), k->key_id()->str(), roles, principal); !st)
       return answer_error(st.error());
     (void)bus_.publish(m.reply, ok_reply(id));
+  } else if (op == "key-list" && (*env)->body_as_KeyList()) {
+    auto keys = list_keys((*env)->body_as_KeyList()->tenant()->str());
+    if (!keys) return answer_error(keys.error());
+    flatbuffers::FlatBufferBuilder fbb(512);
+    std::vector<flatbuffers::Offset<bp::KeyInfo>> infos;
+    for (const auto& k : *keys)
+      infos.push_back(bp::CreateKeyInfo(fbb, fbb.CreateString(k.key_id), fbb.CreateVectorOfStrings(k.record.roles),
+                                        k.record.expires_unix_ms, k.record.revoked, k.last_used_unix_ms));
+    auto list = bp::CreateKeyListReply(fbb, fbb.CreateVector(infos));
+    bp::FinishReplyBuffer(fbb, bp::CreateReply(fbb, fbb.CreateString(id), 0, 0, bp::Body::KeyListReply, list.Union()));
+    (void)bus_.publish(m.reply, bp::finish(fbb));
   } else if (op == "usage" && (*env)->body_as_TenantUsage()) {
     const std::string tenant =
         (*env)->body_as_TenantUsage()->tenant() ? (*env)->body_as_TenantUsage()->tenant()->str() : "";
@@ -477,10 +509,9 @@ void TenantService::on_request(const bus::Message& m) {
     if (auto st = revoke_key(k->tenant()->str(), k->key_id()->str(), principal); !st) return answer_error(st.error());
     (void)bus_.publish(m.reply, ok_reply(id));
   } else {
-    answer_error(
-        Error{ErrorCode::invalid_argument,
-              "unknown tenant operation '" + op +
-                  "' (auth, upsert, key-create, key-revoke, key-roles, role-set, secret-set, usage: docs/tenants.md)"});
+    answer_error(Error{ErrorCode::invalid_argument, "unknown tenant operation '" + op +
+                                                        "' (auth, upsert, key-create, key-list, key-revoke, key-roles, "
+                                                        "role-set, secret-set, usage: docs/tenants.md)"});
   }
 }
 

@@ -18,6 +18,7 @@
 #include "audit/audit_chain.h"
 #include "bus/jetstream.h"
 #include "storage/store.h"
+#include "tenants/key_usage.h"
 #include "tenants/rbac.h"
 #include "tenants/secret_box.h"
 #include "tenants/tenant_record.h"
@@ -72,6 +73,13 @@ class TenantService {
   // The key's roles become exactly `roles`; audited as permission.grant / permission.revoke.
   Status set_key_roles(const std::string& tenant, const std::string& key_id, const std::vector<std::string>& roles,
                        const std::string& principal = "system");
+  // The tenant's keys as this node sees them, with when each was last used.
+  struct KeyView {
+    std::string key_id;
+    KeyRecord record;  // secret_hash left empty
+    int64_t last_used_unix_ms = 0;
+  };
+  Result<std::vector<KeyView>> list_keys(const std::string& tenant);
   // The tenant's usage now (the newest usage event).
   Result<Usage> usage(const std::string& tenant);
   Status set_secret(const std::string& tenant, const std::string& name, const std::string& value,
@@ -100,6 +108,7 @@ class TenantService {
   const SecretBox* secrets_;
   storage::Store* store_;
   std::unique_ptr<bus::JetStream> js_;
+  std::unique_ptr<KeyUsage> key_usage_;
   mutable std::mutex mu_;
   std::map<std::string, TenantRecord> view_;
   uint64_t applied_seq_ = 0;  // the newest SB_EVENTS sequence in view_

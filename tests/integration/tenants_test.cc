@@ -134,6 +134,28 @@ TEST_CASE("a key revoked on one node stops working on the other within seconds",
       },
       5000));
   CHECK(std::chrono::steady_clock::now() - start < 5s);
+  // The key list shows it revoked and when it was last used (never its secret or hash).
+  // (Any node answers; each writes a first use to the shared bucket within a second.)
+  Result<client::OwnedReply> list = Error{ErrorCode::internal, "not asked"};
+  CHECK(eventually(
+      [&] {
+        list = c.call(subjects::tenant_op("key-list"), [&](flatbuffers::FlatBufferBuilder& fbb) {
+          return std::make_pair(bp::Body::KeyList, bp::CreateKeyList(fbb, fbb.CreateString("rev-t")).Union());
+        });
+        return list.ok() && list->get().body_as_KeyListReply()->keys()->size() == 1 &&
+               list->get().body_as_KeyListReply()->keys()->Get(0)->last_used_unix_ms() > 0;
+      },
+      5000));
+  REQUIRE(list.ok());
+  const auto* keys = list->get().body_as_KeyListReply()->keys();
+  REQUIRE(keys->size() == 1);
+  CHECK(keys->Get(0)->key_id()->str() == key.first);
+  CHECK(keys->Get(0)->revoked());
+  const auto now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  CHECK(keys->Get(0)->last_used_unix_ms() > now_ms - 60000);
+  CHECK(keys->Get(0)->last_used_unix_ms() <= now_ms);
   // A wrong or malformed token is refused without saying which part was wrong.
   std::string wrong = key.second;
   wrong.back() = wrong.back() == 'A' ? 'B' : 'A';
