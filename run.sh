@@ -22,6 +22,12 @@ for _ in $(seq 300); do
 done
 [ -s "$READY" ] || { echo "soulboxd did not become ready in 30 s" >&2; kill $daemon; exit 1; }
 
+# The HTTP API (E2B's protocol) beside it, on loopback.
+HTTP_PORT=${SOULBOX_HTTP_PORT:-3000}
+"$BUILD_DIR/soulbox-gateway" --data-dir "$DATA_DIR" --port "$HTTP_PORT" > "$DATA_DIR/gateway.out" 2>&1 &
+gateway=$!
+trap 'kill -TERM $gateway 2>/dev/null; kill -TERM $daemon 2>/dev/null; wait $daemon' INT TERM
+
 demo() {
   local title=$1; shift
   printf '\n== %s\n$ soulboxctl run -- %s\n' "$title" "$*"
@@ -41,6 +47,10 @@ SoulBox is running (soulboxd pid $daemon). Reach it over NATS at $(grep -o '"nat
   $BUILD_DIR/soulboxctl health
   $BUILD_DIR/soulboxctl run -- /usr/bin/python3 -c 'print(6*7)'
   id=\$($BUILD_DIR/soulboxctl create) && $BUILD_DIR/soulboxctl exec \$id -- /bin/ls / && $BUILD_DIR/soulboxctl kill \$id
-Subjects and messages: docs/bus.md. Press Ctrl-C to stop (every sandbox is ended).
+Subjects and messages: docs/bus.md.
+
+E2B's API (gateway pid $gateway) on http://127.0.0.1:$HTTP_PORT: any E2B SDK works with
+  E2B_API_URL=http://127.0.0.1:$HTTP_PORT E2B_SANDBOX_URL=http://127.0.0.1:$HTTP_PORT E2B_API_KEY=<the key printed above>
+(docs/gateway.md says what is served so far). Press Ctrl-C to stop (every sandbox is ended).
 MSG
 wait $daemon

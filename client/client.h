@@ -124,10 +124,14 @@ class Watch {
 class Client {
  public:
   static Result<std::unique_ptr<Client>> connect(const bus::ConnectOptions& options);
-  explicit Client(std::unique_ptr<bus::Connection> connection) : bus_(std::move(connection)) {}
+  explicit Client(std::shared_ptr<bus::Connection> connection) : bus_(std::move(connection)) {}
+  // A client on the same connection that speaks for `tenant` as `principal`
+  // (the gateway: one per authenticated request, no new connection).
+  std::unique_ptr<Client> as(const std::string& tenant, const std::string& principal) const;
 
   int timeout_ms = 30000;  // per request
   std::string principal;   // put in every envelope ("key:<id>" after the gateway authenticated a key)
+  std::string tenant;      // put in envelopes whose call names none
 
   // --- lifecycle
   Result<SandboxInfo> create(const CreateOptions& options);
@@ -185,7 +189,7 @@ class Client {
   Result<std::string> open_events(const std::string& id, std::shared_ptr<EventQueue>& queue,
                                   std::unique_ptr<bus::Subscription>& subscription);
 
-  std::unique_ptr<bus::Connection> bus_;
+  std::shared_ptr<bus::Connection> bus_;
   std::mutex id_mu_;
   uint64_t last_id_ = 0;
   std::string id_prefix_;

@@ -45,3 +45,7 @@ cmake --build "$BUILD_DIR" -j "$(nproc)"
 # The JavaScript jobs example: its npm packages and the code flatc generates.
 echo "setup: building examples/jobs-js (npm install, flatc --ts, tsc)"
 (cd examples/jobs-js && npm install --no-audit --no-fund --loglevel=error >/dev/null && npm run --silent build >/dev/null)
+
+# The unmodified E2B SDK the gateway tests drive (pinned in tests/e2b/package.json).
+echo "setup: installing the e2b SDK for the gateway tests (npm)"
+(cd tests/e2b && npm install --no-audit --no-fund --loglevel=error >/dev/null)

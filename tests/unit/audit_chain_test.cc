@@ -108,7 +108,7 @@ TEST_CASE("the audit key is made once, kept private, and signs the same after a 
 
 namespace {
 
-TEST_CASE("retention erases an event's content and the chain still verifies; tampering with it does not", "[audit]") {
+TEST_CASE("retention erases an event's content and the chain still verifies, but not tampering with it", "[audit]") {
   Log log(6);
   erase_content(log.records[2]);
   const Record erased = log.records[2];

@@ -1,0 +1,71 @@
+#include "gateway/e2b_errors.h"
+
+#include <nlohmann/json.hpp>
+
+namespace soulbox::gateway {
+
+int http_status(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::ok:
+      return 200;
+    case ErrorCode::invalid_argument:
+    case ErrorCode::protocol_error:
+    case ErrorCode::not_a_directory:
+    case ErrorCode::is_a_directory:
+    case ErrorCode::path_escape:
+      return 400;
+    case ErrorCode::permission_denied:
+      return 403;
+    case ErrorCode::not_found:
+      return 404;
+    case ErrorCode::already_exists:
+      return 409;
+    case ErrorCode::resource_exhausted:
+      return 429;
+    case ErrorCode::unavailable:
+      return 503;
+    case ErrorCode::timeout:
+      return 504;
+    case ErrorCode::cancelled:
+      return 499;
+    default:
+      return 500;
+  }
+}
+
+const char* connect_code(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::invalid_argument:
+    case ErrorCode::protocol_error:
+    case ErrorCode::not_a_directory:
+    case ErrorCode::is_a_directory:
+    case ErrorCode::path_escape:
+      return "invalid_argument";
+    case ErrorCode::permission_denied:
+      return "permission_denied";
+    case ErrorCode::not_found:
+      return "not_found";
+    case ErrorCode::already_exists:
+      return "already_exists";
+    case ErrorCode::resource_exhausted:
+      return "resource_exhausted";
+    case ErrorCode::unavailable:
+      return "unavailable";
+    case ErrorCode::timeout:
+      return "deadline_exceeded";
+    case ErrorCode::cancelled:
+      return "canceled";
+    default:
+      return "internal";
+  }
+}
+
+std::string error_body(int status, const std::string& message) {
+  return nlohmann::json{{"code", status}, {"message", message}}.dump();
+}
+
+std::string connect_error_body(const Error& e) {
+  return nlohmann::json{{"code", connect_code(e.code)}, {"message", e.message}}.dump();
+}
+
+}  // namespace soulbox::gateway

@@ -1,0 +1,19 @@
+// SoulBox's stable error codes as E2B's clients expect them: HTTP statuses
+// with `{"code": <status>, "message"}` bodies on the control plane, and
+// Connect code names (with their statuses) on the in-sandbox API.
+#pragma once
+#include <string>
+
+#include "common/error_code.h"
+#include "common/result.h"
+
+namespace soulbox::gateway {
+
+int http_status(ErrorCode code);
+const char* connect_code(ErrorCode code);
+// The control plane's error body.
+std::string error_body(int status, const std::string& message);
+// A unary Connect error body.
+std::string connect_error_body(const Error& e);
+
+}  // namespace soulbox::gateway

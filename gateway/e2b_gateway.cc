@@ -1,0 +1,277 @@
+#include "gateway/e2b_gateway.h"
+
+#include <openssl/evp.h>
+
+#include <chrono>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "bus/subjects.h"
+#include "common/log.h"
+#include "gateway/connect_frame.h"
+#include "gateway/e2b_errors.h"
+
+namespace soulbox::gateway {
+namespace bp = busproto;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr const char* kJson = "application/json";
+constexpr const char* kConnectJson = "application/connect+json";
+constexpr int kKeepaliveMs = 50000;
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string rfc3339(int64_t unix_ms) {
+  const time_t secs = time_t(unix_ms / 1000);
+  struct tm tm {};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string base64(const std::string& data) {
+  std::string out(4 * ((data.size() + 2) / 3), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(data.data()), int(data.size()));
+  out.resize(size_t(n));
+  return out;
+}
+
+void send_error(ResponseWriter& out, int status, const std::string& message) {
+  out.send(status, kJson, error_body(status, message));
+}
+
+void send_error(ResponseWriter& out, const Error& e) {
+  send_error(out, http_status(e.code), e.message);
+}
+
+// Answers about one sandbox: "no responders" (no node has it) and another
+// tenant's sandbox both read as not found, so ids reveal nothing.
+Error about_sandbox(const Error& e, const std::string& id) {
+  const bool missing =
+      (e.code == ErrorCode::unavailable && e.message.find("No responders") != std::string::npos) ||
+      (e.code == ErrorCode::permission_denied && e.message.find("belongs to another tenant") != std::string::npos);
+  if (missing) return Error{ErrorCode::not_found, "sandbox " + id + " not found"};
+  return e;
+}
+
+// "/sandboxes/<id>/timeout" -> {"sandboxes", "<id>", "timeout"}.
+std::vector<std::string> segments(const std::string& path) {
+  std::vector<std::string> out;
+  size_t start = 1;
+  while (start <= path.size()) {
+    const size_t end = std::min(path.find('/', start), path.size());
+    if (end > start) out.push_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+json sandbox_json(const client::SandboxInfo& s, const std::string& envd_version) {
+  json metadata = json::object();
+  for (const auto& [k, v] : s.metadata) metadata[k] = v;
+  return json{{"sandboxID", s.id},
+              {"templateID", s.template_name},
+              {"clientID", "soulbox"},
+              {"alias", s.template_name},
+              {"metadata", metadata},
+              {"startedAt", rfc3339(s.created_unix_ms)},
+              {"endAt", rfc3339(s.expires_unix_ms)},
+              {"state", s.state == bp::SandboxState::Paused ? "paused" : "running"},
+              {"cpuCount", int(s.cpus + 0.5f) > 0 ? int(s.cpus + 0.5f) : 1},
+              {"memoryMB", s.memory_bytes >> 20},
+              {"diskSizeMB", 0},
+              {"envdVersion", envd_version}};
+}
+
+}  // namespace
+
+void E2bGateway::handle(const HttpRequest& req, ResponseWriter& out) {
+  // The in-sandbox API is told apart by its headers (E2B-PROTOCOL.md §1).
+  if (!req.header("e2b-sandbox-id").empty() || !req.header("e2b-sandbox-port").empty()) return in_sandbox(req, out);
+  if (req.path == "/health") return out.send(200, kJson, R"({"status":"ok"})");
+  if (req.path == "/version")
+    return out.send(200, kJson, json{{"version", options_.version}, {"envdVersion", options_.envd_version}}.dump());
+  control_plane(req, out);
+}
+
+Result<E2bGateway::Caller> E2bGateway::authenticate(const HttpRequest& req) {
+  std::string token = req.header("x-api-key");
+  const std::string bearer = req.header("authorization");
+  if (token.empty() && bearer.rfind("Bearer ", 0) == 0) token = bearer.substr(7);
+  if (token.empty()) return Error{ErrorCode::permission_denied, "missing API key (X-API-Key or Authorization: Bearer)"};
+  {
+    std::lock_guard<std::mutex> lock(auth_mu_);
+    auto it = auth_cache_.find(token);
+    if (it != auth_cache_.end() && it->second.second > now_ms()) return it->second.first;
+  }
+  auto r = bus_.call(bus::subjects::tenant_op("auth"), [&](flatbuffers::FlatBufferBuilder& fbb) {
+    return std::make_pair(bp::Body::Authenticate, bp::CreateAuthenticate(fbb, fbb.CreateString(token)).Union());
+  });
+  if (!r) return r.error();
+  const auto* p = r->get().body_as_Principal();
+  if (!p) return Error{ErrorCode::internal, "the tenant service answered without a principal"};
+  Caller caller{p->tenant()->str(), p->key_id()->str()};
+  std::lock_guard<std::mutex> lock(auth_mu_);
+  if (auth_cache_.size() > 10000) auth_cache_.clear();
+  auth_cache_[token] = {caller, now_ms() + options_.auth_cache_ms};
+  return caller;
+}
+
+void E2bGateway::control_plane(const HttpRequest& req, ResponseWriter& out) {
+  const auto seg = segments(req.path);
+  const bool v2 = !seg.empty() && seg[0] == "v2";
+  const std::vector<std::string> s(seg.begin() + (v2 ? 1 : 0), seg.end());
+  if (s.empty() || s[0] != "sandboxes") return send_error(out, 404, "no route " + req.method + " " + req.path);
+  auto caller = authenticate(req);
+  if (!caller) {
+    const bool denied = caller.error().code == ErrorCode::permission_denied;
+    return send_error(out, denied ? 401 : http_status(caller.error().code), caller.error().message);
+  }
+  auto as = bus_.as(caller->tenant, "key:" + caller->key_id);
+  if (s.size() == 1 && req.method == "POST") return create(req, out, *as);
+  if (s.size() < 2) return send_error(out, 405, "method " + req.method + " not allowed on " + req.path);
+  const std::string& id = s[1];
+  if (auto ok = bus::subjects::check_token("sandbox id", id); !ok) return send_error(out, 404, "sandbox not found");
+  if (s.size() == 2 && req.method == "GET") {
+    auto info = as->info(id);
+    if (!info) return send_error(out, about_sandbox(info.error(), id));
+    if (info->state == bp::SandboxState::Terminated) return send_error(out, 404, "sandbox " + id + " not found");
+    return out.send(200, kJson, sandbox_json(*info, options_.envd_version).dump());
+  }
+  if (s.size() == 2 && req.method == "DELETE") {
+    auto killed = as->kill(id);
+    if (!killed) return send_error(out, about_sandbox(killed.error(), id));
+    return out.send(204, "", "");
+  }
+  if (s.size() == 3 && s[2] == "timeout" && req.method == "POST") {
+    const json body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object() || !body.contains("timeout") ||
+        !body["timeout"].is_number_unsigned() || body["timeout"].get<uint64_t>() > 86400 * 30)
+      return send_error(out, 400, "body must be {\"timeout\": <seconds>}");
+    auto set = as->set_timeout(id, body["timeout"].get<uint64_t>() * 1000);
+    if (!set) return send_error(out, about_sandbox(set.error(), id));
+    return out.send(204, "", "");
+  }
+  send_error(out, 404, "no route " + req.method + " " + req.path);
+}
+
+void E2bGateway::create(const HttpRequest& req, ResponseWriter& out, client::Client& as) {
+  const json body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) return send_error(out, 400, "the body is not a JSON object");
+  client::CreateOptions o;
+  o.tenant = as.tenant;
+  o.template_name = body.value("templateID", "base");
+  if (body.contains("timeout")) {
+    if (!body["timeout"].is_number_unsigned() || body["timeout"].get<uint64_t>() > 86400 * 30)
+      return send_error(out, 400, "timeout must be a number of seconds");
+    o.timeout_ms = body["timeout"].get<uint64_t>() * 1000;
+  }
+  for (const char* field : {"metadata", "envVars"}) {
+    if (!body.contains(field)) continue;
+    if (!body[field].is_object()) return send_error(out, 400, std::string(field) + " must be an object of strings");
+    for (auto it = body[field].begin(); it != body[field].end(); ++it) {
+      if (!it.value().is_string()) return send_error(out, 400, std::string(field) + " must be an object of strings");
+      (std::string(field) == "metadata" ? o.metadata : o.env).emplace_back(it.key(), it.value().get<std::string>());
+    }
+  }
+  o.auto_pause = body.value("autoPause", false);
+  auto made = as.create(o);
+  if (!made) return send_error(out, made.error());
+  out.send(201, kJson,
+           json{{"sandboxID", made->id},
+                {"templateID", made->template_name},
+                {"clientID", "soulbox"},
+                {"envdVersion", options_.envd_version},
+                {"envdAccessToken", tokens_.token_for(made->id)},
+                {"trafficAccessToken", nullptr},
+                {"domain", nullptr}}
+               .dump());
+}
+
+void E2bGateway::in_sandbox(const HttpRequest& req, ResponseWriter& out) {
+  const std::string id = req.header("e2b-sandbox-id");
+  if (auto ok = bus::subjects::check_token("sandbox id", id); !ok) return send_error(out, 400, ok.error().message);
+  if (req.path == "/health") return out.send(204, "", "");
+  if (!tokens_.check(id, req.header("x-access-token")))
+    return send_error(out, 401,
+                      "unauthorized access, please provide a valid access token or method signing if supported");
+  if (req.path == "/process.Process/Start" && req.method == "POST") return process_start(req, out, id);
+  send_error(out, 404, "no route " + req.method + " " + req.path + " in the sandbox API");
+}
+
+void E2bGateway::process_start(const HttpRequest& req, ResponseWriter& out, const std::string& sandbox) {
+  // Stream errors are a 200 with an end-of-stream error (E2B-PROTOCOL.md §4.1).
+  auto fail = [&](const Error& e) {
+    if (out.start(200, kConnectJson)) out.write(connect_end(&e));
+    out.finish();
+  };
+  auto frames = parse_connect_frames(req.body);
+  if (!frames) return fail(frames.error());
+  if (frames->size() != 1) return fail(Error{ErrorCode::invalid_argument, "Start takes exactly one message"});
+  const json start = json::parse((*frames)[0].json, nullptr, false);
+  if (start.is_discarded() || !start.is_object() || !start.contains("process") || !start["process"].is_object())
+    return fail(Error{ErrorCode::invalid_argument, "Start needs a process"});
+  const json& p = start["process"];
+  ProcessSpec spec;
+  spec.argv.push_back(p.value("cmd", ""));
+  if (spec.argv[0].empty()) return fail(Error{ErrorCode::invalid_argument, "process.cmd is empty"});
+  const json args = p.value("args", json::array());
+  for (const auto& a : args)
+    if (a.is_string()) spec.argv.push_back(a.get<std::string>());
+  const json envs = p.value("envs", json::object());
+  for (auto it = envs.begin(); it != envs.end(); ++it)
+    if (it.value().is_string()) spec.env.push_back(it.key() + "=" + it.value().get<std::string>());
+  spec.cwd = p.value("cwd", "");
+  spec.stdin_open = start.value("stdin", false);
+  if (start.contains("pty") && start["pty"].is_object()) {
+    const json size = start["pty"].value("size", json::object());
+    spec.pty = std::make_pair(uint16_t(size.value("rows", 24)), uint16_t(size.value("cols", 80)));
+  }
+  spec.tag = start.value("tag", "");
+  auto exec = bus_.start(sandbox, spec);
+  if (!exec) return fail(about_sandbox(exec.error(), sandbox));
+  if (!out.start(200, kConnectJson)) return;
+  out.write(connect_frame(json{{"event", {{"start", {{"pid", (*exec)->pid()}}}}}}.dump()));
+  const std::string timeout_header = req.header("connect-timeout-ms");
+  const int64_t deadline = timeout_header.empty() ? 0 : now_ms() + std::strtoll(timeout_header.c_str(), nullptr, 10);
+  bool client_gone = false;
+  auto on_output = [&](agentproto::Stream stream, const std::string& data) {
+    const char* name = spec.pty ? "pty" : stream == agentproto::Stream::Stderr ? "stderr" : "stdout";
+    if (!out.write(connect_frame(json{{"event", {{"data", {{name, base64(data)}}}}}}.dump()))) client_gone = true;
+  };
+  for (;;) {
+    int wait_ms = kKeepaliveMs;
+    if (deadline) wait_ms = int(std::max<int64_t>(0, std::min<int64_t>(wait_ms, deadline - now_ms())));
+    auto result = (*exec)->wait(wait_ms, on_output);
+    if (client_gone) return out.finish();  // the process goes on (a background command)
+    if (result) {
+      json end{{"exitCode", result->exit_code},
+               {"exited", result->signal == 0},
+               {"status", result->signal ? "signal: " + std::to_string(result->signal)
+                                         : "exit status " + std::to_string(result->exit_code)}};
+      if (result->exit_code != 0) end["error"] = end["status"];
+      out.write(connect_frame(json{{"event", {{"end", end}}}}.dump()));
+      out.write(connect_end());
+      return out.finish();
+    }
+    if (result.error().code != ErrorCode::timeout) {
+      out.write(connect_end(&result.error()));
+      return out.finish();
+    }
+    if (deadline && now_ms() >= deadline) {
+      const Error late{ErrorCode::timeout, "the stream's deadline passed"};
+      out.write(connect_end(&late));
+      return out.finish();
+    }
+    if (!out.write(connect_frame(R"({"event":{"keepalive":{}}})"))) return out.finish();
+  }
+}
+
+}  // namespace soulbox::gateway

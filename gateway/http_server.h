@@ -1,0 +1,61 @@
+// A small HTTP/1.1 server (Boost.Beast, the only file that includes it):
+// a thread per connection (at most `max_connections`), keep-alive, chunked
+// request bodies, a body limit, an idle timeout, and responses either whole
+// or streamed as chunks flushed one by one. Handlers may block (they wait on
+// the bus): each connection has its own thread.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+
+namespace soulbox::gateway {
+
+struct HttpRequest {
+  std::string method, target, path;  // path: the target before '?', percent-decoded
+  std::map<std::string, std::string> query;
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+  std::string peer;  // address:port
+  std::string header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? "" : it->second;
+  }
+};
+
+class ResponseWriter {
+ public:
+  virtual ~ResponseWriter() = default;
+  virtual void send(int status, const std::string& content_type, const std::string& body,
+                    const std::map<std::string, std::string>& headers = {}) = 0;
+  // Streaming: the head now, then chunks each flushed at once; false from
+  // write() when the client has gone.
+  virtual bool start(int status, const std::string& content_type) = 0;
+  virtual bool write(const std::string& chunk) = 0;
+  virtual void finish() = 0;
+};
+
+using HttpHandler = std::function<void(const HttpRequest&, ResponseWriter&)>;
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;  // 0: any free port
+  size_t max_body_bytes = 64 << 20;
+  int max_connections = 512;
+  int idle_timeout_s = 120;
+};
+
+class HttpServer {
+ public:
+  static Result<std::unique_ptr<HttpServer>> start(const HttpServerOptions& options, HttpHandler handler);
+  virtual ~HttpServer() = default;  // stops accepting, closes connections, joins
+  virtual uint16_t port() const = 0;
+};
+
+// "%2Fhome%2Fuser" -> "/home/user" ('+' stays '+'); nullopt-like error on bad escapes.
+Result<std::string> percent_decode(const std::string& s);
+
+}  // namespace soulbox::gateway

@@ -1,0 +1,77 @@
+// soulbox-gateway: E2B's HTTP API (and SoulBox's) in front of the bus.
+// Stateless: several can run against the same NATS; each needs the same
+// access-token key (--token-key) to accept the others' sandbox tokens.
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <fstream>
+#include <iostream>
+
+#include "client/client.h"
+#include "gateway/e2b_gateway.h"
+
+namespace {
+
+using namespace soulbox;
+
+int fail(const std::string& what) {
+  std::cerr << "soulbox-gateway: " << what << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"soulbox-gateway: E2B's API on SoulBox"};
+  std::string data_dir = "/var/lib/soulbox", nats_url, nats_user, nats_password, token_key, ready_file;
+  gateway::HttpServerOptions http;
+  http.port = 3000;
+  app.add_option("--data-dir", data_dir, "soulboxd's data dir (its ready file tells how to reach the bus)")
+      ->capture_default_str();
+  app.add_option("--nats", nats_url, "NATS URL instead of the ready file");
+  app.add_option("--nats-user", nats_user, "NATS user");
+  app.add_option("--nats-password", nats_password, "NATS password");
+  app.add_option("--host", http.host, "Listen address")->capture_default_str();
+  app.add_option("--port", http.port, "Listen port (0: any free one)")->capture_default_str();
+  app.add_option("--token-key", token_key, "Sandbox access-token key (default <data-dir>/gateway-token.key)");
+  app.add_option("--ready-file", ready_file, "Write {\"url\": ...} here once listening");
+  app.add_option("--max-body", http.max_body_bytes, "Largest request body (bytes)")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  bus::ConnectOptions connect{nats_url, nats_user, nats_password, "soulbox-gateway"};
+  if (connect.url.empty()) {
+    auto ready = client::read_ready_file(data_dir + "/soulboxd.json");
+    if (!ready) return fail(ready.error().message);
+    connect = ready->connect;
+    connect.name = "soulbox-gateway";
+  }
+  auto bus_client = client::Client::connect(connect);
+  if (!bus_client) return fail("bus: " + bus_client.error().message);
+  auto tokens = gateway::AccessTokens::load_or_create(token_key.empty() ? data_dir + "/gateway-token.key" : token_key);
+  if (!tokens) return fail("access-token key: " + tokens.error().message);
+
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  gateway::E2bGateway api(**bus_client, **tokens, {});
+  auto server = gateway::HttpServer::start(
+      http, [&api](const gateway::HttpRequest& req, gateway::ResponseWriter& out) { api.handle(req, out); });
+  if (!server) return fail(server.error().message);
+  const std::string url = "http://" + http.host + ":" + std::to_string((*server)->port());
+  if (!ready_file.empty()) {
+    std::ofstream(ready_file + ".tmp") << "{\"url\":\"" << url << "\"}\n";
+    std::rename((ready_file + ".tmp").c_str(), ready_file.c_str());
+  }
+  std::cout << "soulbox-gateway: listening on " << url << "\n"
+            << "soulbox-gateway: E2B SDKs: E2B_API_URL=" << url << " E2B_SANDBOX_URL=" << url
+            << " E2B_API_KEY=<a SoulBox API key>\n"
+            << std::flush;
+  int sig = 0;
+  sigwait(&stop, &sig);
+  std::cout << "soulbox-gateway: stopping (signal " << sig << ")\n";
+  return 0;
+}

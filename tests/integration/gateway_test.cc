@@ -1,0 +1,197 @@
+// The gateway against a real soulboxd and its bus, driven by the unmodified
+// npm `e2b` SDK (tests/e2b, pinned) and by raw HTTP for what the SDK never
+// sends (bad keys, bad bodies, other tenants' sandboxes).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "bus/subjects.h"
+#include "tests/support/daemon_env.h"
+#include "tests/support/sandbox_env.h"
+
+namespace {
+
+using namespace soulbox;
+using namespace std::chrono_literals;
+namespace bp = busproto;
+namespace subjects = bus::subjects;
+using json = nlohmann::json;
+
+// soulbox-gateway as a child on a free port, stopped (by pid) at the end.
+class Gateway {
+ public:
+  explicit Gateway(const test::Daemon& d) {
+    const std::string ready = d.root() + "/gateway.json";
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const std::string log = d.root() + "/gateway.out";
+      std::freopen(log.c_str(), "w", stdout);
+      std::freopen(log.c_str(), "a", stderr);
+      const std::string bin = test::daemon_build_dir() + "/soulbox-gateway";
+      ::execl(bin.c_str(), bin.c_str(), "--data-dir", d.data_dir().c_str(), "--port", "0", "--ready-file",
+              ready.c_str(), nullptr);
+      ::_exit(127);
+    }
+    for (int i = 0; i < 200 && url_.empty(); ++i) {
+      std::ifstream in(ready);
+      const auto j = json::parse(in, nullptr, false);
+      if (!j.is_discarded() && j.is_object()) url_ = j.value("url", "");
+      if (url_.empty()) std::this_thread::sleep_for(50ms);
+    }
+    REQUIRE(!url_.empty());
+  }
+  ~Gateway() {
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+  }
+  const std::string& url() const { return url_; }
+
+ private:
+  pid_t pid_ = -1;
+  std::string url_;
+};
+
+// One HTTP/1.1 request over a fresh loopback connection (Connection: close).
+struct HttpReply {
+  int status = 0;
+  std::string head, body;
+};
+
+HttpReply http(const std::string& url, const std::string& method, const std::string& target,
+               const std::vector<std::string>& headers = {}, const std::string& body = "") {
+  const auto colon = url.rfind(':');
+  const int port = std::stoi(url.substr(colon + 1));
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(uint16_t(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  for (const auto& h : headers) req += h + "\r\n";
+  req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  REQUIRE(::write(fd, req.data(), req.size()) == ssize_t(req.size()));
+  std::string raw;
+  char buf[65536];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) raw.append(buf, size_t(n));
+  ::close(fd);
+  HttpReply r;
+  const auto split = raw.find("\r\n\r\n");
+  r.head = raw.substr(0, split);
+  r.body = split == std::string::npos ? "" : raw.substr(split + 4);
+  if (raw.size() > 12) r.status = std::atoi(raw.c_str() + 9);
+  return r;
+}
+
+std::string source_dir() {
+  return SOULBOX_SOURCE_DIR;
+}
+
+std::pair<std::string, std::string> developer_key(client::Client& c, const std::string& tenant) {
+  auto up = c.call(subjects::tenant_op("upsert"), [&](flatbuffers::FlatBufferBuilder& fbb) {
+    return std::make_pair(bp::Body::TenantUpsert, bp::CreateTenantUpsert(fbb, fbb.CreateString(tenant)).Union());
+  });
+  REQUIRE(up.ok());
+  auto r = c.call(subjects::tenant_op("key-create"), [&](flatbuffers::FlatBufferBuilder& fbb) {
+    auto roles = fbb.CreateVectorOfStrings(std::vector<std::string>{"developer"});
+    return std::make_pair(bp::Body::KeyCreate, bp::CreateKeyCreate(fbb, fbb.CreateString(tenant), roles).Union());
+  });
+  REQUIRE(r.ok());
+  return {r->get().body_as_KeyCreated()->key_id()->str(), r->get().body_as_KeyCreated()->token()->str()};
+}
+
+test::HostRun e2b_script(const Gateway& g, const std::string& key, const std::string& script) {
+  return test::run_host({"/usr/bin/env", "E2B_API_KEY=" + key, "E2B_API_URL=" + g.url(), "E2B_SANDBOX_URL=" + g.url(),
+                         "node", source_dir() + "/tests/e2b/" + script});
+}
+
+TEST_CASE("the unmodified e2b SDK creates a sandbox, runs commands with streamed output and kills it",
+          "[gateway][e2b]") {
+  test::Daemon d({"--jobs-workers", "0"});
+  const auto key = developer_key(d.client(), "e2b-t");
+  Gateway g(d);
+  auto r = e2b_script(g, key.second, "minimal.mjs");
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  const json out = json::parse(r.out, nullptr, false);
+  REQUIRE(out.is_object());
+  CHECK(out["hi"]["exitCode"] == 0);
+  CHECK(out["hi"]["stdout"] == "hi\n");
+  CHECK(out["hi"]["stderr"] == "err\n");
+  CHECK(out["hi"]["streamed"].size() >= 1);
+  CHECK(out["exit3"]["exitCode"] == 3);
+  CHECK(out["whoami"] == "user\n/home/user\n");
+  CHECK(out["info"]["state"] == "running");
+  CHECK(out["info"]["metadata"]["suite"] == "soulbox");
+  CHECK(out["killed"] == true);
+  CHECK(out["killedAgain"] == false);
+  // The sandbox belonged to the key's tenant, and is gone.
+  auto info = d.client().info(out["sandboxId"].get<std::string>());
+  CHECK((!info.ok() || info->state == bp::SandboxState::Terminated));
+}
+
+TEST_CASE("the gateway refuses bad keys, bad bodies and other tenants' sandboxes with E2B's JSON errors", "[gateway]") {
+  test::Daemon d({"--jobs-workers", "0"});
+  const auto mine = developer_key(d.client(), "gw-a");
+  const auto theirs = developer_key(d.client(), "gw-b");
+  Gateway g(d);
+  const std::string k = "X-API-Key: " + mine.second;
+  auto no_key = http(g.url(), "POST", "/v2/sandboxes", {"Content-Type: application/json"}, "{}");
+  CHECK(no_key.status == 401);
+  CHECK(json::parse(no_key.body, nullptr, false)["code"] == 401);
+  std::string wrong = mine.second;
+  wrong.back() = wrong.back() == 'A' ? 'B' : 'A';
+  CHECK(http(g.url(), "POST", "/v2/sandboxes", {"X-API-Key: " + wrong}, "{}").status == 401);
+  CHECK(http(g.url(), "POST", "/v2/sandboxes", {k}, "{not json").status == 400);
+  CHECK(http(g.url(), "POST", "/v2/sandboxes", {k}, R"({"timeout":-5})").status == 400);
+  CHECK(http(g.url(), "POST", "/v2/sandboxes", {k}, R"({"metadata":{"a":1}})").status == 400);
+  CHECK(http(g.url(), "POST", "/v2/sandboxes", {k}, R"({"templateID":"nope"})").status == 404);
+  CHECK(http(g.url(), "GET", "/nowhere", {k}).status == 404);
+
+  // SDK <= 2.45 uses POST /sandboxes; Bearer works like X-API-Key.
+  auto made = http(g.url(), "POST", "/sandboxes", {"Authorization: Bearer " + mine.second}, R"({"templateID":"base"})");
+  REQUIRE(made.status == 201);
+  const json created = json::parse(made.body);
+  const std::string id = created["sandboxID"];
+  CHECK(created["envdVersion"] == "0.6.13");
+  const std::string token = created["envdAccessToken"];
+  // Another tenant's key finds nothing there: the same 404 as an unknown id.
+  const std::string t = "X-API-Key: " + theirs.second;
+  auto foreign = http(g.url(), "GET", "/sandboxes/" + id, {t});
+  CHECK(foreign.status == 404);
+  CHECK(http(g.url(), "GET", "/sandboxes/sb-0000000000000000", {t}).body.find("not found") != std::string::npos);
+  CHECK(http(g.url(), "DELETE", "/sandboxes/" + id, {t}).status == 404);
+  CHECK(http(g.url(), "GET", "/sandboxes/../../etc", {k}).status == 404);
+  // The in-sandbox API wants the sandbox's own token.
+  const std::vector<std::string> envd = {"E2b-Sandbox-Id: " + id, "E2b-Sandbox-Port: 49983",
+                                         "Content-Type: application/connect+json"};
+  auto no_token = http(g.url(), "POST", "/process.Process/Start", envd, "");
+  CHECK(no_token.status == 401);
+  auto other_token = envd;
+  other_token.push_back("X-Access-Token: sbt_" + std::string(64, '0'));
+  CHECK(http(g.url(), "POST", "/process.Process/Start", other_token, "").status == 401);
+  auto with_token = envd;
+  with_token.push_back("X-Access-Token: " + token);
+  auto cut = http(g.url(), "POST", "/process.Process/Start", with_token, std::string("\0\0\0\0\x20{}", 7));
+  CHECK(cut.status == 200);  // Connect streams report errors in the end-of-stream frame
+  CHECK(cut.body.find("invalid_argument") != std::string::npos);
+  CHECK(http(g.url(), "GET", "/health", {"E2b-Sandbox-Id: " + id, "E2b-Sandbox-Port: 49983"}).status == 204);
+  CHECK(http(g.url(), "POST", "/sandboxes/" + id + "/timeout", {k}, R"({"timeout":60})").status == 204);
+  CHECK(http(g.url(), "DELETE", "/sandboxes/" + id, {k}).status == 204);
+  auto again = http(g.url(), "DELETE", "/sandboxes/" + id, {k});
+  CHECK(again.status == 404);
+  CHECK(json::parse(again.body, nullptr, false)["code"] == 404);
+  CHECK(http(g.url(), "GET", "/health").status == 200);
+}
+
+}  // namespace
