@@ -45,6 +45,7 @@ Result<Replayed> replay_stream(bus::JetStream& js) {
   if (!stored) return stored.error();
   Replayed out;
   std::map<std::string, audit::Record> last;  // per node
+  std::vector<audit::Event> events;
   for (const auto& m : *stored) {
     const std::string node = m.subject.substr(m.subject.rfind('.') + 1);
     auto record = audit::decode_record(m.data);
@@ -58,9 +59,12 @@ Result<Replayed> replay_stream(bus::JetStream& js) {
       out.state.problems.push_back("node " + node + ": record " + std::to_string(record->seq) + " where " +
                                    std::to_string(want) + " (linked to the one before) belongs");
     ++out.records_per_node[node];
-    tenants::apply_event(out.state, record->event);
+    events.push_back(record->event);
     last[node] = std::move(*record);
   }
+  auto problems = std::move(out.state.problems);
+  out.state = tenants::replay(events);
+  out.state.problems.insert(out.state.problems.begin(), problems.begin(), problems.end());
   return out;
 }
 

@@ -68,4 +68,14 @@ std::string connect_error_body(const Error& e) {
   return nlohmann::json{{"code", connect_code(e.code)}, {"message", e.message}}.dump();
 }
 
+// Answers about one sandbox: "no responders" (no node has it) and another
+// tenant's sandbox both read as not found, so ids reveal nothing.
+Error about_sandbox(const Error& e, const std::string& id) {
+  const bool missing =
+      (e.code == ErrorCode::unavailable && e.message.find("No responders") != std::string::npos) ||
+      (e.code == ErrorCode::permission_denied && e.message.find("belongs to another tenant") != std::string::npos);
+  if (missing) return Error{ErrorCode::not_found, "sandbox " + id + " not found"};
+  return e;
+}
+
 }  // namespace soulbox::gateway

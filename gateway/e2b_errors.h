@@ -16,4 +16,8 @@ std::string error_body(int status, const std::string& message);
 // A unary Connect error body.
 std::string connect_error_body(const Error& e);
 
+// Answers about one sandbox: "no responders" (no node has it) and another
+// tenant's sandbox both read as not found, so ids reveal nothing.
+Error about_sandbox(const Error& e, const std::string& id);
+
 }  // namespace soulbox::gateway

@@ -8,8 +8,10 @@
 
 #include "bus/subjects.h"
 #include "common/log.h"
-#include "gateway/connect_frame.h"
 #include "gateway/e2b_errors.h"
+#include "gateway/e2b_json.h"
+#include "gateway/envd_files.h"
+#include "gateway/envd_process.h"
 
 namespace soulbox::gateway {
 namespace bp = busproto;
@@ -18,29 +20,10 @@ using json = nlohmann::json;
 namespace {
 
 constexpr const char* kJson = "application/json";
-constexpr const char* kConnectJson = "application/connect+json";
-constexpr int kKeepaliveMs = 50000;
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string rfc3339(int64_t unix_ms) {
-  const time_t secs = time_t(unix_ms / 1000);
-  struct tm tm {};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::string base64(const std::string& data) {
-  std::string out(4 * ((data.size() + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(data.data()), int(data.size()));
-  out.resize(size_t(n));
-  return out;
 }
 
 void send_error(ResponseWriter& out, int status, const std::string& message) {
@@ -49,16 +32,6 @@ void send_error(ResponseWriter& out, int status, const std::string& message) {
 
 void send_error(ResponseWriter& out, const Error& e) {
   send_error(out, http_status(e.code), e.message);
-}
-
-// Answers about one sandbox: "no responders" (no node has it) and another
-// tenant's sandbox both read as not found, so ids reveal nothing.
-Error about_sandbox(const Error& e, const std::string& id) {
-  const bool missing =
-      (e.code == ErrorCode::unavailable && e.message.find("No responders") != std::string::npos) ||
-      (e.code == ErrorCode::permission_denied && e.message.find("belongs to another tenant") != std::string::npos);
-  if (missing) return Error{ErrorCode::not_found, "sandbox " + id + " not found"};
-  return e;
 }
 
 // "/sandboxes/<id>/timeout" -> {"sandboxes", "<id>", "timeout"}.
@@ -199,79 +172,17 @@ void E2bGateway::in_sandbox(const HttpRequest& req, ResponseWriter& out) {
   const std::string id = req.header("e2b-sandbox-id");
   if (auto ok = bus::subjects::check_token("sandbox id", id); !ok) return send_error(out, 400, ok.error().message);
   if (req.path == "/health") return out.send(204, "", "");
-  if (!tokens_.check(id, req.header("x-access-token")))
+  const bool token_ok = tokens_.check(id, req.header("x-access-token"));
+  if (req.path == "/files") return serve_files(bus_, tokens_, req, out, id, token_ok);
+  if (!token_ok)
     return send_error(out, 401,
                       "unauthorized access, please provide a valid access token or method signing if supported");
-  if (req.path == "/process.Process/Start" && req.method == "POST") return process_start(req, out, id);
+  const std::string process = "/process.Process/", filesystem = "/filesystem.Filesystem/";
+  if (req.path.rfind(process, 0) == 0 && req.method == "POST")
+    return serve_process_rpc(bus_, req, out, id, req.path.substr(process.size()));
+  if (req.path.rfind(filesystem, 0) == 0 && req.method == "POST")
+    return serve_filesystem_rpc(bus_, req, out, id, req.path.substr(filesystem.size()));
   send_error(out, 404, "no route " + req.method + " " + req.path + " in the sandbox API");
-}
-
-void E2bGateway::process_start(const HttpRequest& req, ResponseWriter& out, const std::string& sandbox) {
-  // Stream errors are a 200 with an end-of-stream error (E2B-PROTOCOL.md §4.1).
-  auto fail = [&](const Error& e) {
-    if (out.start(200, kConnectJson)) out.write(connect_end(&e));
-    out.finish();
-  };
-  auto frames = parse_connect_frames(req.body);
-  if (!frames) return fail(frames.error());
-  if (frames->size() != 1) return fail(Error{ErrorCode::invalid_argument, "Start takes exactly one message"});
-  const json start = json::parse((*frames)[0].json, nullptr, false);
-  if (start.is_discarded() || !start.is_object() || !start.contains("process") || !start["process"].is_object())
-    return fail(Error{ErrorCode::invalid_argument, "Start needs a process"});
-  const json& p = start["process"];
-  ProcessSpec spec;
-  spec.argv.push_back(p.value("cmd", ""));
-  if (spec.argv[0].empty()) return fail(Error{ErrorCode::invalid_argument, "process.cmd is empty"});
-  const json args = p.value("args", json::array());
-  for (const auto& a : args)
-    if (a.is_string()) spec.argv.push_back(a.get<std::string>());
-  const json envs = p.value("envs", json::object());
-  for (auto it = envs.begin(); it != envs.end(); ++it)
-    if (it.value().is_string()) spec.env.push_back(it.key() + "=" + it.value().get<std::string>());
-  spec.cwd = p.value("cwd", "");
-  spec.stdin_open = start.value("stdin", false);
-  if (start.contains("pty") && start["pty"].is_object()) {
-    const json size = start["pty"].value("size", json::object());
-    spec.pty = std::make_pair(uint16_t(size.value("rows", 24)), uint16_t(size.value("cols", 80)));
-  }
-  spec.tag = start.value("tag", "");
-  auto exec = bus_.start(sandbox, spec);
-  if (!exec) return fail(about_sandbox(exec.error(), sandbox));
-  if (!out.start(200, kConnectJson)) return;
-  out.write(connect_frame(json{{"event", {{"start", {{"pid", (*exec)->pid()}}}}}}.dump()));
-  const std::string timeout_header = req.header("connect-timeout-ms");
-  const int64_t deadline = timeout_header.empty() ? 0 : now_ms() + std::strtoll(timeout_header.c_str(), nullptr, 10);
-  bool client_gone = false;
-  auto on_output = [&](agentproto::Stream stream, const std::string& data) {
-    const char* name = spec.pty ? "pty" : stream == agentproto::Stream::Stderr ? "stderr" : "stdout";
-    if (!out.write(connect_frame(json{{"event", {{"data", {{name, base64(data)}}}}}}.dump()))) client_gone = true;
-  };
-  for (;;) {
-    int wait_ms = kKeepaliveMs;
-    if (deadline) wait_ms = int(std::max<int64_t>(0, std::min<int64_t>(wait_ms, deadline - now_ms())));
-    auto result = (*exec)->wait(wait_ms, on_output);
-    if (client_gone) return out.finish();  // the process goes on (a background command)
-    if (result) {
-      json end{{"exitCode", result->exit_code},
-               {"exited", result->signal == 0},
-               {"status", result->signal ? "signal: " + std::to_string(result->signal)
-                                         : "exit status " + std::to_string(result->exit_code)}};
-      if (result->exit_code != 0) end["error"] = end["status"];
-      out.write(connect_frame(json{{"event", {{"end", end}}}}.dump()));
-      out.write(connect_end());
-      return out.finish();
-    }
-    if (result.error().code != ErrorCode::timeout) {
-      out.write(connect_end(&result.error()));
-      return out.finish();
-    }
-    if (deadline && now_ms() >= deadline) {
-      const Error late{ErrorCode::timeout, "the stream's deadline passed"};
-      out.write(connect_end(&late));
-      return out.finish();
-    }
-    if (!out.write(connect_frame(R"({"event":{"keepalive":{}}})"))) return out.finish();
-  }
 }
 
 }  // namespace soulbox::gateway

@@ -35,7 +35,6 @@ class E2bGateway {
   void control_plane(const HttpRequest& req, ResponseWriter& out);
   void in_sandbox(const HttpRequest& req, ResponseWriter& out);
   void create(const HttpRequest& req, ResponseWriter& out, client::Client& as);
-  void process_start(const HttpRequest& req, ResponseWriter& out, const std::string& sandbox);
 
   client::Client& bus_;
   const AccessTokens& tokens_;

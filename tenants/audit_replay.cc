@@ -1,7 +1,9 @@
 #include "tenants/audit_replay.h"
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "tenants/ask_json.h"
 
@@ -21,22 +23,22 @@ void fold_sandbox(ReplayedTenant& t, const audit::Event& e, const json& details)
   const auto ask = details.find("quota_ask");
   if (ask == details.end() || !ask->is_object()) return;  // spent nothing
   const SandboxAsk a = ask_from_json(*ask);
+  // Signed sums: nodes' logs interleave on the stream in publishing order,
+  // so an end may come before its create; the totals still agree.
+  const int sign = e.action == "sandbox.create" ? 1 : -1;
   if (e.action == "sandbox.create") {
-    // A failed create spent and gave back: it still counts as created.
-    t.usage = started(t.usage, a);
-    if (e.result != "ok") {
-      t.usage = ended(t.usage, a);
-      return;
-    }
+    ++t.signed_usage.created;
+    if (e.result != "ok") return;  // spent and given back: counted as created only
     t.open_spans[id_of(e.resource)] = t.spans.size();
     t.spans.push_back(SandboxSpan{e.unix_ms, 0, a.cpus, a.memory_bytes});
-    return;
+  } else if (auto open = t.open_spans.find(id_of(e.resource)); open != t.open_spans.end()) {
+    t.spans[open->second].end_ms = e.unix_ms;
+    t.open_spans.erase(open);
   }
-  t.usage = ended(t.usage, a);  // sandbox.end, sandbox.kill
-  auto open = t.open_spans.find(id_of(e.resource));
-  if (open == t.open_spans.end()) return;
-  t.spans[open->second].end_ms = e.unix_ms;
-  t.open_spans.erase(open);
+  t.signed_usage.running += sign;
+  t.signed_usage.cpus += sign * a.cpus;
+  t.signed_usage.memory_bytes += sign * int64_t(a.memory_bytes);
+  t.signed_usage.storage_bytes += sign * int64_t(a.disk_bytes);
 }
 
 Status fold_tenant(ReplayedTenant& t, const audit::Event& e, const json& details) {
@@ -82,25 +84,60 @@ bool is_tenant_change(const std::string& action) {
 
 }  // namespace
 
-void apply_event(ReplayState& state, const audit::Event& e) {
-  ++state.events;
-  const bool sandbox = e.action == "sandbox.create" || e.action == "sandbox.end" || e.action == "sandbox.kill";
-  if (!sandbox && !is_tenant_change(e.action)) return;  // reads, logins, denials change nothing
-  if (is_tenant_change(e.action) && e.result != "ok") return;
-  if (e.tenant.empty()) return;
-  const json details = json::parse(e.details.empty() ? "{}" : e.details, nullptr, false);
-  if (details.is_discarded() || !details.is_object()) {
-    state.problems.push_back(e.id + ": details are not a JSON object");
-    return;
-  }
+namespace {
+
+// Folds one event that changes state; a problem when it cannot be applied.
+void apply_one(ReplayState& state, const audit::Event& e, const json& details) {
   ReplayedTenant& t = state.tenants[e.tenant];
-  if (sandbox) {
+  if (e.action == "sandbox.create" || e.action == "sandbox.end" || e.action == "sandbox.kill") {
     fold_sandbox(t, e, details);
   } else if (auto folded = fold_tenant(t, e, details); !folded) {
     state.problems.push_back(e.id + " (" + e.action + "): " + folded.error().message);
     return;
   }
   ++state.applied;
+}
+
+Usage settled(const std::string& tenant, const SignedUsage& s, std::vector<std::string>& problems) {
+  if (s.running < 0 || s.memory_bytes < 0 || s.storage_bytes < 0 || s.cpus < -1e-6)
+    problems.push_back("tenant '" + tenant + "': more quota given back than spent");
+  Usage u;
+  u.running = uint32_t(std::max<int64_t>(0, s.running));
+  u.created_total = uint64_t(std::max<int64_t>(0, s.created));
+  u.cpus = std::max(0.0, s.cpus);
+  u.memory_bytes = uint64_t(std::max<int64_t>(0, s.memory_bytes));
+  u.storage_bytes = uint64_t(std::max<int64_t>(0, s.storage_bytes));
+  return u;
+}
+
+}  // namespace
+
+ReplayState replay(const std::vector<audit::Event>& events) {
+  ReplayState state;
+  // Tenant changes are applied in their order on SB_EVENTS (events_seq in
+  // their details), which is the order they happened in whichever node
+  // made them; usage sums do not depend on order.
+  std::vector<std::tuple<uint64_t, size_t, json>> changes;
+  for (const auto& e : events) {
+    ++state.events;
+    const bool sandbox = e.action == "sandbox.create" || e.action == "sandbox.end" || e.action == "sandbox.kill";
+    if (!sandbox && !is_tenant_change(e.action)) continue;  // reads, logins, denials change nothing
+    if ((!sandbox && e.result != "ok") || e.tenant.empty()) continue;
+    json details = json::parse(e.details.empty() ? "{}" : e.details, nullptr, false);
+    if (details.is_discarded() || !details.is_object()) {
+      state.problems.push_back(e.id + ": details are not a JSON object");
+      continue;
+    }
+    if (sandbox)
+      apply_one(state, e, details);
+    else
+      changes.emplace_back(details.value("events_seq", uint64_t(0)), &e - events.data(), std::move(details));
+  }
+  std::stable_sort(changes.begin(), changes.end(),
+                   [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
+  for (const auto& [seq, index, details] : changes) apply_one(state, events[index], details);
+  for (auto& [name, t] : state.tenants) t.usage = settled(name, t.signed_usage, state.problems);
+  return state;
 }
 
 std::vector<std::string> compare_with_live(const ReplayState& replayed, const std::map<std::string, TenantRecord>& live,

@@ -20,6 +20,11 @@ struct ReplayedKey {
   bool revoked = false;
 };
 
+struct SignedUsage {  // sums over the log in any order
+  int64_t running = 0, created = 0, memory_bytes = 0, storage_bytes = 0;
+  double cpus = 0;
+};
+
 struct ReplayedTenant {
   bool has_record = false;  // a tenant.upsert was seen (else: usage only)
   Quota quota;
@@ -27,7 +32,8 @@ struct ReplayedTenant {
   RoleSet roles;  // the tenant's own
   std::map<std::string, ReplayedKey> keys;
   std::set<std::string> secrets;  // names
-  Usage usage;
+  SignedUsage signed_usage;
+  Usage usage;                               // settled from signed_usage at the end
   std::vector<SandboxSpan> spans;            // each sandbox that spent quota, for usage reports
   std::map<std::string, size_t> open_spans;  // sandbox id -> index in spans, until it ends
 };
@@ -38,8 +44,9 @@ struct ReplayState {
   std::vector<std::string> problems;  // events that could not be applied
 };
 
-// Folds `event` (in stream order) into `state`.
-void apply_event(ReplayState& state, const audit::Event& event);
+// Folds every node's events (in stream order, nodes interleaved as they
+// published) into tenant state and usage.
+ReplayState replay(const std::vector<audit::Event>& events);
 
 // The differences between the replayed state and the live one (empty: the
 // same). Key hashes and sealed secret values are not in the audit log and

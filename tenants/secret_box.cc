@@ -7,31 +7,12 @@
 
 #include <fstream>
 
+#include "common/base64.h"
+
 namespace soulbox::tenants {
 namespace {
 
 constexpr size_t kNonce = 12, kTag = 16;
-
-std::string b64(const std::string& raw) {
-  std::string out(4 * ((raw.size() + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(raw.data()), int(raw.size()));
-  out.resize(size_t(n));
-  return out;
-}
-
-Result<std::string> unb64(const std::string& text) {
-  if (text.size() % 4) return Error{ErrorCode::invalid_argument, "sealed secret is not base64"};
-  std::string out(3 * text.size() / 4, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()), int(text.size()));
-  if (n < 0) return Error{ErrorCode::invalid_argument, "sealed secret is not base64"};
-  size_t pad = 0;
-  if (!text.empty() && text.back() == '=') ++pad;
-  if (text.size() > 1 && text[text.size() - 2] == '=') ++pad;
-  out.resize(size_t(n) - pad);
-  return out;
-}
 
 }  // namespace
 
@@ -72,11 +53,11 @@ Result<std::string> SecretBox::seal(const std::string& plain, const std::string&
             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, int(kTag), tag.data()) == 1;
   EVP_CIPHER_CTX_free(ctx);
   if (!ok) return Error{ErrorCode::internal, "sealing a secret failed (OpenSSL)"};
-  return b64(nonce + cipher + tag);
+  return base64_encode(nonce + cipher + tag);
 }
 
 Result<std::string> SecretBox::open(const std::string& sealed, const std::string& context) const {
-  auto raw = unb64(sealed);
+  auto raw = base64_decode(sealed);
   if (!raw) return raw.error();
   if (raw->size() < kNonce + kTag) return Error{ErrorCode::invalid_argument, "sealed secret too short"};
   const std::string nonce = raw->substr(0, kNonce), tag = raw->substr(raw->size() - kTag);

@@ -31,6 +31,13 @@ std::string ok_reply(const std::string& request_id) {
   return bp::finish(fbb);
 }
 
+// The key `key_id` of `r`, or not_found.
+Result<KeyRecord*> key_of(TenantRecord& r, const std::string& key_id) {
+  auto it = r.keys.find(key_id);
+  if (it == r.keys.end()) return Error{ErrorCode::not_found, "no key '" + key_id + "'"};
+  return &it->second;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<TenantService>> TenantService::start(bus::Connection& bus, const std::string& node_id,
@@ -97,7 +104,8 @@ void TenantService::set_audit(std::function<void(audit::Event)> sink) {
 }
 
 void TenantService::audit(const std::string& tenant, const std::string& principal, const std::string& action,
-                          const std::string& resource, const Status& result, const std::string& details_json) {
+                          const std::string& resource, const Status& result, const std::string& details_json,
+                          uint64_t events_seq) {
   audit::Event e;
   e.unix_ms = unix_ms();
   e.id = node_ + "-tenants-" + std::to_string(e.unix_ms) + "-" + std::to_string(++audit_count_);
@@ -108,6 +116,13 @@ void TenantService::audit(const std::string& tenant, const std::string& principa
   e.result = result ? "ok" : result.error().code == ErrorCode::permission_denied ? "denied" : "error";
   e.source = node_;
   e.details = details_json;
+  if (events_seq) {  // the change's place on SB_EVENTS: replay orders changes by it
+    auto details = nlohmann::json::parse(details_json, nullptr, false);
+    if (details.is_object()) {
+      details["events_seq"] = events_seq;
+      e.details = details.dump();
+    }
+  }
   std::lock_guard<std::mutex> lock(audit_mu_);
   if (audit_)
     audit_(std::move(e));
@@ -142,7 +157,7 @@ std::optional<TenantRecord> TenantService::viewed(const std::string& tenant) con
 }
 
 Result<TenantRecord> TenantService::change(const std::string& tenant, bool must_exist,
-                                           const std::function<Status(TenantRecord&)>& edit) {
+                                           const std::function<Status(TenantRecord&)>& edit, uint64_t* stored_seq) {
   if (auto ok = subjects::check_token("tenant", tenant); !ok) return ok.error();
   const std::string subject = subjects::tenant_events(tenant);
   for (int attempt = 0; attempt < kMaxConflicts; ++attempt) {
@@ -161,6 +176,7 @@ Result<TenantRecord> TenantService::change(const std::string& tenant, bool must_
     }
     if (auto edited = edit(record); !edited) return edited.error();
     auto stored = js_->publish_expecting(subject, encode_tenant(record), seq);
+    if (stored && stored_seq) *stored_seq = stored->sequence;
     if (stored) return record;
     if (stored.error().code != ErrorCode::already_exists) return stored.error();
   }
@@ -264,13 +280,17 @@ std::string TenantService::tenant_of_key(const std::string& key_id) const {
 
 Result<TenantRecord> TenantService::upsert(const std::string& tenant, const Quota& quota, const AuditPolicy& policy,
                                            const std::string& principal) {
-  auto changed = change(tenant, false, [&](TenantRecord& r) {
-    r.quota = quota;
-    r.audit_policy = policy;
-    return Status();
-  });
+  uint64_t seq = 0;
+  auto changed = change(
+      tenant, false,
+      [&](TenantRecord& r) {
+        r.quota = quota;
+        r.audit_policy = policy;
+        return Status();
+      },
+      &seq);
   audit(tenant, principal, "tenant.upsert", "tenant/" + tenant, changed ? Status() : Status(changed.error()),
-        "{\"quota\":" + encode_quota(quota) + ",\"audit_policy\":" + encode_policy(policy) + "}");
+        "{\"quota\":" + encode_quota(quota) + ",\"audit_policy\":" + encode_policy(policy) + "}", seq);
   return changed;
 }
 
@@ -284,14 +304,18 @@ Result<std::pair<std::string, std::string>> TenantService::create_key(const std:
                                                                       int64_t ttl_ms, const std::string& principal) {
   auto key = generate_key();
   if (!key) return key.error();
-  auto changed = change(tenant, true, [&](TenantRecord& r) {
-    if (auto known = check_roles(r, roles); !known) return known;
-    r.keys[key->id] = KeyRecord{key->secret_hash, roles, ttl_ms ? unix_ms() + ttl_ms : 0, false};
-    return Status();
-  });
+  uint64_t seq = 0;
+  auto changed = change(
+      tenant, true,
+      [&](TenantRecord& r) {
+        if (auto known = check_roles(r, roles); !known) return known;
+        r.keys[key->id] = KeyRecord{key->secret_hash, roles, ttl_ms ? unix_ms() + ttl_ms : 0, false};
+        return Status();
+      },
+      &seq);
   const int64_t expires = changed ? changed->keys.at(key->id).expires_unix_ms : 0;
   audit(tenant, principal, "key.create", "key/" + key->id, changed ? Status() : Status(changed.error()),
-        nlohmann::json{{"roles", roles}, {"expires_unix_ms", expires}}.dump());
+        nlohmann::json{{"roles", roles}, {"expires_unix_ms", expires}}.dump(), seq);
   if (!changed) return changed.error();
   return std::make_pair(key->id, key->token);
 }
@@ -306,15 +330,19 @@ Status TenantService::check_roles(const TenantRecord& r, const std::vector<std::
 }
 
 Status TenantService::define_role(const std::string& tenant, const Role& role, const std::string& principal) {
-  auto changed = change(tenant, true, [&](TenantRecord& r) {
-    if (auto ok = check_custom_role(roles_of(r), role); !ok) return ok;
-    r.roles[role.name] = role;
-    return Status();
-  });
+  uint64_t seq = 0;
+  auto changed = change(
+      tenant, true,
+      [&](TenantRecord& r) {
+        if (auto ok = check_custom_role(roles_of(r), role); !ok) return ok;
+        r.roles[role.name] = role;
+        return Status();
+      },
+      &seq);
   std::vector<std::string> permissions;
   for (const auto& p : role.permissions) permissions.push_back(permission_string(p));
   audit(tenant, principal, "role.set", "role/" + role.name, changed ? Status() : Status(changed.error()),
-        nlohmann::json{{"parents", role.parents}, {"permissions", permissions}}.dump());
+        nlohmann::json{{"parents", role.parents}, {"permissions", permissions}}.dump(), seq);
   if (!changed) return changed.error();
   return {};
 }
@@ -322,27 +350,31 @@ Status TenantService::define_role(const std::string& tenant, const Role& role, c
 Status TenantService::set_key_roles(const std::string& tenant, const std::string& key_id,
                                     const std::vector<std::string>& roles, const std::string& principal) {
   std::vector<std::string> granted, revoked;
-  auto changed = change(tenant, true, [&](TenantRecord& r) {
-    auto it = r.keys.find(key_id);
-    if (it == r.keys.end()) return Status(Error{ErrorCode::not_found, "no key '" + key_id + "'"});
-    if (auto known = check_roles(r, roles); !known) return known;
-    granted.clear();
-    revoked.clear();
-    for (const auto& role : roles)
-      if (std::find(it->second.roles.begin(), it->second.roles.end(), role) == it->second.roles.end())
-        granted.push_back(role);
-    for (const auto& role : it->second.roles)
-      if (std::find(roles.begin(), roles.end(), role) == roles.end()) revoked.push_back(role);
-    it->second.roles = roles;
-    return Status();
-  });
+  uint64_t seq = 0;
+  auto changed = change(
+      tenant, true,
+      [&](TenantRecord& r) {
+        auto key = key_of(r, key_id);
+        if (!key) return Status(key.error());
+        if (auto known = check_roles(r, roles); !known) return known;
+        KeyRecord& k = **key;
+        granted.clear();
+        revoked.clear();
+        for (const auto& role : roles)
+          if (std::find(k.roles.begin(), k.roles.end(), role) == k.roles.end()) granted.push_back(role);
+        for (const auto& role : k.roles)
+          if (std::find(roles.begin(), roles.end(), role) == roles.end()) revoked.push_back(role);
+        k.roles = roles;
+        return Status();
+      },
+      &seq);
   const Status result = changed ? Status() : Status(changed.error());
   const nlohmann::json details{{"roles", roles}, {"granted", granted}, {"revoked", revoked}};
   // One event per direction, as the spec's "permission granted/revoked".
   if (!granted.empty() || !changed)
-    audit(tenant, principal, "permission.grant", "key/" + key_id, result, details.dump());
+    audit(tenant, principal, "permission.grant", "key/" + key_id, result, details.dump(), seq);
   if (!revoked.empty() && changed)
-    audit(tenant, principal, "permission.revoke", "key/" + key_id, result, details.dump());
+    audit(tenant, principal, "permission.revoke", "key/" + key_id, result, details.dump(), seq);
   if (!changed) return changed.error();
   return {};
 }
@@ -371,13 +403,17 @@ Result<Usage> TenantService::usage(const std::string& tenant) {
 }
 
 Status TenantService::revoke_key(const std::string& tenant, const std::string& key_id, const std::string& principal) {
-  auto changed = change(tenant, true, [&](TenantRecord& r) {
-    auto it = r.keys.find(key_id);
-    if (it == r.keys.end()) return Status(Error{ErrorCode::not_found, "no key '" + key_id + "'"});
-    it->second.revoked = true;
-    return Status();
-  });
-  audit(tenant, principal, "key.revoke", "key/" + key_id, changed ? Status() : Status(changed.error()));
+  uint64_t seq = 0;
+  auto changed = change(
+      tenant, true,
+      [&](TenantRecord& r) {
+        auto key = key_of(r, key_id);
+        if (!key) return Status(key.error());
+        (*key)->revoked = true;
+        return Status();
+      },
+      &seq);
+  audit(tenant, principal, "key.revoke", "key/" + key_id, changed ? Status() : Status(changed.error()), "{}", seq);
   if (!changed) return changed.error();
   return {};
 }
@@ -388,12 +424,17 @@ Status TenantService::set_secret(const std::string& tenant, const std::string& n
   if (auto ok = subjects::check_token("secret name", name); !ok) return ok;
   auto sealed = secrets_->seal(value, tenant + "/" + name);
   if (!sealed) return sealed.error();
-  auto changed = change(tenant, true, [&](TenantRecord& r) {
-    r.secrets[name] = *sealed;
-    return Status();
-  });
+  uint64_t seq = 0;
+  auto changed = change(
+      tenant, true,
+      [&](TenantRecord& r) {
+        r.secrets[name] = *sealed;
+        return Status();
+      },
+      &seq);
   // The name only: values never reach the audit log.
-  audit(tenant, principal, "secret.set", "secret/" + tenant + "/" + name, changed ? Status() : Status(changed.error()));
+  audit(tenant, principal, "secret.set", "secret/" + tenant + "/" + name, changed ? Status() : Status(changed.error()),
+        "{}", seq);
   if (!changed) return changed.error();
   return {};
 }

@@ -92,8 +92,9 @@ class TenantService {
       : bus_(bus), node_(std::move(node)), secrets_(secrets), store_(store) {}
   Status catch_up();
   // Read-modify-write of a tenant's record with the expected-sequence check.
+  // `stored_seq`: set to the new event's SB_EVENTS sequence (audited with the change).
   Result<TenantRecord> change(const std::string& tenant, bool must_exist,
-                              const std::function<Status(TenantRecord&)>& edit);
+                              const std::function<Status(TenantRecord&)>& edit, uint64_t* stored_seq = nullptr);
   Status change_usage(const std::string& tenant, const std::function<Result<Usage>(const Usage&)>& next);
   void on_event(uint64_t seq, std::string subject, std::string data);
   void on_request(const bus::Message& m);
@@ -101,7 +102,8 @@ class TenantService {
   std::string tenant_of_key(const std::string& key_id) const;  // "" when no tenant has it
   static Status check_roles(const TenantRecord& r, const std::vector<std::string>& roles);
   void audit(const std::string& tenant, const std::string& principal, const std::string& action,
-             const std::string& resource, const Status& result, const std::string& details_json = "{}");
+             const std::string& resource, const Status& result, const std::string& details_json = "{}",
+             uint64_t events_seq = 0);
 
   bus::Connection& bus_;
   std::string node_;

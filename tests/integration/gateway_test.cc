@@ -10,11 +10,13 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "bus/subjects.h"
+#include "gateway/envd_files.h"
 #include "tests/support/daemon_env.h"
 #include "tests/support/sandbox_env.h"
 
@@ -93,6 +95,21 @@ HttpReply http(const std::string& url, const std::string& method, const std::str
   return r;
 }
 
+// As it goes into a query string (base64 has '+' and '/').
+std::string gateway_signature(const std::string& path, const std::string& op, const std::string& user,
+                              const std::string& token, const std::string& expiration) {
+  std::string out;
+  for (char c : gateway::file_signature(path, op, user, token, expiration)) {
+    if (c == '+')
+      out += "%2B";
+    else if (c == '/')
+      out += "%2F";
+    else
+      out += c;
+  }
+  return out;
+}
+
 std::string source_dir() {
   return SOULBOX_SOURCE_DIR;
 }
@@ -115,16 +132,27 @@ test::HostRun e2b_script(const Gateway& g, const std::string& key, const std::st
                          "node", source_dir() + "/tests/e2b/" + script});
 }
 
+// A node, a gateway and one SDK script run as a developer key of `tenant`;
+// `out` is the JSON line the script printed.
+struct SdkRun {
+  test::Daemon d{{"--jobs-workers", "0"}};
+  std::unique_ptr<Gateway> g;
+  json out;
+  SdkRun(const std::string& tenant, const std::string& script) {
+    const auto key = developer_key(d.client(), tenant);
+    g = std::make_unique<Gateway>(d);
+    auto r = e2b_script(*g, key.second, script);
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    out = json::parse(r.out, nullptr, false);
+    REQUIRE(out.is_object());
+  }
+};
+
 TEST_CASE("the unmodified e2b SDK creates a sandbox, runs commands with streamed output and kills it",
           "[gateway][e2b]") {
-  test::Daemon d({"--jobs-workers", "0"});
-  const auto key = developer_key(d.client(), "e2b-t");
-  Gateway g(d);
-  auto r = e2b_script(g, key.second, "minimal.mjs");
-  INFO(r.out << r.err);
-  REQUIRE(r.exit_code == 0);
-  const json out = json::parse(r.out, nullptr, false);
-  REQUIRE(out.is_object());
+  SdkRun run("e2b-t", "minimal.mjs");
+  const json& out = run.out;
   CHECK(out["hi"]["exitCode"] == 0);
   CHECK(out["hi"]["stdout"] == "hi\n");
   CHECK(out["hi"]["stderr"] == "err\n");
@@ -136,7 +164,7 @@ TEST_CASE("the unmodified e2b SDK creates a sandbox, runs commands with streamed
   CHECK(out["killed"] == true);
   CHECK(out["killedAgain"] == false);
   // The sandbox belonged to the key's tenant, and is gone.
-  auto info = d.client().info(out["sandboxId"].get<std::string>());
+  auto info = run.d.client().info(out["sandboxId"].get<std::string>());
   CHECK((!info.ok() || info->state == bp::SandboxState::Terminated));
 }
 
@@ -192,6 +220,62 @@ TEST_CASE("the gateway refuses bad keys, bad bodies and other tenants' sandboxes
   CHECK(again.status == 404);
   CHECK(json::parse(again.body, nullptr, false)["code"] == 404);
   CHECK(http(g.url(), "GET", "/health").status == 200);
+}
+
+TEST_CASE("the e2b SDK moves files, feeds stdin to background commands, lists and kills processes", "[gateway][e2b]") {
+  SdkRun run("e2b-f", "files.mjs");
+  const json& out = run.out;
+  CHECK(out["written"]["path"] == "/home/user/hello.txt");
+  CHECK(out["read"] == "hello world");
+  CHECK(out["relative"] == "hello world");
+  CHECK(out["many"].size() == 2);
+  CHECK(out["list"].dump().find("a.txt:file") != std::string::npos);
+  CHECK(out["list"].dump().find("sub:dir") != std::string::npos);
+  CHECK(out["makeDir"] == true);
+  CHECK(out["makeDirAgain"] == false);
+  CHECK(out["exists"] == true);
+  CHECK(out["stat"]["size"] == 11);
+  CHECK(out["stat"]["type"] == "file");
+  CHECK(out["stat"]["permissions"] == "-rw-r--r--");
+  CHECK(out["renamed"] == "/home/user/moved.txt");
+  CHECK(out["existsAfterRemove"] == false);
+  CHECK(out["missing"] == "FileNotFoundError");
+  CHECK(out["cat"] == "through stdin\n");
+  CHECK(out["listed"] == true);
+  CHECK(out["killedProcess"] == true);
+}
+
+TEST_CASE("signed file URLs work without the access token, and only for their path and before expiry", "[gateway]") {
+  test::Daemon d({"--jobs-workers", "0"});
+  const auto key = developer_key(d.client(), "gw-s");
+  Gateway g(d);
+  auto made = http(g.url(), "POST", "/v2/sandboxes", {"X-API-Key: " + key.second}, "{}");
+  REQUIRE(made.status == 201);
+  const json created = json::parse(made.body);
+  const std::string id = created["sandboxID"], token = created["envdAccessToken"];
+  REQUIRE(d.client().write_file(id, "/home/user/s.txt", "signed").ok());
+  const std::vector<std::string> h = {"E2b-Sandbox-Id: " + id, "E2b-Sandbox-Port: 49983"};
+  const std::string sig = gateway_signature("/home/user/s.txt", "read", "", token, "");
+  auto ok = http(g.url(), "GET", "/files?path=%2Fhome%2Fuser%2Fs.txt&signature=" + sig, h);
+  CHECK(ok.status == 200);
+  CHECK(ok.body == "signed");
+  CHECK(http(g.url(), "GET", "/files?path=%2Fhome%2Fuser%2Fother.txt&signature=" + sig, h).status == 401);
+  CHECK(http(g.url(), "GET", "/files?path=%2Fhome%2Fuser%2Fs.txt", h).status == 401);
+  const std::string past = std::to_string(std::time(nullptr) - 10);
+  const std::string expired = gateway_signature("/home/user/s.txt", "read", "", token, past);
+  CHECK(http(g.url(), "GET",
+             "/files?path=%2Fhome%2Fuser%2Fs.txt&signature=" + expired + "&signature_expiration=" + past, h)
+            .status == 401);
+  // E2B's published example: path /home/user/s.txt, read, no user, token tok_123.
+  CHECK(gateway::file_signature("/home/user/s.txt", "read", "", "tok_123", "") ==
+        "v1_f4HCXlilSsJ14w5RrnXe6tSkECokTfXdbj4DFTvy3TQ");
+  // Paths that try to leave the sandbox are refused by the node.
+  auto with_token = h;
+  with_token.push_back("X-Access-Token: " + token);
+  CHECK(http(g.url(), "GET", "/files?path=%2F..%2F..%2Fetc%2Fshadow", with_token).status != 200);
+  CHECK(http(g.url(), "GET", "/files?path=%2Fetc%2Fshadow", with_token).status == 404);        // not in the template
+  CHECK(http(g.url(), "GET", "/files?path=%2Fproc%2F1%2Fenviron", with_token).status != 200);  // the agent's, root's
+  (void)d.client().kill(id);
 }
 
 }  // namespace

@@ -1,0 +1,151 @@
+#include "gateway/envd_files.h"
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "gateway/e2b_errors.h"
+#include "gateway/e2b_json.h"
+#include "gateway/multipart.h"
+
+namespace soulbox::gateway {
+namespace {
+
+using json = nlohmann::json;
+constexpr const char* kJson = "application/json";
+
+void file_error(ResponseWriter& out, const Error& e) {
+  const int status = http_status(e.code);
+  out.send(status, kJson, error_body(status, e.message));
+}
+
+void rpc_error(ResponseWriter& out, const Error& e) {
+  out.send(http_status(e.code), kJson, connect_error_body(e));
+}
+
+std::string base_name(const std::string& path) {
+  const auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+bool signature_ok(const AccessTokens& tokens, const HttpRequest& req, const std::string& sandbox,
+                  const std::string& path, const std::string& operation) {
+  auto sig = req.query.find("signature");
+  if (sig == req.query.end()) return false;
+  const auto exp = req.query.find("signature_expiration");
+  const std::string expiration = exp == req.query.end() ? "" : exp->second;
+  if (!expiration.empty()) {
+    const int64_t now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    if (std::strtoll(expiration.c_str(), nullptr, 10) < now) return false;
+  }
+  // Signed with the raw `username` parameter (empty when the SDK sent none).
+  const auto u = req.query.find("username");
+  const std::string want =
+      file_signature(path, operation, u == req.query.end() ? "" : u->second, tokens.token_for(sandbox), expiration);
+  return sig->second.size() == want.size() && CRYPTO_memcmp(sig->second.data(), want.data(), want.size()) == 0;
+}
+
+void upload(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox,
+            const std::string& user) {
+  if (!req.header("content-encoding").empty() && req.header("content-encoding") != "identity")
+    return file_error(out, Error{ErrorCode::invalid_argument, "compressed uploads are not supported yet"});
+  std::vector<std::pair<std::string, std::string>> files;  // path, data
+  const auto path_param = req.query.find("path");
+  if (req.header("content-type").rfind("multipart/form-data", 0) == 0) {
+    auto parts = parse_multipart(req.header("content-type"), req.body);
+    if (!parts) return file_error(out, parts.error());
+    for (auto& p : *parts) {
+      const std::string path = path_param != req.query.end() && parts->size() == 1 ? path_param->second : p.filename;
+      if (path.empty()) return file_error(out, Error{ErrorCode::invalid_argument, "a part names no path"});
+      files.emplace_back(in_home(user, path), std::move(p.data));
+    }
+  } else {
+    if (path_param == req.query.end() || path_param->second.empty())
+      return file_error(out, Error{ErrorCode::invalid_argument, "path is required"});
+    files.emplace_back(in_home(user, path_param->second), req.body);
+  }
+  if (files.empty()) return file_error(out, Error{ErrorCode::invalid_argument, "no file in the upload"});
+  json written = json::array();
+  for (const auto& [path, data] : files) {
+    if (auto st = bus.write_file(sandbox, path, data, 0644, user); !st) return file_error(out, st.error());
+    written.push_back({{"path", path}, {"name", base_name(path)}, {"type", "file"}});
+  }
+  out.send(200, kJson, written.dump());
+}
+
+}  // namespace
+
+std::string file_signature(const std::string& path, const std::string& operation, const std::string& user,
+                           const std::string& token, const std::string& expiration) {
+  std::string raw = path + ":" + operation + ":" + user + ":" + token;
+  if (!expiration.empty()) raw += ":" + expiration;
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(raw.data()), raw.size(), digest);
+  std::string b64 = base64_encode(std::string(reinterpret_cast<char*>(digest), sizeof digest));
+  while (!b64.empty() && b64.back() == '=') b64.pop_back();
+  return "v1_" + b64;
+}
+
+void serve_files(client::Client& bus, const AccessTokens& tokens, const HttpRequest& req, ResponseWriter& out,
+                 const std::string& sandbox, bool token_ok) {
+  const auto u = req.query.find("username");
+  const std::string user = u == req.query.end() || u->second.empty() ? "user" : u->second;
+  if (user != "user" && user != "root")
+    return file_error(out, Error{ErrorCode::permission_denied, "unknown user '" + user + "'"});
+  const auto p = req.query.find("path");
+  const std::string path = p == req.query.end() ? "" : p->second;
+  const bool write = req.method == "POST";
+  if (!write && req.method != "GET") return out.send(405, kJson, error_body(405, "GET or POST /files"));
+  if (!token_ok && !signature_ok(tokens, req, sandbox, path, write ? "write" : "read"))
+    return out.send(401, kJson, error_body(401, "invalid or missing access token or signature"));
+  if (write) return upload(bus, req, out, sandbox, user);
+  if (path.empty()) return file_error(out, Error{ErrorCode::invalid_argument, "path is required"});
+  auto data = bus.read_file(sandbox, in_home(user, path), user);
+  if (!data) return file_error(out, data.error());
+  out.send(200, "application/octet-stream", *data);
+}
+
+void serve_filesystem_rpc(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox,
+                          const std::string& method) {
+  const json body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object())
+    return rpc_error(out, Error{ErrorCode::invalid_argument, "the body is not a JSON object"});
+  const std::string user = rpc_user(req.header("authorization"));
+  const std::string path = in_home(user, body.value("path", ""));
+  auto entry_reply = [&](const std::string& of) {
+    auto st = bus.stat(sandbox, of);
+    if (!st) return rpc_error(out, st.error());
+    out.send(200, kJson, json{{"entry", entry_json(*st)}}.dump());
+  };
+  if (method == "Stat") return entry_reply(path);
+  if (method == "ListDir") {
+    const uint32_t depth = body.value("depth", 1u);
+    auto entries = bus.list_dir(sandbox, path, depth ? depth : 1);
+    if (!entries) return rpc_error(out, entries.error());
+    json list = json::array();
+    for (const auto& e : *entries)
+      if (e.type != agentproto::FileType::Other) list.push_back(entry_json(e));
+    return out.send(200, kJson, json{{"entries", list}}.dump());
+  }
+  if (method == "MakeDir") {
+    if (bus.stat(sandbox, path).ok()) return rpc_error(out, Error{ErrorCode::already_exists, path + " already exists"});
+    if (auto made = bus.make_dir(sandbox, path); !made) return rpc_error(out, made.error());
+    return entry_reply(path);
+  }
+  if (method == "Move") {
+    const std::string to = in_home(user, body.value("destination", ""));
+    if (auto moved = bus.rename(sandbox, in_home(user, body.value("source", "")), to); !moved)
+      return rpc_error(out, moved.error());
+    return entry_reply(to);
+  }
+  if (method == "Remove") {
+    if (auto removed = bus.remove(sandbox, path, /*recursive=*/true); !removed) return rpc_error(out, removed.error());
+    return out.send(200, kJson, "{}");
+  }
+  rpc_error(out, Error{ErrorCode::invalid_argument, "filesystem.Filesystem/" + method + " is not served"});
+}
+
+}  // namespace soulbox::gateway

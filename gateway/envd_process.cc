@@ -1,0 +1,168 @@
+#include "gateway/envd_process.h"
+
+#include <chrono>
+#include <csignal>
+#include <nlohmann/json.hpp>
+
+#include "gateway/connect_frame.h"
+#include "gateway/e2b_errors.h"
+#include "gateway/e2b_json.h"
+
+namespace soulbox::gateway {
+namespace {
+
+using json = nlohmann::json;
+constexpr const char* kJson = "application/json";
+constexpr const char* kConnectJson = "application/connect+json";
+constexpr int kKeepaliveMs = 50000;
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void rpc_error(ResponseWriter& out, const Error& e) {
+  out.send(http_status(e.code), kJson, connect_error_body(e));
+}
+
+void process_start(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox) {
+  // Stream errors are a 200 with an end-of-stream error (E2B-PROTOCOL.md §4.1).
+  auto fail = [&](const Error& e) {
+    if (out.start(200, kConnectJson)) out.write(connect_end(&e));
+    out.finish();
+  };
+  auto frames = parse_connect_frames(req.body);
+  if (!frames) return fail(frames.error());
+  if (frames->size() != 1) return fail(Error{ErrorCode::invalid_argument, "Start takes exactly one message"});
+  const json start = json::parse((*frames)[0].json, nullptr, false);
+  if (start.is_discarded() || !start.is_object() || !start.contains("process") || !start["process"].is_object())
+    return fail(Error{ErrorCode::invalid_argument, "Start needs a process"});
+  const json& p = start["process"];
+  ProcessSpec spec;
+  spec.argv.push_back(p.value("cmd", ""));
+  if (spec.argv[0].empty()) return fail(Error{ErrorCode::invalid_argument, "process.cmd is empty"});
+  const json args = p.value("args", json::array());
+  for (const auto& a : args)
+    if (a.is_string()) spec.argv.push_back(a.get<std::string>());
+  const json envs = p.value("envs", json::object());
+  for (auto it = envs.begin(); it != envs.end(); ++it)
+    if (it.value().is_string()) spec.env.push_back(it.key() + "=" + it.value().get<std::string>());
+  spec.cwd = p.value("cwd", "");
+  spec.stdin_open = start.value("stdin", false);
+  if (start.contains("pty") && start["pty"].is_object()) {
+    const json size = start["pty"].value("size", json::object());
+    spec.pty = std::make_pair(uint16_t(size.value("rows", 24)), uint16_t(size.value("cols", 80)));
+  }
+  spec.tag = start.value("tag", "");
+  auto exec = bus.start(sandbox, spec);
+  if (!exec) return fail(about_sandbox(exec.error(), sandbox));
+  if (!out.start(200, kConnectJson)) return;
+  out.write(connect_frame(json{{"event", {{"start", {{"pid", (*exec)->pid()}}}}}}.dump()));
+  const std::string timeout_header = req.header("connect-timeout-ms");
+  const int64_t deadline = timeout_header.empty() ? 0 : now_ms() + std::strtoll(timeout_header.c_str(), nullptr, 10);
+  bool client_gone = false;
+  auto on_output = [&](agentproto::Stream stream, const std::string& data) {
+    const char* name = spec.pty ? "pty" : stream == agentproto::Stream::Stderr ? "stderr" : "stdout";
+    if (!out.write(connect_frame(json{{"event", {{"data", {{name, base64_encode(data)}}}}}}.dump())))
+      client_gone = true;
+  };
+  for (;;) {
+    int wait_ms = kKeepaliveMs;
+    if (deadline) wait_ms = int(std::max<int64_t>(0, std::min<int64_t>(wait_ms, deadline - now_ms())));
+    auto result = (*exec)->wait(wait_ms, on_output);
+    if (client_gone) return out.finish();  // the process goes on (a background command)
+    if (result) {
+      json end{{"exitCode", result->exit_code},
+               {"exited", result->signal == 0},
+               {"status", result->signal ? "signal: " + std::to_string(result->signal)
+                                         : "exit status " + std::to_string(result->exit_code)}};
+      if (result->exit_code != 0) end["error"] = end["status"];
+      out.write(connect_frame(json{{"event", {{"end", end}}}}.dump()));
+      out.write(connect_end());
+      return out.finish();
+    }
+    if (result.error().code != ErrorCode::timeout) {
+      out.write(connect_end(&result.error()));
+      return out.finish();
+    }
+    if (deadline && now_ms() >= deadline) {
+      const Error late{ErrorCode::timeout, "the stream's deadline passed"};
+      out.write(connect_end(&late));
+      return out.finish();
+    }
+    if (!out.write(connect_frame(R"({"event":{"keepalive":{}}})"))) return out.finish();
+  }
+}
+
+// {"process":{"pid":N}} or {"process":{"tag":"t"}} -> the pid.
+Result<int> selected_pid(client::Client& bus, const std::string& sandbox, const json& body) {
+  const json sel = body.value("process", json::object());
+  if (sel.contains("pid") && sel["pid"].is_number_unsigned()) return int(sel["pid"].get<uint32_t>());
+  if (sel.contains("tag") && sel["tag"].is_string()) {
+    auto list = bus.processes(sandbox);
+    if (!list) return list.error();
+    for (const auto& p : *list)
+      if (p.tag == sel["tag"].get<std::string>()) return p.pid;
+    return Error{ErrorCode::not_found, "no process tagged '" + sel["tag"].get<std::string>() + "'"};
+  }
+  return Error{ErrorCode::invalid_argument, "process selector needs a pid or a tag"};
+}
+
+Result<int> signal_number(const json& v) {
+  if (v.is_number_integer()) return v.get<int>();
+  if (v == "SIGNAL_SIGKILL") return SIGKILL;
+  if (v == "SIGNAL_SIGTERM") return SIGTERM;
+  return Error{ErrorCode::invalid_argument, "signal must be SIGNAL_SIGKILL or SIGNAL_SIGTERM"};
+}
+
+void list(client::Client& bus, ResponseWriter& out, const std::string& sandbox) {
+  auto procs = bus.processes(sandbox);
+  if (!procs) return rpc_error(out, about_sandbox(procs.error(), sandbox));
+  json list = json::array();
+  for (const auto& p : *procs) {
+    if (!p.running) continue;
+    json config{{"cmd", p.argv.empty() ? "" : p.argv[0]},
+                {"args", std::vector<std::string>(p.argv.begin() + (p.argv.empty() ? 0 : 1), p.argv.end())},
+                {"envs", json::object()}};
+    json info{{"pid", p.pid}, {"config", config}};
+    if (!p.tag.empty()) info["tag"] = p.tag;
+    list.push_back(info);
+  }
+  out.send(200, kJson, json{{"processes", list}}.dump());
+}
+
+}  // namespace
+
+void serve_process_rpc(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox,
+                       const std::string& method) {
+  if (method == "Start") return process_start(bus, req, out, sandbox);
+  const json body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object())
+    return rpc_error(out, Error{ErrorCode::invalid_argument, "the body is not a JSON object"});
+  if (method == "List") return list(bus, out, sandbox);
+  auto pid = selected_pid(bus, sandbox, body);
+  if (!pid) return rpc_error(out, pid.error());
+  Status done;
+  if (method == "SendInput") {
+    const json input = body.value("input", json::object());
+    const std::string b64 = input.value("stdin", input.value("pty", ""));
+    auto data = base64_decode(b64);
+    if (!data) return rpc_error(out, data.error());
+    done = bus.send_stdin(sandbox, *pid, *data);
+  } else if (method == "CloseStdin") {
+    done = bus.send_stdin(sandbox, *pid, "", /*close=*/true);
+  } else if (method == "SendSignal") {
+    auto signo = signal_number(body.value("signal", json("SIGNAL_SIGKILL")));
+    if (!signo) return rpc_error(out, signo.error());
+    done = bus.signal(sandbox, *pid, *signo);
+  } else if (method == "Update") {
+    const json size = body.value("pty", json::object()).value("size", json::object());
+    done = bus.resize(sandbox, *pid, uint16_t(size.value("rows", 24)), uint16_t(size.value("cols", 80)));
+  } else {
+    return rpc_error(out, Error{ErrorCode::invalid_argument, "process.Process/" + method + " is not served"});
+  }
+  if (!done) return rpc_error(out, about_sandbox(done.error(), sandbox));
+  out.send(200, kJson, "{}");
+}
+
+}  // namespace soulbox::gateway

@@ -1,0 +1,37 @@
+// The E2B SDK's files, background commands with stdin, signals and process
+// listing against SoulBox. Prints one JSON line. (Signed URLs carry no
+// sandbox id when E2B_SANDBOX_URL is set, so they are tested with raw HTTP.)
+import { Sandbox } from 'e2b'
+
+const out = {}
+const sbx = await Sandbox.create({ timeoutMs: 120000 })
+const info = await sbx.files.write('/home/user/hello.txt', 'hello world')
+out.written = info
+out.read = await sbx.files.read('/home/user/hello.txt')
+out.relative = await sbx.files.read('hello.txt')
+out.many = await sbx.files.write([{ path: 'a.txt', data: 'A' }, { path: '/home/user/sub/b.txt', data: 'B' }])
+out.list = (await sbx.files.list('/home/user')).map((e) => `${e.name}:${e.type}`).sort()
+out.makeDir = await sbx.files.makeDir('/home/user/newdir')
+out.makeDirAgain = await sbx.files.makeDir('/home/user/newdir')
+out.exists = await sbx.files.exists('/home/user/hello.txt')
+const stat = await sbx.files.getInfo('/home/user/hello.txt')
+out.stat = { name: stat.name, type: stat.type, size: stat.size, permissions: stat.permissions }
+out.renamed = (await sbx.files.rename('/home/user/hello.txt', '/home/user/moved.txt')).path
+await sbx.files.remove('/home/user/moved.txt')
+out.existsAfterRemove = await sbx.files.exists('/home/user/moved.txt')
+try {
+  await sbx.files.read('/home/user/missing.txt')
+  out.missing = 'no error'
+} catch (e) {
+  out.missing = e.name
+}
+// Background command fed through stdin.
+const cat = await sbx.commands.run('cat', { background: true, stdin: true })
+await sbx.commands.sendStdin(cat.pid, 'through stdin\n')
+await sbx.commands.closeStdin(cat.pid)
+out.cat = (await cat.wait()).stdout
+const sleeper = await sbx.commands.run('sleep 100', { background: true })
+out.listed = (await sbx.commands.list()).some((p) => p.pid === sleeper.pid)
+out.killedProcess = await sbx.commands.kill(sleeper.pid)
+await sbx.kill()
+console.log(JSON.stringify(out))
