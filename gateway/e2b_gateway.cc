@@ -1,13 +1,9 @@
 #include "gateway/e2b_gateway.h"
 
-#include <openssl/evp.h>
-
 #include <chrono>
-#include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "bus/subjects.h"
-#include "common/log.h"
 #include "gateway/e2b_errors.h"
 #include "gateway/e2b_json.h"
 #include "gateway/envd_files.h"

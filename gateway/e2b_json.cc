@@ -1,7 +1,5 @@
 #include "gateway/e2b_json.h"
 
-#include <openssl/evp.h>
-
 #include <ctime>
 
 namespace soulbox::gateway {
