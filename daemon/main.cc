@@ -22,6 +22,7 @@
 #include "bus/jetstream.h"
 #include "bus/subjects.h"
 #include "common/log.h"
+#include "common/stop_signals.h"
 #include "daemon/audit_command.h"
 #include "daemon/daemon_options.h"
 #include "daemon/recovery.h"
@@ -143,12 +144,7 @@ int main(int argc, char** argv) {
 
   // Every thread from here on inherits this mask, so only sigtimedwait below
   // sees them (after the launcher: sandboxes must not inherit it).
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
+  const sigset_t stop = block_stop_signals();
 
   // 2. State, and what a crash before this start left in it.
   auto store = storage::Store::open({o.data_dir + "/state"});

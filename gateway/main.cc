@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "client/client.h"
+#include "common/stop_signals.h"
 #include "gateway/e2b_gateway.h"
 
 namespace {
@@ -38,6 +39,8 @@ int main(int argc, char** argv) {
   app.add_option("--max-body", http.max_body_bytes, "Largest request body (bytes)")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
+  // Before nats.c starts its threads, so only sigwait below sees them.
+  const sigset_t stop = block_stop_signals();
   bus::ConnectOptions connect{nats_url, nats_user, nats_password, "soulbox-gateway"};
   if (connect.url.empty()) {
     auto ready = client::read_ready_file(data_dir + "/soulboxd.json");
@@ -49,13 +52,6 @@ int main(int argc, char** argv) {
   if (!bus_client) return fail("bus: " + bus_client.error().message);
   auto tokens = gateway::AccessTokens::load_or_create(token_key.empty() ? data_dir + "/gateway-token.key" : token_key);
   if (!tokens) return fail("access-token key: " + tokens.error().message);
-
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
 
   gateway::E2bGateway api(**bus_client, **tokens, {});
   auto server = gateway::HttpServer::start(

@@ -55,6 +55,12 @@ RoleSet roles_from(const json& j) {
   return roles;
 }
 
+Result<json> json_object(const std::string& text, const std::string& what) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Error{ErrorCode::protocol_error, "not " + what};
+  return j;
+}
+
 }  // namespace
 
 RoleSet roles_of(const TenantRecord& t) {
@@ -72,9 +78,9 @@ std::string encode_policy(const AuditPolicy& p) {
 }
 
 Result<AuditPolicy> decode_policy(const std::string& text) {
-  const json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Error{ErrorCode::protocol_error, "not an audit policy"};
-  return policy_of(j);
+  auto j = json_object(text, "an audit policy");
+  if (!j) return j.error();
+  return policy_of(*j);
 }
 
 std::string encode_quota(const Quota& q) {
@@ -82,9 +88,9 @@ std::string encode_quota(const Quota& q) {
 }
 
 Result<Quota> decode_quota(const std::string& text) {
-  const json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Error{ErrorCode::protocol_error, "not a quota"};
-  return quota_of(j);
+  auto j = json_object(text, "a quota");
+  if (!j) return j.error();
+  return quota_of(*j);
 }
 
 std::string encode_tenant(const TenantRecord& t) {
