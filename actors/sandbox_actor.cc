@@ -42,6 +42,12 @@ void publish(Self* self, const std::string& subject, const std::string& bytes) {
     logger("sandbox")->warn("{}: publish to {} failed: {}", self->state.settings.id, subject, st.error().message);
 }
 
+// A stream's events go to whoever started it and whoever attached since.
+void publish_events(Self* self, const PendingCall& call, const std::string& bytes) {
+  publish(self, call.events_subject, bytes);
+  for (const auto& subject : call.attached_subjects) publish(self, subject, bytes);
+}
+
 void reply_error(Self* self, const std::string& reply_to, const std::string& request_id, ErrorCode code,
                  const std::string& message) {
   publish(self, reply_to, bp::error_reply(request_id, code, message));
@@ -146,6 +152,7 @@ void on_agent_frame(Self* self, const std::string& bytes) {
     case Kind::exec:
       if (type == ap::Body::ProcStarted && !call.reply_to.empty()) {
         audited(call, true);
+        call.pid = frame->body_as_ProcStarted()->pid();
         flatbuffers::FlatBufferBuilder fbb(256);
         auto started =
             bp::CreateExecStarted(fbb, frame->body_as_ProcStarted()->pid(), fbb.CreateString(call.events_subject));
@@ -161,7 +168,7 @@ void on_agent_frame(Self* self, const std::string& bytes) {
         st.pending.erase(it);
         return;
       }
-      publish(self, call.events_subject, reply_from_agent(*frame, call.request_id));
+      publish_events(self, call, reply_from_agent(*frame, call.request_id));
       if (type == ap::Body::ProcEnd) st.pending.erase(it);
       return;
     case Kind::watch:
@@ -294,6 +301,31 @@ void on_watch(Self* self, const bus::Message& m, const bp::Envelope& env, const 
   call_agent(self, watch_start_frame(id, *open->watch()), id, std::move(call));
 }
 
+// Adds a listener to a running process's stream (E2B's process Connect):
+// it sees what the process writes from now on, and its end.
+void on_attach(Self* self, const bus::Message& m, const bp::Envelope& env, const std::string& request_id) {
+  const auto* attach = env.body_as_ExecAttach();
+  std::string subject;
+  if (!check_events_token(self, m, request_id, attach->events_token(), &subject)) return;
+  for (auto& [id, call] : self->state.pending) {
+    if (call.kind != PendingCall::Kind::exec || call.pid != attach->pid() || !call.reply_to.empty()) continue;
+    if (call.attached_subjects.size() >= 16) {
+      reply_error(self, m.reply, request_id, ErrorCode::resource_exhausted,
+                  "process " + std::to_string(call.pid) + " already has 16 listeners");
+      return;
+    }
+    call.attached_subjects.push_back(subject);
+    flatbuffers::FlatBufferBuilder fbb(256);
+    auto started = bp::CreateExecStarted(fbb, call.pid, fbb.CreateString(subject));
+    bp::FinishReplyBuffer(
+        fbb, bp::CreateReply(fbb, fbb.CreateString(request_id), 0, 0, bp::Body::ExecStarted, started.Union()));
+    publish(self, m.reply, bp::finish(fbb));
+    return;
+  }
+  reply_error(self, m.reply, request_id, ErrorCode::not_found,
+              "no running process " + std::to_string(attach->pid()) + " in sandbox " + self->state.settings.id);
+}
+
 void on_forwarded(Self* self, const bus::Message& m, const bp::Envelope& env, const std::string& request_id) {
   if (const auto* write = env.body_as_FileWrite(); write && (!write->final() || !write->path())) {
     reply_error(self, m.reply, request_id, ErrorCode::invalid_argument,
@@ -410,14 +442,14 @@ std::pair<tenants::Resource, tenants::Action> permission_for(const std::string& 
   using R = tenants::Resource;
   using A = tenants::Action;
   static const std::unordered_map<std::string, std::pair<R, A>> table = {
-      {"info", {R::sandbox, A::read}},       {"metrics", {R::sandbox, A::read}},   {"ps", {R::sandbox, A::read}},
-      {"output", {R::sandbox, A::read}},     {"kill", {R::sandbox, A::delete_}},   {"pause", {R::sandbox, A::update}},
-      {"resume", {R::sandbox, A::update}},   {"timeout", {R::sandbox, A::update}}, {"exec", {R::sandbox, A::execute}},
-      {"stdin", {R::sandbox, A::execute}},   {"signal", {R::sandbox, A::execute}}, {"resize", {R::sandbox, A::execute}},
-      {"killall", {R::sandbox, A::execute}}, {"read", {R::file, A::read}},         {"ls", {R::file, A::read}},
-      {"stat", {R::file, A::read}},          {"watch", {R::file, A::read}},        {"unwatch", {R::file, A::read}},
-      {"write", {R::file, A::create}},       {"mkdir", {R::file, A::create}},      {"mv", {R::file, A::update}},
-      {"rm", {R::file, A::delete_}},
+      {"info", {R::sandbox, A::read}},      {"metrics", {R::sandbox, A::read}},    {"ps", {R::sandbox, A::read}},
+      {"output", {R::sandbox, A::read}},    {"kill", {R::sandbox, A::delete_}},    {"pause", {R::sandbox, A::update}},
+      {"resume", {R::sandbox, A::update}},  {"timeout", {R::sandbox, A::update}},  {"exec", {R::sandbox, A::execute}},
+      {"attach", {R::sandbox, A::execute}}, {"stdin", {R::sandbox, A::execute}},   {"signal", {R::sandbox, A::execute}},
+      {"resize", {R::sandbox, A::execute}}, {"killall", {R::sandbox, A::execute}}, {"read", {R::file, A::read}},
+      {"ls", {R::file, A::read}},           {"stat", {R::file, A::read}},          {"watch", {R::file, A::read}},
+      {"unwatch", {R::file, A::read}},      {"write", {R::file, A::create}},       {"mkdir", {R::file, A::create}},
+      {"mv", {R::file, A::update}},         {"rm", {R::file, A::delete_}},
   };
   auto it = table.find(op);
   return it == table.end() ? std::make_pair(R::system, A::admin) : it->second;
@@ -470,6 +502,7 @@ void on_bus(Self* self, const bus::Message& m) {
   const bp::Body body = (*env)->body_type();
   if (op == "exec" && body == bp::Body::ExecStart) return on_exec(self, m, **env, request_id);
   if (op == "watch" && body == bp::Body::WatchOpen) return on_watch(self, m, **env, request_id);
+  if (op == "attach" && body == bp::Body::ExecAttach) return on_attach(self, m, **env, request_id);
   const auto& ops = forwarded_ops();
   auto it = ops.find(op);
   if (it != ops.end() && it->second == body) return on_forwarded(self, m, **env, request_id);
@@ -546,7 +579,7 @@ void end(Self* self, const std::string& reason, const std::string& principal) {
     if (!call.reply_to.empty())
       reply_error(self, call.reply_to, call.request_id, ErrorCode::unavailable, message);
     else
-      publish(self, call.events_subject, bp::error_reply(call.request_id, ErrorCode::unavailable, message));
+      publish_events(self, call, bp::error_reply(call.request_id, ErrorCode::unavailable, message));
   }
   st.pending.clear();
   if (auto d = st.ctx->launcher->destroy(st.settings.id); !d)

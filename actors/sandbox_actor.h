@@ -57,6 +57,8 @@ struct PendingCall {
   std::string reply_to;  // NATS reply subject ("" once answered)
   std::string request_id;
   std::string events_subject;
+  std::vector<std::string> attached_subjects;  // exec: further listeners (attach)
+  int pid = 0;                                 // exec: once started
   std::string data;  // gathered file bytes
   bool overflow = false;
   uint32_t watch_id = 0;

@@ -18,13 +18,24 @@ namespace {
 constexpr uint32_t kMask = IN_CREATE | IN_CLOSE_WRITE | IN_MODIFY | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
                            IN_ATTRIB | IN_DONT_FOLLOW | IN_ONLYDIR | IN_EXCL_UNLINK;
 
+// As Go's fsnotify (and so E2B's envd) reports them: a name moved in is
+// created here, a name moved away is renamed.
 ap::WatchOp op_for(uint32_t mask) {
-  if (mask & IN_CREATE) return ap::WatchOp::Create;
+  if (mask & (IN_CREATE | IN_MOVED_TO)) return ap::WatchOp::Create;
   if (mask & IN_DELETE) return ap::WatchOp::Remove;
-  if (mask & (IN_MOVED_FROM | IN_MOVED_TO)) return ap::WatchOp::Rename;
+  if (mask & IN_MOVED_FROM) return ap::WatchOp::Rename;
   if (mask & IN_ATTRIB) return ap::WatchOp::Chmod;
   return ap::WatchOp::Write;
 }
+// The file service writes whole files through ".<name>.soulbox-<n>" and a
+// rename (file_service.cc): watchers see only the file appear.
+bool is_own_temp_file(const char* name) {
+  const std::string n(name);
+  const auto mark = n.rfind(".soulbox-");
+  return n.size() > 1 && n[0] == '.' && mark != std::string::npos && mark > 0 &&
+         n.find_first_not_of("0123456789", mark + 9) == std::string::npos && n.size() > mark + 9;
+}
+
 }  // namespace
 
 WatchService::WatchService(EventLoop& loop, Channel& channel)
@@ -95,7 +106,7 @@ void WatchService::on_events() {
         continue;
       }
       auto dir = dirs_.find(ev->wd);
-      if (dir == dirs_.end() || ev->len == 0) continue;
+      if (dir == dirs_.end() || ev->len == 0 || is_own_temp_file(ev->name)) continue;
       auto watch = watches_.find(dir->second.watch_id);
       if (watch == watches_.end()) continue;
       const std::string path = (dir->second.path == "/" ? "" : dir->second.path) + "/" + ev->name;

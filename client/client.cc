@@ -317,6 +317,20 @@ Result<std::unique_ptr<Execution>> Client::start(const std::string& id, const Pr
   return exec;
 }
 
+Result<std::unique_ptr<Execution>> Client::attach(const std::string& id, int pid) {
+  auto exec = std::make_unique<Execution>();
+  auto token = open_events(id, exec->events_, exec->subscription_);
+  if (!token) return token.error();
+  auto r = call(subjects::sandbox_op(id, "attach"), [&](flatbuffers::FlatBufferBuilder& b) {
+    return std::make_pair(bp::Body::ExecAttach, bp::CreateExecAttach(b, pid, b.CreateString(*token)).Union());
+  });
+  if (!r) return r.error();
+  const auto* started = r->get().body_as_ExecStarted();
+  if (!started) return wrong_body("ExecStarted", r->get());
+  exec->pid_ = started->pid();
+  return exec;
+}
+
 Result<ProcessResult> Client::run(const std::string& id, const ProcessSpec& spec, int timeout,
                                   const OutputCallback& on_output, const std::vector<std::string>& secrets) {
   auto exec = start(id, spec, secrets);

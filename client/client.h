@@ -154,6 +154,8 @@ class Client {
                                            const std::vector<std::string>& secrets = {});
   Result<ProcessResult> run(const std::string& id, const ProcessSpec& spec, int timeout_ms = 60000,
                             const OutputCallback& on_output = {}, const std::vector<std::string>& secrets = {});
+  // Follows a running process started by anyone: its output from now on and its end.
+  Result<std::unique_ptr<Execution>> attach(const std::string& id, int pid);
   Status send_stdin(const std::string& id, int pid, const std::string& data, bool close = false);
   Status signal(const std::string& id, int pid, int signo);
   Status resize(const std::string& id, int pid, uint16_t rows, uint16_t cols);

@@ -78,4 +78,12 @@ Error about_sandbox(const Error& e, const std::string& id) {
   return e;
 }
 
+void send_error(ResponseWriter& out, int status, const std::string& message) {
+  out.send(status, "application/json", error_body(status, message));
+}
+
+void send_error(ResponseWriter& out, const Error& e) {
+  send_error(out, http_status(e.code), e.message);
+}
+
 }  // namespace soulbox::gateway

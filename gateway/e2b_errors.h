@@ -6,6 +6,7 @@
 
 #include "common/error_code.h"
 #include "common/result.h"
+#include "gateway/http_server.h"
 
 namespace soulbox::gateway {
 
@@ -19,5 +20,10 @@ std::string connect_error_body(const Error& e);
 // Answers about one sandbox: "no responders" (no node has it) and another
 // tenant's sandbox both read as not found, so ids reveal nothing.
 Error about_sandbox(const Error& e, const std::string& id);
+
+// A control-plane error response: E2B's body with the status, or the status
+// an Error maps to.
+void send_error(ResponseWriter& out, int status, const std::string& message);
+void send_error(ResponseWriter& out, const Error& e);
 
 }  // namespace soulbox::gateway

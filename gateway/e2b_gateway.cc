@@ -8,6 +8,7 @@
 #include "gateway/e2b_json.h"
 #include "gateway/envd_files.h"
 #include "gateway/envd_process.h"
+#include "gateway/envd_watch.h"
 
 namespace soulbox::gateway {
 namespace bp = busproto;
@@ -22,14 +23,6 @@ int64_t now_ms() {
       .count();
 }
 
-void send_error(ResponseWriter& out, int status, const std::string& message) {
-  out.send(status, kJson, error_body(status, message));
-}
-
-void send_error(ResponseWriter& out, const Error& e) {
-  send_error(out, http_status(e.code), e.message);
-}
-
 // "/sandboxes/<id>/timeout" -> {"sandboxes", "<id>", "timeout"}.
 std::vector<std::string> segments(const std::string& path) {
   std::vector<std::string> out;
@@ -42,29 +35,17 @@ std::vector<std::string> segments(const std::string& path) {
   return out;
 }
 
-json sandbox_json(const client::SandboxInfo& s, const std::string& envd_version) {
-  json metadata = json::object();
-  for (const auto& [k, v] : s.metadata) metadata[k] = v;
-  return json{{"sandboxID", s.id},
-              {"templateID", s.template_name},
-              {"clientID", "soulbox"},
-              {"alias", s.template_name},
-              {"metadata", metadata},
-              {"startedAt", rfc3339(s.created_unix_ms)},
-              {"endAt", rfc3339(s.expires_unix_ms)},
-              {"state", s.state == bp::SandboxState::Paused ? "paused" : "running"},
-              {"cpuCount", int(s.cpus + 0.5f) > 0 ? int(s.cpus + 0.5f) : 1},
-              {"memoryMB", s.memory_bytes >> 20},
-              {"diskSizeMB", 0},
-              {"envdVersion", envd_version}};
-}
-
 }  // namespace
 
 void E2bGateway::handle(const HttpRequest& req, ResponseWriter& out) {
   // The in-sandbox API is told apart by its headers (E2B-PROTOCOL.md §1).
   if (!req.header("e2b-sandbox-id").empty() || !req.header("e2b-sandbox-port").empty()) return in_sandbox(req, out);
-  if (req.path == "/health") return out.send(200, kJson, R"({"status":"ok"})");
+  if (req.path == "/health") {
+    // Healthy when the bus carries at least one node's heartbeat.
+    const auto nodes = nodes_.nodes(0);
+    if (nodes.empty()) return out.send(503, kJson, R"({"status":"unavailable","message":"no node is reachable"})");
+    return out.send(200, kJson, json{{"status", "ok"}, {"nodes", nodes.size()}}.dump());
+  }
   if (req.path == "/version")
     return out.send(200, kJson, json{{"version", options_.version}, {"envdVersion", options_.envd_version}}.dump());
   control_plane(req, out);
@@ -105,6 +86,7 @@ void E2bGateway::control_plane(const HttpRequest& req, ResponseWriter& out) {
   }
   auto as = bus_.as(caller->tenant, "key:" + caller->key_id);
   if (s.size() == 1 && req.method == "POST") return create(req, out, *as);
+  if (s.size() == 1 && req.method == "GET") return list(req, out, *as);
   if (s.size() < 2) return send_error(out, 405, "method " + req.method + " not allowed on " + req.path);
   const std::string& id = s[1];
   if (auto ok = bus::subjects::check_token("sandbox id", id); !ok) return send_error(out, 404, "sandbox not found");
@@ -119,6 +101,10 @@ void E2bGateway::control_plane(const HttpRequest& req, ResponseWriter& out) {
     if (!killed) return send_error(out, about_sandbox(killed.error(), id));
     return out.send(204, "", "");
   }
+  const std::string action = s.size() == 3 ? s[2] : "";
+  if (action == "pause" && req.method == "POST") return pause(out, *as, id);
+  if ((action == "connect" || action == "resume") && req.method == "POST") return connect(req, out, *as, id);
+  if (action == "metrics" && req.method == "GET") return metrics(req, out, *as, id);
   if (s.size() == 3 && s[2] == "timeout" && req.method == "POST") {
     const json body = json::parse(req.body, nullptr, false);
     if (body.is_discarded() || !body.is_object() || !body.contains("timeout") ||
@@ -153,15 +139,17 @@ void E2bGateway::create(const HttpRequest& req, ResponseWriter& out, client::Cli
   o.auto_pause = body.value("autoPause", false);
   auto made = as.create(o);
   if (!made) return send_error(out, made.error());
-  out.send(201, kJson,
-           json{{"sandboxID", made->id},
-                {"templateID", made->template_name},
-                {"clientID", "soulbox"},
-                {"envdVersion", options_.envd_version},
-                {"envdAccessToken", tokens_.token_for(made->id)},
-                {"trafficAccessToken", nullptr},
-                {"domain", nullptr}}
-               .dump());
+  out.send(201, kJson, created_json(*made).dump());
+}
+
+json E2bGateway::created_json(const client::SandboxInfo& s) const {
+  return json{{"sandboxID", s.id},
+              {"templateID", s.template_name},
+              {"clientID", "soulbox"},
+              {"envdVersion", options_.envd_version},
+              {"envdAccessToken", tokens_.token_for(s.id)},
+              {"trafficAccessToken", nullptr},
+              {"domain", nullptr}};
 }
 
 void E2bGateway::in_sandbox(const HttpRequest& req, ResponseWriter& out) {
@@ -176,6 +164,7 @@ void E2bGateway::in_sandbox(const HttpRequest& req, ResponseWriter& out) {
   const std::string process = "/process.Process/", filesystem = "/filesystem.Filesystem/";
   if (req.path.rfind(process, 0) == 0 && req.method == "POST")
     return serve_process_rpc(bus_, req, out, id, req.path.substr(process.size()));
+  if (req.path == filesystem + "WatchDir" && req.method == "POST") return serve_watch_dir(bus_, req, out, id);
   if (req.path.rfind(filesystem, 0) == 0 && req.method == "POST")
     return serve_filesystem_rpc(bus_, req, out, id, req.path.substr(filesystem.size()));
   send_error(out, 404, "no route " + req.method + " " + req.path + " in the sandbox API");

@@ -6,12 +6,14 @@
 #pragma once
 #include <memory>
 #include <mutex>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <unordered_map>
 
 #include "client/client.h"
 #include "gateway/access_token.h"
 #include "gateway/http_server.h"
+#include "gateway/node_directory.h"
 
 namespace soulbox::gateway {
 
@@ -23,8 +25,8 @@ struct GatewayOptions {
 
 class E2bGateway {
  public:
-  E2bGateway(client::Client& bus, const AccessTokens& tokens, GatewayOptions options)
-      : bus_(bus), tokens_(tokens), options_(std::move(options)) {}
+  E2bGateway(client::Client& bus, const AccessTokens& tokens, NodeDirectory& nodes, GatewayOptions options)
+      : bus_(bus), tokens_(tokens), nodes_(nodes), options_(std::move(options)) {}
   void handle(const HttpRequest& req, ResponseWriter& out);
 
  private:
@@ -35,9 +37,17 @@ class E2bGateway {
   void control_plane(const HttpRequest& req, ResponseWriter& out);
   void in_sandbox(const HttpRequest& req, ResponseWriter& out);
   void create(const HttpRequest& req, ResponseWriter& out, client::Client& as);
+  // What create and connect answer (with the sandbox's access token).
+  nlohmann::json created_json(const client::SandboxInfo& s) const;
+  // e2b_sandbox_routes.cc
+  void list(const HttpRequest& req, ResponseWriter& out, client::Client& as);
+  void pause(ResponseWriter& out, client::Client& as, const std::string& id);
+  void connect(const HttpRequest& req, ResponseWriter& out, client::Client& as, const std::string& id);
+  void metrics(const HttpRequest& req, ResponseWriter& out, client::Client& as, const std::string& id);
 
   client::Client& bus_;
   const AccessTokens& tokens_;
+  NodeDirectory& nodes_;
   GatewayOptions options_;
   std::mutex auth_mu_;
   std::unordered_map<std::string, std::pair<Caller, int64_t>> auth_cache_;  // token -> (caller, expiry ms)

@@ -75,4 +75,21 @@ std::string rpc_user(const std::string& authorization) {
   return user.empty() ? "user" : user;
 }
 
+nlohmann::json sandbox_json(const client::SandboxInfo& s, const std::string& envd_version) {
+  nlohmann::json metadata = nlohmann::json::object();
+  for (const auto& [k, v] : s.metadata) metadata[k] = v;
+  return nlohmann::json{{"sandboxID", s.id},
+                        {"templateID", s.template_name},
+                        {"clientID", "soulbox"},
+                        {"alias", s.template_name},
+                        {"metadata", metadata},
+                        {"startedAt", rfc3339(s.created_unix_ms)},
+                        {"endAt", rfc3339(s.expires_unix_ms)},
+                        {"state", s.state == busproto::SandboxState::Paused ? "paused" : "running"},
+                        {"cpuCount", int(s.cpus + 0.5f) > 0 ? int(s.cpus + 0.5f) : 1},
+                        {"memoryMB", s.memory_bytes >> 20},
+                        {"diskSizeMB", 0},
+                        {"envdVersion", envd_version}};
+}
+
 }  // namespace soulbox::gateway

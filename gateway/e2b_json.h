@@ -5,6 +5,7 @@
 #include <string>
 
 #include "agent/client/agent_client.h"
+#include "client/client.h"
 #include "common/base64.h"
 #include "common/result.h"
 
@@ -19,6 +20,9 @@ nlohmann::json entry_json(const FileInfo& f);
 
 // A path as envd resolves it: relative ones against the user's home.
 std::string in_home(const std::string& user, const std::string& path);
+// A sandbox as E2B's control plane describes it (GET /sandboxes/{id}, list).
+nlohmann::json sandbox_json(const client::SandboxInfo& s, const std::string& envd_version);
+
 // The user of an RPC: `Authorization: Basic base64("<user>:")`, else "user".
 std::string rpc_user(const std::string& authorization);
 

@@ -1,12 +1,12 @@
 #include "gateway/envd_process.h"
 
-#include <chrono>
 #include <csignal>
 #include <nlohmann/json.hpp>
 
 #include "gateway/connect_frame.h"
 #include "gateway/e2b_errors.h"
 #include "gateway/e2b_json.h"
+#include "gateway/stream_clock.h"
 
 namespace soulbox::gateway {
 namespace {
@@ -14,15 +14,51 @@ namespace {
 using json = nlohmann::json;
 constexpr const char* kJson = "application/json";
 constexpr const char* kConnectJson = "application/connect+json";
-constexpr int kKeepaliveMs = 50000;
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 void rpc_error(ResponseWriter& out, const Error& e) {
   out.send(http_status(e.code), kJson, connect_error_body(e));
+}
+
+// The events of a started or attached process as a Connect stream: start,
+// output as it comes, keepalives, the end, and the end-of-stream frame. A
+// client that leaves ends the stream, not the process.
+void stream_process(client::Execution& exec, const HttpRequest& req, ResponseWriter& out) {
+  if (!out.start(200, kConnectJson)) return;
+  out.write(connect_frame(json{{"event", {{"start", {{"pid", exec.pid()}}}}}}.dump()));
+  StreamClock clock(req.header("connect-timeout-ms"));
+  bool client_gone = false;
+  auto on_output = [&](agentproto::Stream stream, const std::string& data) {
+    const char* name = stream == agentproto::Stream::Pty      ? "pty"
+                       : stream == agentproto::Stream::Stderr ? "stderr"
+                                                              : "stdout";
+    if (!out.write(connect_frame(json{{"event", {{"data", {{name, base64_encode(data)}}}}}}.dump())))
+      client_gone = true;
+  };
+  for (;;) {
+    auto result = exec.wait(clock.wait_ms(), on_output);
+    if (client_gone) return out.finish();
+    if (result) {
+      json end{{"exitCode", result->exit_code},
+               {"exited", result->signal == 0},
+               {"status", result->signal ? "signal: " + std::to_string(result->signal)
+                                         : "exit status " + std::to_string(result->exit_code)}};
+      if (result->exit_code != 0) end["error"] = end["status"];
+      out.write(connect_frame(json{{"event", {{"end", end}}}}.dump()));
+      out.write(connect_end());
+      return out.finish();
+    }
+    if (result.error().code != ErrorCode::timeout) {
+      out.write(connect_end(&result.error()));
+      return out.finish();
+    }
+    if (clock.deadline_passed()) {
+      const Error late{ErrorCode::timeout, "the stream's deadline passed"};
+      out.write(connect_end(&late));
+      return out.finish();
+    }
+    if (out.client_gone()) return out.finish();
+    if (clock.keepalive_due() && !out.write(connect_frame(R"({"event":{"keepalive":{}}})"))) return out.finish();
+  }
 }
 
 void process_start(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox) {
@@ -56,42 +92,7 @@ void process_start(client::Client& bus, const HttpRequest& req, ResponseWriter& 
   spec.tag = start.value("tag", "");
   auto exec = bus.start(sandbox, spec);
   if (!exec) return fail(about_sandbox(exec.error(), sandbox));
-  if (!out.start(200, kConnectJson)) return;
-  out.write(connect_frame(json{{"event", {{"start", {{"pid", (*exec)->pid()}}}}}}.dump()));
-  const std::string timeout_header = req.header("connect-timeout-ms");
-  const int64_t deadline = timeout_header.empty() ? 0 : now_ms() + std::strtoll(timeout_header.c_str(), nullptr, 10);
-  bool client_gone = false;
-  auto on_output = [&](agentproto::Stream stream, const std::string& data) {
-    const char* name = spec.pty ? "pty" : stream == agentproto::Stream::Stderr ? "stderr" : "stdout";
-    if (!out.write(connect_frame(json{{"event", {{"data", {{name, base64_encode(data)}}}}}}.dump())))
-      client_gone = true;
-  };
-  for (;;) {
-    int wait_ms = kKeepaliveMs;
-    if (deadline) wait_ms = int(std::max<int64_t>(0, std::min<int64_t>(wait_ms, deadline - now_ms())));
-    auto result = (*exec)->wait(wait_ms, on_output);
-    if (client_gone) return out.finish();  // the process goes on (a background command)
-    if (result) {
-      json end{{"exitCode", result->exit_code},
-               {"exited", result->signal == 0},
-               {"status", result->signal ? "signal: " + std::to_string(result->signal)
-                                         : "exit status " + std::to_string(result->exit_code)}};
-      if (result->exit_code != 0) end["error"] = end["status"];
-      out.write(connect_frame(json{{"event", {{"end", end}}}}.dump()));
-      out.write(connect_end());
-      return out.finish();
-    }
-    if (result.error().code != ErrorCode::timeout) {
-      out.write(connect_end(&result.error()));
-      return out.finish();
-    }
-    if (deadline && now_ms() >= deadline) {
-      const Error late{ErrorCode::timeout, "the stream's deadline passed"};
-      out.write(connect_end(&late));
-      return out.finish();
-    }
-    if (!out.write(connect_frame(R"({"event":{"keepalive":{}}})"))) return out.finish();
-  }
+  stream_process(**exec, req, out);
 }
 
 // {"process":{"pid":N}} or {"process":{"tag":"t"}} -> the pid.
@@ -115,6 +116,23 @@ Result<int> signal_number(const json& v) {
   return Error{ErrorCode::invalid_argument, "signal must be SIGNAL_SIGKILL or SIGNAL_SIGTERM"};
 }
 
+void process_connect(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox) {
+  auto fail = [&](const Error& e) {
+    if (out.start(200, kConnectJson)) out.write(connect_end(&e));
+    out.finish();
+  };
+  auto frames = parse_connect_frames(req.body);
+  if (!frames) return fail(frames.error());
+  if (frames->size() != 1) return fail(Error{ErrorCode::invalid_argument, "Connect takes exactly one message"});
+  const json ask = json::parse((*frames)[0].json, nullptr, false);
+  if (ask.is_discarded() || !ask.is_object()) return fail(Error{ErrorCode::invalid_argument, "not a JSON object"});
+  auto pid = selected_pid(bus, sandbox, ask);
+  if (!pid) return fail(about_sandbox(pid.error(), sandbox));
+  auto exec = bus.attach(sandbox, *pid);
+  if (!exec) return fail(about_sandbox(exec.error(), sandbox));
+  stream_process(**exec, req, out);
+}
+
 void list(client::Client& bus, ResponseWriter& out, const std::string& sandbox) {
   auto procs = bus.processes(sandbox);
   if (!procs) return rpc_error(out, about_sandbox(procs.error(), sandbox));
@@ -136,6 +154,7 @@ void list(client::Client& bus, ResponseWriter& out, const std::string& sandbox) 
 void serve_process_rpc(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox,
                        const std::string& method) {
   if (method == "Start") return process_start(bus, req, out, sandbox);
+  if (method == "Connect") return process_connect(bus, req, out, sandbox);
   const json body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
   if (body.is_discarded() || !body.is_object())
     return rpc_error(out, Error{ErrorCode::invalid_argument, "the body is not a JSON object"});

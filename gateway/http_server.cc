@@ -1,5 +1,6 @@
 #include "gateway/http_server.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -26,28 +27,6 @@ int hex_value(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-std::map<std::string, std::string> parse_query(const std::string& q) {
-  std::map<std::string, std::string> out;
-  size_t start = 0;
-  while (start <= q.size()) {
-    size_t end = q.find('&', start);
-    if (end == std::string::npos) end = q.size();
-    const std::string pair = q.substr(start, end - start);
-    if (!pair.empty()) {
-      const auto eq = pair.find('=');
-      std::string key = pair.substr(0, eq), value = eq == std::string::npos ? "" : pair.substr(eq + 1);
-      for (auto* s : {&key, &value})
-        for (auto& c : *s)
-          if (c == '+') c = ' ';
-      auto k = percent_decode(key);
-      auto v = percent_decode(value);
-      if (k && v) out[*k] = *v;
-    }
-    start = end + 1;
-  }
-  return out;
 }
 
 class Writer final : public ResponseWriter {
@@ -99,6 +78,14 @@ class Writer final : public ResponseWriter {
       ok_ = !ec;
     }
     done_ = true;
+  }
+
+  bool client_gone() override {
+    if (!ok_) return true;
+    // A closed peer reads as readable-with-hangup; pending request bytes
+    // (a pipelined next request) do not count.
+    pollfd p{socket_.native_handle(), POLLRDHUP, 0};
+    return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
   }
 
   bool done() const { return done_; }
@@ -271,6 +258,28 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(const HttpServerOptions& o
   auto server = std::make_unique<BeastServer>(options, std::move(handler));
   if (auto listening = server->listen(); !listening) return listening.error();
   return std::unique_ptr<HttpServer>(std::move(server));
+}
+
+std::map<std::string, std::string> parse_query(const std::string& q) {
+  std::map<std::string, std::string> out;
+  size_t start = 0;
+  while (start <= q.size()) {
+    size_t end = q.find('&', start);
+    if (end == std::string::npos) end = q.size();
+    const std::string pair = q.substr(start, end - start);
+    if (!pair.empty()) {
+      const auto eq = pair.find('=');
+      std::string key = pair.substr(0, eq), value = eq == std::string::npos ? "" : pair.substr(eq + 1);
+      for (auto* s : {&key, &value})
+        for (auto& c : *s)
+          if (c == '+') c = ' ';
+      auto k = percent_decode(key);
+      auto v = percent_decode(value);
+      if (k && v) out[*k] = *v;
+    }
+    start = end + 1;
+  }
+  return out;
 }
 
 }  // namespace soulbox::gateway

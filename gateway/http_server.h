@@ -36,6 +36,9 @@ class ResponseWriter {
   virtual bool start(int status, const std::string& content_type) = 0;
   virtual bool write(const std::string& chunk) = 0;
   virtual void finish() = 0;
+  // While streaming: true once the client has closed its side (checked
+  // without blocking), so a stream that has nothing to send can stop.
+  virtual bool client_gone() { return false; }
 };
 
 using HttpHandler = std::function<void(const HttpRequest&, ResponseWriter&)>;
@@ -57,5 +60,7 @@ class HttpServer {
 
 // "%2Fhome%2Fuser" -> "/home/user" ('+' stays '+'); nullopt-like error on bad escapes.
 Result<std::string> percent_decode(const std::string& s);
+// "a=1&b=x%20y" -> {a: 1, b: "x y"} ('+' is a space; pairs with bad escapes dropped).
+std::map<std::string, std::string> parse_query(const std::string& q);
 
 }  // namespace soulbox::gateway

@@ -53,7 +53,9 @@ int main(int argc, char** argv) {
   auto tokens = gateway::AccessTokens::load_or_create(token_key.empty() ? data_dir + "/gateway-token.key" : token_key);
   if (!tokens) return fail("access-token key: " + tokens.error().message);
 
-  gateway::E2bGateway api(**bus_client, **tokens, {});
+  auto nodes = gateway::NodeDirectory::start((*bus_client)->connection());
+  if (!nodes) return fail("bus: " + nodes.error().message);
+  gateway::E2bGateway api(**bus_client, **tokens, **nodes, {});
   auto server = gateway::HttpServer::start(
       http, [&api](const gateway::HttpRequest& req, gateway::ResponseWriter& out) { api.handle(req, out); });
   if (!server) return fail(server.error().message);

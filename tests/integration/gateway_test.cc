@@ -279,3 +279,30 @@ TEST_CASE("signed file URLs work without the access token, and only for their pa
 }
 
 }  // namespace
+
+TEST_CASE(
+    "the e2b SDK lists, pages, pauses and resumes sandboxes, reads metrics, watches files, follows processes and "
+    "drives a PTY",
+    "[gateway][e2b]") {
+  SdkRun run("e2b-l", "lifecycle.mjs");
+  const json& out = run.out;
+  INFO(out.dump());
+  CHECK(out["listedPages"] == 2);
+  CHECK(out["listedBoth"] == true);
+  CHECK(out["listedOther"] == false);
+  CHECK(out["runningCount"] == 2);
+  CHECK(out["timeoutMoved"] == true);
+  CHECK(out["metricsCount"].get<int>() >= 1);
+  CHECK(out["metricsShape"] == true);
+  CHECK(out["watchEvents"].dump().find("create:watched.txt") != std::string::npos);
+  CHECK(out["watchEvents"].dump().find(".soulbox-") == std::string::npos);  // the agent's temp file is not shown
+  CHECK(out["connected"] == "later\n");
+  CHECK(out["ptyAnswer"] == true);
+  CHECK(out["ptyResized"] == true);
+  CHECK(out["paused"] == true);
+  CHECK(out["pausedAgain"] == false);
+  CHECK(out["stateAfterPause"] == "paused");
+  CHECK(out["stateAfterConnect"] == "running");
+  CHECK(out["afterResume"] == "back\n");
+  CHECK(out["connectKilled"] == "SandboxNotFoundError");
+}

@@ -70,7 +70,8 @@ TEST_CASE("watch reports creates, writes, renames and removes, recursively", "[i
   CHECK(has("/home/user/w/sub", agentproto::WatchOp::Create));
   CHECK(has("/home/user/w/sub/f", agentproto::WatchOp::Create));  // inside the new subdirectory
   CHECK(has("/home/user/w/sub/f", agentproto::WatchOp::Write));
-  CHECK(has("/home/user/w/g", agentproto::WatchOp::Rename));
+  CHECK(has("/home/user/w/sub/f", agentproto::WatchOp::Rename));  // moved away (fsnotify's meaning)
+  CHECK(has("/home/user/w/g", agentproto::WatchOp::Create));      // moved in
   CHECK(has("/home/user/w/g", agentproto::WatchOp::Remove));
 
   REQUIRE(box.client->unwatch(*watch).ok());
