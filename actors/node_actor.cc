@@ -223,7 +223,7 @@ void on_create(Self* self, const bus::Message& m, const bp::Envelope& env, const
   }
   if (st.ctx->tenants)
     if (auto allowed = st.ctx->tenants->authorize_principal(tenant, str(env.principal()), tenants::Resource::sandbox,
-                                                            tenants::Action::create);
+                                                            tenants::Action::create, true, bp::envelope_roles(env));
         !allowed) {
       publish(self, m.reply, bp::error_reply(request_id, allowed.error().code, allowed.error().message));
       return;

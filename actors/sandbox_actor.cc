@@ -480,8 +480,8 @@ void on_bus(Self* self, const bus::Message& m) {
   if (st.ctx->tenants) {
     const auto [resource, action] = permission_for(op);
     const bool is_owner = principal_of(**env) == st.settings.principal;  // for own-only permissions
-    if (auto allowed =
-            st.ctx->tenants->authorize_principal(st.settings.tenant, principal_of(**env), resource, action, is_owner);
+    if (auto allowed = st.ctx->tenants->authorize_principal(st.settings.tenant, principal_of(**env), resource, action,
+                                                            is_owner, bp::envelope_roles(**env));
         !allowed) {
       audit_event(self, "permission.denied", "denied", principal_of(**env), "", {{"op", op}});
       reply_error(self, m.reply, request_id, allowed.error().code, allowed.error().message);

@@ -155,11 +155,13 @@ std::string Client::next_request_id() {
   return id_prefix_ + "-" + std::to_string(++last_id_);
 }
 
-std::unique_ptr<Client> Client::as(const std::string& tenant_name, const std::string& principal_name) const {
+std::unique_ptr<Client> Client::as(const std::string& tenant_name, const std::string& principal_name,
+                                   const std::vector<std::string>& role_names) const {
   auto c = std::make_unique<Client>(bus_);
   c->timeout_ms = timeout_ms;
   c->tenant = tenant_name;
   c->principal = principal_name;
+  c->roles = role_names;
   return c;
 }
 
@@ -168,9 +170,9 @@ Result<OwnedReply> Client::call(const std::string& subject, const BodyBuilder& b
   auto [type, offset] = body ? body(fbb) : std::make_pair(bp::Body::SandboxRef, bp::CreateSandboxRef(fbb).Union());
   const std::string id = next_request_id();
   const std::string& for_tenant = tenant_arg.empty() ? tenant : tenant_arg;
-  auto env =
-      bp::CreateEnvelope(fbb, fbb.CreateString(id), for_tenant.empty() ? 0 : fbb.CreateString(for_tenant),
-                         principal.empty() ? 0 : fbb.CreateString(principal), unix_ms() + timeout_ms, 0, type, offset);
+  auto env = bp::CreateEnvelope(fbb, fbb.CreateString(id), for_tenant.empty() ? 0 : fbb.CreateString(for_tenant),
+                                principal.empty() ? 0 : fbb.CreateString(principal), unix_ms() + timeout_ms, 0, type,
+                                offset, roles.empty() ? 0 : fbb.CreateVectorOfStrings(roles));
   bp::FinishEnvelopeBuffer(fbb, env);
   auto answer = bus_->request(subject, bp::finish(fbb), timeout_ms);
   if (!answer) return answer.error();

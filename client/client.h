@@ -127,11 +127,13 @@ class Client {
   explicit Client(std::shared_ptr<bus::Connection> connection) : bus_(std::move(connection)) {}
   // A client on the same connection that speaks for `tenant` as `principal`
   // (the gateway: one per authenticated request, no new connection).
-  std::unique_ptr<Client> as(const std::string& tenant, const std::string& principal) const;
+  std::unique_ptr<Client> as(const std::string& tenant, const std::string& principal,
+                             const std::vector<std::string>& roles = {}) const;
 
-  int timeout_ms = 30000;  // per request
-  std::string principal;   // put in every envelope ("key:<id>" after the gateway authenticated a key)
-  std::string tenant;      // put in envelopes whose call names none
+  int timeout_ms = 30000;          // per request
+  std::vector<std::string> roles;  // put in every envelope (principals verified outside the tenant service)
+  std::string principal;           // put in every envelope ("key:<id>" after the gateway authenticated a key)
+  std::string tenant;              // put in envelopes whose call names none
 
   // --- lifecycle
   Result<SandboxInfo> create(const CreateOptions& options);

@@ -56,6 +56,11 @@ Result<E2bGateway::Caller> E2bGateway::authenticate(const HttpRequest& req) {
   const std::string bearer = req.header("authorization");
   if (token.empty() && bearer.rfind("Bearer ", 0) == 0) token = bearer.substr(7);
   if (token.empty()) return Error{ErrorCode::permission_denied, "missing API key (X-API-Key or Authorization: Bearer)"};
+  if (jwt_ && looks_like_jwt(token)) {
+    auto who = jwt_->verify(token, now_ms() / 1000);
+    if (!who) return who.error();
+    return Caller{who->tenant, "jwt:" + who->subject, who->roles};
+  }
   {
     std::lock_guard<std::mutex> lock(auth_mu_);
     auto it = auth_cache_.find(token);
@@ -67,7 +72,7 @@ Result<E2bGateway::Caller> E2bGateway::authenticate(const HttpRequest& req) {
   if (!r) return r.error();
   const auto* p = r->get().body_as_Principal();
   if (!p) return Error{ErrorCode::internal, "the tenant service answered without a principal"};
-  Caller caller{p->tenant()->str(), p->key_id()->str()};
+  Caller caller{p->tenant()->str(), "key:" + p->key_id()->str(), {}};
   std::lock_guard<std::mutex> lock(auth_mu_);
   if (auth_cache_.size() > 10000) auth_cache_.clear();
   auth_cache_[token] = {caller, now_ms() + options_.auth_cache_ms};
@@ -84,7 +89,10 @@ void E2bGateway::control_plane(const HttpRequest& req, ResponseWriter& out) {
     const bool denied = caller.error().code == ErrorCode::permission_denied;
     return send_error(out, denied ? 401 : http_status(caller.error().code), caller.error().message);
   }
-  auto as = bus_.as(caller->tenant, "key:" + caller->key_id);
+  if (const int wait_s = limiter_.take(caller->principal))
+    return out.send(429, kJson, error_body(429, "rate limit: too many requests from " + caller->principal),
+                    {{"Retry-After", std::to_string(wait_s)}});
+  auto as = bus_.as(caller->tenant, caller->principal, caller->roles);
   if (s.size() == 1 && req.method == "POST") return create(req, out, *as);
   if (s.size() == 1 && req.method == "GET") return list(req, out, *as);
   if (s.size() < 2) return send_error(out, 405, "method " + req.method + " not allowed on " + req.path);

@@ -4,6 +4,7 @@
 // authenticated by the sandbox's access token. Every request becomes bus
 // requests through the C++ client; nothing is kept here between requests.
 #pragma once
+#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json_fwd.hpp>
@@ -13,7 +14,9 @@
 #include "client/client.h"
 #include "gateway/access_token.h"
 #include "gateway/http_server.h"
+#include "gateway/jwt.h"
 #include "gateway/node_directory.h"
+#include "gateway/rate_limiter.h"
 
 namespace soulbox::gateway {
 
@@ -21,17 +24,26 @@ struct GatewayOptions {
   std::string envd_version = "0.6.13";  // what the SDKs' version gates see (E2B-PROTOCOL.md §4.4)
   std::string version = "0.1.0";        // SoulBox's, on GET /version
   int auth_cache_ms = 2000;             // a revoked key works at most this much longer here
+  double rate_per_s = 0;                // per caller on the control plane; 0: unlimited
+  double rate_burst = 0;
 };
 
 class E2bGateway {
  public:
-  E2bGateway(client::Client& bus, const AccessTokens& tokens, NodeDirectory& nodes, GatewayOptions options)
-      : bus_(bus), tokens_(tokens), nodes_(nodes), options_(std::move(options)) {}
+  E2bGateway(client::Client& bus, const AccessTokens& tokens, NodeDirectory& nodes, const JwtVerifier* jwt,
+             GatewayOptions options)
+      : bus_(bus),
+        tokens_(tokens),
+        nodes_(nodes),
+        jwt_(jwt),
+        options_(std::move(options)),
+        limiter_(options_.rate_per_s, std::max(options_.rate_burst, options_.rate_per_s)) {}
   void handle(const HttpRequest& req, ResponseWriter& out);
 
  private:
   struct Caller {
-    std::string tenant, key_id;
+    std::string tenant, principal;   // principal: "key:<id>" or "jwt:<sub>"
+    std::vector<std::string> roles;  // a JWT's (a key's roles are the tenant service's)
   };
   Result<Caller> authenticate(const HttpRequest& req);
   void control_plane(const HttpRequest& req, ResponseWriter& out);
@@ -48,7 +60,9 @@ class E2bGateway {
   client::Client& bus_;
   const AccessTokens& tokens_;
   NodeDirectory& nodes_;
+  const JwtVerifier* jwt_;  // null: API keys only
   GatewayOptions options_;
+  RateLimiter limiter_;
   std::mutex auth_mu_;
   std::unordered_map<std::string, std::pair<Caller, int64_t>> auth_cache_;  // token -> (caller, expiry ms)
 };

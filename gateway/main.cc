@@ -37,6 +37,18 @@ int main(int argc, char** argv) {
   app.add_option("--token-key", token_key, "Sandbox access-token key (default <data-dir>/gateway-token.key)");
   app.add_option("--ready-file", ready_file, "Write {\"url\": ...} here once listening");
   app.add_option("--max-body", http.max_body_bytes, "Largest request body (bytes)")->capture_default_str();
+  gateway::GatewayOptions options;
+  app.add_option("--rate-limit", options.rate_per_s, "Control-plane requests per second per caller (0: unlimited)")
+      ->capture_default_str();
+  app.add_option("--rate-burst", options.rate_burst, "Burst above the rate (default: the rate)");
+  gateway::JwtConfig jwt;
+  std::string hs256_file;
+  app.add_option("--jwt-hs256-secret-file", hs256_file, "Accept HS256 JWTs signed with this file's secret");
+  app.add_option("--jwks-file", jwt.jwks_file, "Accept RS256/ES256 JWTs (OIDC) signed by these keys (JWKS JSON)");
+  app.add_option("--jwt-issuer", jwt.issuer, "Required iss of JWTs");
+  app.add_option("--jwt-audience", jwt.audience, "Required aud of JWTs");
+  app.add_option("--jwt-tenant-claim", jwt.tenant_claim, "Claim naming the tenant")->capture_default_str();
+  app.add_option("--jwt-roles-claim", jwt.roles_claim, "Claim listing the roles")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   // Before nats.c starts its threads, so only sigwait below sees them.
@@ -55,7 +67,18 @@ int main(int argc, char** argv) {
 
   auto nodes = gateway::NodeDirectory::start((*bus_client)->connection());
   if (!nodes) return fail("bus: " + nodes.error().message);
-  gateway::E2bGateway api(**bus_client, **tokens, **nodes, {});
+  if (!hs256_file.empty()) {
+    std::ifstream in(hs256_file);
+    std::getline(in, jwt.hs256_secret);
+    if (jwt.hs256_secret.size() < 32) return fail(hs256_file + ": an HS256 secret needs at least 32 bytes");
+  }
+  std::unique_ptr<gateway::JwtVerifier> verifier;
+  if (jwt.enabled()) {
+    auto loaded = gateway::JwtVerifier::load(jwt);
+    if (!loaded) return fail("JWT: " + loaded.error().message);
+    verifier = std::move(*loaded);
+  }
+  gateway::E2bGateway api(**bus_client, **tokens, **nodes, verifier.get(), options);
   auto server = gateway::HttpServer::start(
       http, [&api](const gateway::HttpRequest& req, gateway::ResponseWriter& out) { api.handle(req, out); });
   if (!server) return fail(server.error().message);

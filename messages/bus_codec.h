@@ -39,6 +39,13 @@ inline Result<const Reply*> open_reply(const std::string& bytes) {
 }
 Result<const Reply*> open_reply(std::string&& bytes) = delete;
 
+inline std::vector<std::string> envelope_roles(const Envelope& env) {
+  std::vector<std::string> out;
+  if (env.roles())
+    for (const auto* r : *env.roles()) out.push_back(r->str());
+  return out;
+}
+
 inline std::string finish(flatbuffers::FlatBufferBuilder& fbb) {
   return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
 }

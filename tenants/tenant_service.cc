@@ -24,6 +24,12 @@ int64_t unix_ms() {
       .count();
 }
 
+// Identities the gateway verified itself (JWT, OIDC, client certificates):
+// their roles come with the request, not from a key record.
+bool is_external_principal(const std::string& principal) {
+  return principal.rfind("jwt:", 0) == 0 || principal.rfind("cert:", 0) == 0;
+}
+
 std::string ok_reply(const std::string& request_id) {
   flatbuffers::FlatBufferBuilder fbb(128);
   auto ok = agentproto::CreateOk(fbb);
@@ -242,7 +248,14 @@ Result<Authenticated> TenantService::authenticate(const std::string& token) cons
 }
 
 Status TenantService::authorize_principal(const std::string& tenant, const std::string& principal, Resource resource,
-                                          Action action, bool is_owner) const {
+                                          Action action, bool is_owner, const std::vector<std::string>& roles) const {
+  if (is_external_principal(principal)) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto t = view_.find(tenant);
+    if (t != view_.end() && authorize(roles_of(t->second), roles, resource, action, is_owner)) return {};
+    return Error{ErrorCode::permission_denied, principal + " may not " + action_name(action) + " " +
+                                                   resource_name(resource) + " in tenant '" + tenant + "'"};
+  }
   if (principal.rfind("key:", 0) != 0) return {};
   const std::string key_id = principal.substr(4);
   const Error denied{ErrorCode::permission_denied,

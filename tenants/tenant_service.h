@@ -56,8 +56,10 @@ class TenantService {
   // authenticated the key): may that key do `action` on `resource`? Other
   // principals are trusted bus callers and always may.
   // `is_owner`: the principal created the resource (for own-only permissions).
+  // Principals "jwt:…" and "cert:…" (verified by the gateway) are checked
+  // against `roles`, the roles their token or certificate carried.
   Status authorize_principal(const std::string& tenant, const std::string& principal, Resource resource, Action action,
-                             bool is_owner = true) const;
+                             bool is_owner = true, const std::vector<std::string>& roles = {}) const;
 
   // Changes; `principal` is who asked (audited with the change).
   Result<TenantRecord> upsert(const std::string& tenant, const Quota& quota, const AuditPolicy& policy = {},

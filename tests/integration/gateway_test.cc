@@ -31,7 +31,7 @@ using json = nlohmann::json;
 // soulbox-gateway as a child on a free port, stopped (by pid) at the end.
 class Gateway {
  public:
-  explicit Gateway(const test::Daemon& d) {
+  explicit Gateway(const test::Daemon& d, const std::vector<std::string>& extra = {}) {
     const std::string ready = d.root() + "/gateway.json";
     pid_ = ::fork();
     if (pid_ == 0) {
@@ -39,8 +39,12 @@ class Gateway {
       std::freopen(log.c_str(), "w", stdout);
       std::freopen(log.c_str(), "a", stderr);
       const std::string bin = test::daemon_build_dir() + "/soulbox-gateway";
-      ::execl(bin.c_str(), bin.c_str(), "--data-dir", d.data_dir().c_str(), "--port", "0", "--ready-file",
-              ready.c_str(), nullptr);
+      std::vector<std::string> args{bin, "--data-dir", d.data_dir(), "--port", "0", "--ready-file", ready};
+      args.insert(args.end(), extra.begin(), extra.end());
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(bin.c_str(), argv.data());
       ::_exit(127);
     }
     for (int i = 0; i < 200 && url_.empty(); ++i) {
@@ -114,14 +118,16 @@ std::string source_dir() {
   return SOULBOX_SOURCE_DIR;
 }
 
-std::pair<std::string, std::string> developer_key(client::Client& c, const std::string& tenant) {
+std::pair<std::string, std::string> developer_key(client::Client& c, const std::string& tenant,
+                                                  const std::string& role = "developer", int64_t ttl_ms = 0) {
   auto up = c.call(subjects::tenant_op("upsert"), [&](flatbuffers::FlatBufferBuilder& fbb) {
     return std::make_pair(bp::Body::TenantUpsert, bp::CreateTenantUpsert(fbb, fbb.CreateString(tenant)).Union());
   });
   REQUIRE(up.ok());
   auto r = c.call(subjects::tenant_op("key-create"), [&](flatbuffers::FlatBufferBuilder& fbb) {
-    auto roles = fbb.CreateVectorOfStrings(std::vector<std::string>{"developer"});
-    return std::make_pair(bp::Body::KeyCreate, bp::CreateKeyCreate(fbb, fbb.CreateString(tenant), roles).Union());
+    auto roles = fbb.CreateVectorOfStrings(std::vector<std::string>{role});
+    return std::make_pair(bp::Body::KeyCreate,
+                          bp::CreateKeyCreate(fbb, fbb.CreateString(tenant), roles, ttl_ms).Union());
   });
   REQUIRE(r.ok());
   return {r->get().body_as_KeyCreated()->key_id()->str(), r->get().body_as_KeyCreated()->token()->str()};
@@ -305,4 +311,99 @@ TEST_CASE(
   CHECK(out["stateAfterConnect"] == "running");
   CHECK(out["afterResume"] == "back\n");
   CHECK(out["connectKilled"] == "SandboxNotFoundError");
+}
+
+TEST_CASE("the gateway's auth matrix: API keys (valid, expired, revoked, per role), JWTs and their attacks, tenants",
+          "[gateway][auth]") {
+  test::Daemon d({"--jobs-workers", "0"});
+  const auto dev = developer_key(d.client(), "gw-j");
+  const auto viewer = developer_key(d.client(), "gw-j", "viewer");
+  const auto expiring = developer_key(d.client(), "gw-j", "developer", 1000);
+  const auto revoked = developer_key(d.client(), "gw-j");
+  (void)developer_key(d.client(), "gw-other");
+  const std::string iss = "https://issuer.test", aud = "soulbox";
+  auto made = test::run_host({"/usr/bin/env", "node", source_dir() + "/tests/e2b/jwt_tokens.mjs", d.root(), iss, aud});
+  REQUIRE(made.exit_code == 0);
+  const json tok = json::parse(made.out);
+  Gateway g(d, {"--jwks-file", d.root() + "/jwks.json", "--jwt-hs256-secret-file", d.root() + "/hs256.secret",
+                "--jwt-issuer", iss, "--jwt-audience", aud});
+  auto as = [&](const std::string& token, const std::string& method, const std::string& target,
+                const std::string& body = "") {
+    return http(g.url(), method, target, {"Authorization: Bearer " + token, "Content-Type: application/json"}, body);
+  };
+
+  SECTION("API keys: valid ones by role, expired and revoked ones refused") {
+    auto created = as(dev.second, "POST", "/v2/sandboxes", "{}");
+    REQUIRE(created.status == 201);
+    const std::string id = json::parse(created.body)["sandboxID"];
+    CHECK(as(viewer.second, "GET", "/sandboxes/" + id).status == 200);      // viewers read
+    CHECK(as(viewer.second, "POST", "/v2/sandboxes", "{}").status == 403);  // and do not create
+    CHECK(as(viewer.second, "DELETE", "/sandboxes/" + id).status == 403);   // or kill
+    CHECK(as(viewer.second, "POST", "/sandboxes/" + id + "/pause").status == 403);
+    std::this_thread::sleep_for(1500ms);
+    const auto late = as(expiring.second, "GET", "/v2/sandboxes");
+    CHECK(late.status == 401);
+    CHECK(late.body.find("\"code\":401") != std::string::npos);
+    CHECK(as(revoked.second, "GET", "/v2/sandboxes").status == 200);
+    auto r = d.client().call(subjects::tenant_op("key-revoke"), [&](flatbuffers::FlatBufferBuilder& fbb) {
+      return std::make_pair(
+          bp::Body::KeyRevoke,
+          bp::CreateKeyRevoke(fbb, fbb.CreateString("gw-j"), fbb.CreateString(revoked.first)).Union());
+    });
+    REQUIRE(r.ok());
+    std::this_thread::sleep_for(2500ms);  // the gateway's auth cache is 2 s
+    CHECK(as(revoked.second, "GET", "/v2/sandboxes").status == 401);
+    CHECK(as("sb_" + dev.first + "_wrongsecret", "GET", "/v2/sandboxes").status == 401);
+    CHECK(as(dev.second, "DELETE", "/sandboxes/" + id).status == 204);
+  }
+
+  SECTION("JWTs: RS256, ES256 and HS256 tokens act with their roles in their tenant") {
+    auto created = as(tok["rs_developer"], "POST", "/v2/sandboxes", "{}");
+    INFO(created.body);
+    REQUIRE(created.status == 201);
+    const std::string id = json::parse(created.body)["sandboxID"];
+    CHECK(as(tok["es_viewer"], "GET", "/sandboxes/" + id).status == 200);
+    CHECK(as(tok["es_viewer"], "POST", "/v2/sandboxes", "{}").status == 403);
+    CHECK(as(tok["no_roles"], "GET", "/sandboxes/" + id).status == 403);
+    CHECK(as(tok["other_tenant"], "GET", "/sandboxes/" + id).status == 404);  // no existence oracle
+    CHECK(as(tok["other_tenant"], "DELETE", "/sandboxes/" + id).status == 404);
+    CHECK(as(dev.second, "GET", "/sandboxes/" + id).status == 200);  // same tenant through a key
+    const auto listed = as(tok["es_viewer"], "GET", "/v2/sandboxes");
+    CHECK(listed.body.find(id) != std::string::npos);
+    CHECK(as(tok["other_tenant"], "GET", "/v2/sandboxes").body.find(id) == std::string::npos);
+    CHECK(as(tok["hs_admin"], "DELETE", "/sandboxes/" + id).status == 204);
+  }
+
+  SECTION("hostile JWTs are refused with 401 and say why") {
+    for (const char* name : {"expired", "not_yet", "no_exp", "wrong_issuer", "wrong_audience", "alg_none",
+                             "hs_with_public_key", "tampered", "unknown_kid", "es_as_rs"}) {
+      const auto r = as(tok[name], "POST", "/v2/sandboxes", "{}");
+      INFO(name << ": " << r.body);
+      CHECK(r.status == 401);
+      CHECK(r.body.find("invalid token") != std::string::npos);
+    }
+    CHECK(as("eyJhbGciOiJIUzI1NiJ9.e30", "GET", "/v2/sandboxes").status == 401);  // two parts: not a JWT, not a key
+  }
+}
+
+TEST_CASE("per-caller rate limits answer 429 with Retry-After, and other callers go on", "[gateway]") {
+  test::Daemon d({"--jobs-workers", "0"});
+  const auto a = developer_key(d.client(), "gw-r");
+  const auto b = developer_key(d.client(), "gw-r");
+  Gateway g(d, {"--rate-limit", "1", "--rate-burst", "3"});
+  auto get = [&](const std::string& key) { return http(g.url(), "GET", "/v2/sandboxes", {"X-API-Key: " + key}); };
+  int ok = 0, limited = 0;
+  HttpReply last;
+  for (int i = 0; i < 6; ++i) {
+    last = get(a.second);
+    (last.status == 200 ? ok : limited) += 1;
+    if (last.status == 429) break;
+  }
+  CHECK(ok >= 3);
+  REQUIRE(last.status == 429);
+  CHECK(last.head.find("Retry-After: 1") != std::string::npos);
+  CHECK(last.body.find("\"code\":429") != std::string::npos);
+  CHECK(get(b.second).status == 200);  // a bucket per caller
+  std::this_thread::sleep_for(1100ms);
+  CHECK(get(a.second).status == 200);  // refilled
 }
