@@ -71,6 +71,14 @@ std::string watch_start_frame(uint64_t frame_id, const ap::WatchStart& watch) {
   return encode(frame);
 }
 
+std::string file_write_frame(uint64_t frame_id, const ap::FileWrite& write) {
+  std::unique_ptr<ap::FileWriteT> t(write.UnPack());
+  ap::FrameT frame;
+  frame.id = frame_id;
+  frame.body.Set(std::move(*t));
+  return encode(frame);
+}
+
 std::string reply_from_agent(const ap::Frame& frame, const std::string& request_id) {
   bp::ReplyT reply;
   reply.request_id = request_id;

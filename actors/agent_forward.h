@@ -49,6 +49,7 @@ std::optional<std::string> forward_request(const busproto::Envelope& envelope, u
 std::string process_start_frame(uint64_t frame_id, const agentproto::ProcStart& start,
                                 const std::vector<std::string>& sandbox_env);
 std::string watch_start_frame(uint64_t frame_id, const agentproto::WatchStart& watch);
+std::string file_write_frame(uint64_t frame_id, const agentproto::FileWrite& write);
 
 // The Reply carrying an agent frame's body: an ErrorReply becomes the
 // Reply's code and message; a body outside SOULBOX_FORWARDED_REPLIES an

@@ -68,6 +68,11 @@ void persist(Self* self) {
 }
 
 Status send_frame(Self* self, const std::string& frame) {
+  // The agent drops the channel on a frame over its limit: refuse it here.
+  if (frame.size() > ap::kMaxFrameBytes + 4)
+    return Error{ErrorCode::invalid_argument, "the request is larger than one agent frame (" +
+                                                  std::to_string(ap::kMaxFrameBytes >> 20) +
+                                                  " MiB); send files in parts (op upload, docs/bus.md)"};
   const int fd = self->state.handle.box->channel.get();
   size_t done = 0;
   while (done < frame.size()) {
@@ -125,6 +130,16 @@ std::string principal_of(const bp::Envelope& env) {
   return env.principal() ? env.principal()->str() : "";
 }
 
+// A part of an upload before the last one failed in the agent: the last
+// part's answer says so.
+void note_upload_failure(Self* self, const ap::Frame& frame) {
+  const auto* e = frame.body_as_ErrorReply();
+  if (!e) return;
+  for (auto& [id, upload] : self->state.uploads)
+    if (upload.frame_id == frame.id() && !upload.failed)
+      upload.failed = Error{ErrorCode(e->code()), e->message() ? e->message()->str() : "upload failed"};
+}
+
 // --- answers from the agent -------------------------------------------------
 
 void on_agent_frame(Self* self, const std::string& bytes) {
@@ -144,7 +159,10 @@ void on_agent_frame(Self* self, const std::string& bytes) {
     return;
   }
   auto it = st.pending.find(frame->id());
-  if (it == st.pending.end()) return;  // a stream the client stopped
+  if (it == st.pending.end()) {
+    note_upload_failure(self, *frame);
+    return;  // else a stream the client stopped
+  }
   PendingCall& call = it->second;
   const ap::Body type = frame->body_type();
   using Kind = PendingCall::Kind;
@@ -240,8 +258,9 @@ PendingCall pending_call(PendingCall::Kind kind, const std::string& reply_to, co
 // Sends `frame` to the agent and remembers who waits for its answer.
 void call_agent(Self* self, const std::string& frame, uint64_t id, PendingCall call) {
   if (auto sent = send_frame(self, frame); !sent) {
-    reply_error(self, call.reply_to, call.request_id, ErrorCode::unavailable,
-                "the sandbox's agent is not reachable: " + sent.error().message);
+    const bool refused = sent.error().code == ErrorCode::invalid_argument;
+    reply_error(self, call.reply_to, call.request_id, sent.error().code,
+                refused ? sent.error().message : "the sandbox's agent is not reachable: " + sent.error().message);
     return;
   }
   self->state.pending.emplace(id, std::move(call));
@@ -299,6 +318,62 @@ void on_watch(Self* self, const bus::Message& m, const bp::Envelope& env, const 
   if (!check_events_token(self, m, request_id, open->events_token(), &call.events_subject)) return;
   const uint64_t id = self->state.next_frame_id++;
   call_agent(self, watch_start_frame(id, *open->watch()), id, std::move(call));
+}
+
+constexpr size_t kMaxUploads = 64;
+
+std::string ok_reply(const std::string& request_id) {
+  flatbuffers::FlatBufferBuilder fbb(128);
+  auto ok = ap::CreateOk(fbb);
+  bp::FinishReplyBuffer(fbb, bp::CreateReply(fbb, fbb.CreateString(request_id), 0, 0, bp::Body::Ok, ok.Union()));
+  return bp::finish(fbb);
+}
+
+void on_upload(Self* self, const bus::Message& m, const bp::Envelope& env, const std::string& request_id) {
+  auto& st = self->state;
+  const auto* upload = env.body_as_FileUpload();
+  const std::string upload_id = upload->upload_id()->str();
+  const ap::FileWrite& part = *upload->part();
+  auto it = st.uploads.find(upload_id);
+  if (it == st.uploads.end()) {
+    if (!part.path()) {
+      reply_error(self, m.reply, request_id, ErrorCode::not_found, "no upload '" + upload_id + "' in progress");
+      return;
+    }
+    if (st.uploads.size() >= kMaxUploads) {
+      reply_error(self, m.reply, request_id, ErrorCode::resource_exhausted,
+                  "too many uploads in progress in sandbox " + st.settings.id);
+      return;
+    }
+    it = st.uploads.emplace(upload_id, Upload{st.next_frame_id++, part.path()->str(), std::nullopt}).first;
+  }
+  Upload& u = it->second;
+  const bool final = part.final();
+  if (!final) {
+    if (u.failed) {
+      reply_error(self, m.reply, request_id, u.failed->code, u.failed->message);
+      return;
+    }
+    if (auto sent = send_frame(self, file_write_frame(u.frame_id, part)); !sent) {
+      reply_error(self, m.reply, request_id, ErrorCode::unavailable, sent.error().message);
+      return;
+    }
+    publish(self, m.reply, ok_reply(request_id));
+    return;
+  }
+  const Upload done = u;
+  st.uploads.erase(it);
+  PendingCall call = pending_call(PendingCall::Kind::reply, m.reply, request_id);
+  call.principal = principal_of(env);
+  call.audit_action = "file.write";
+  call.audit_path = done.path;
+  if (done.failed) {  // the agent forgets the failed write at its last frame and answers nothing
+    (void)send_frame(self, file_write_frame(done.frame_id, part));
+    audit_event(self, call.audit_action, "error", call.principal, call.audit_path);
+    reply_error(self, m.reply, request_id, done.failed->code, done.failed->message);
+    return;
+  }
+  call_agent(self, file_write_frame(done.frame_id, part), done.frame_id, std::move(call));
 }
 
 // Adds a listener to a running process's stream (E2B's process Connect):
@@ -448,8 +523,8 @@ std::pair<tenants::Resource, tenants::Action> permission_for(const std::string& 
       {"attach", {R::sandbox, A::execute}}, {"stdin", {R::sandbox, A::execute}},   {"signal", {R::sandbox, A::execute}},
       {"resize", {R::sandbox, A::execute}}, {"killall", {R::sandbox, A::execute}}, {"read", {R::file, A::read}},
       {"ls", {R::file, A::read}},           {"stat", {R::file, A::read}},          {"watch", {R::file, A::read}},
-      {"unwatch", {R::file, A::read}},      {"write", {R::file, A::create}},       {"mkdir", {R::file, A::create}},
-      {"mv", {R::file, A::update}},         {"rm", {R::file, A::delete_}},
+      {"unwatch", {R::file, A::read}},      {"write", {R::file, A::create}},       {"upload", {R::file, A::create}},
+      {"mkdir", {R::file, A::create}},      {"mv", {R::file, A::update}},          {"rm", {R::file, A::delete_}},
   };
   auto it = table.find(op);
   return it == table.end() ? std::make_pair(R::system, A::admin) : it->second;
@@ -503,6 +578,7 @@ void on_bus(Self* self, const bus::Message& m) {
   if (op == "exec" && body == bp::Body::ExecStart) return on_exec(self, m, **env, request_id);
   if (op == "watch" && body == bp::Body::WatchOpen) return on_watch(self, m, **env, request_id);
   if (op == "attach" && body == bp::Body::ExecAttach) return on_attach(self, m, **env, request_id);
+  if (op == "upload" && body == bp::Body::FileUpload) return on_upload(self, m, **env, request_id);
   const auto& ops = forwarded_ops();
   auto it = ops.find(op);
   if (it != ops.end() && it->second == body) return on_forwarded(self, m, **env, request_id);

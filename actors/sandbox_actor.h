@@ -5,6 +5,7 @@
 #pragma once
 #include <caf/all.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -59,11 +60,19 @@ struct PendingCall {
   std::string events_subject;
   std::vector<std::string> attached_subjects;  // exec: further listeners (attach)
   int pid = 0;                                 // exec: once started
-  std::string data;  // gathered file bytes
+  std::string data;                            // gathered file bytes
   bool overflow = false;
   uint32_t watch_id = 0;
   std::string audit_action, audit_path;  // recorded with the agent's answer (file operations)
   std::string principal;
+};
+
+// A file arriving in parts over the bus (op "upload"): all parts go to the
+// agent as one write (one frame id).
+struct Upload {
+  uint64_t frame_id = 0;
+  std::string path;             // from the first part (audited with the last)
+  std::optional<Error> failed;  // an earlier part's error, told to the last part
 };
 
 struct SandboxActorState {
@@ -79,6 +88,7 @@ struct SandboxActorState {
   std::unique_ptr<bus::Subscription> subscription;
   uint64_t next_frame_id = 1;
   std::unordered_map<uint64_t, PendingCall> pending;
+  std::unordered_map<std::string, Upload> uploads;  // by upload_id
   std::unique_ptr<isolation::Cgroup> cgroup;
   MetricsRing metrics;
   uint64_t last_cpu_usec = 0;

@@ -89,6 +89,15 @@ Result<NodeAddress> read_ready_file(const std::string& path) {
 void EventQueue::push(std::string bytes) {
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (queued_bytes_ + bytes.size() > max_bytes_) {
+      auto r = bp::open_reply(bytes);
+      if (r && (*r)->body_type() == bp::Body::ProcOutput) {
+        const auto* data = (*r)->body_as_ProcOutput()->data();
+        dropped_bytes_ += data ? data->size() : 0;
+        return;
+      }
+    }
+    queued_bytes_ += bytes.size();
     events_.push_back(std::move(bytes));
   }
   cv_.notify_one();
@@ -100,6 +109,7 @@ Result<OwnedReply> EventQueue::pop(int timeout_ms) {
     return Error{ErrorCode::timeout, "no event within " + std::to_string(timeout_ms) + " ms"};
   std::string bytes = std::move(events_.front());
   events_.pop_front();
+  queued_bytes_ -= bytes.size();
   lock.unlock();
   if (auto r = bp::open_reply(bytes); !r) return r.error();
   OwnedReply reply(std::move(bytes));
@@ -120,7 +130,7 @@ Result<ProcessResult> Execution::wait(int timeout_ms, const OutputCallback& on_o
     if (const auto* out = r.body_as_ProcOutput()) {
       const std::string data = bytes_of(out->data());
       if (on_output) on_output(out->stream(), data);
-      (out->stream() == ap::Stream::Stderr ? result.err : result.out) += data;
+      if (keep_output_) (out->stream() == ap::Stream::Stderr ? result.err : result.out) += data;
     } else if (const auto* end = r.body_as_ProcEnd()) {
       apply_end(*end, result);
       return result;
@@ -162,6 +172,7 @@ std::unique_ptr<Client> Client::as(const std::string& tenant_name, const std::st
   c->tenant = tenant_name;
   c->principal = principal_name;
   c->roles = role_names;
+  c->stream_buffer_bytes = stream_buffer_bytes;
   return c;
 }
 
@@ -290,7 +301,7 @@ Result<std::string> Client::open_events(const std::string& id, std::shared_ptr<E
                                         std::unique_ptr<bus::Subscription>& subscription) {
   if (auto ok = subjects::check_token("sandbox id", id); !ok) return ok.error();
   const std::string token = next_request_id();
-  queue = std::make_shared<EventQueue>();
+  queue = std::make_shared<EventQueue>(stream_buffer_bytes);
   auto sub = bus_->subscribe(subjects::sandbox_events(id, token), "",
                              [q = queue](bus::Message m) { q->push(std::move(m.data)); });
   if (!sub) return sub.error();
@@ -379,6 +390,7 @@ Result<std::vector<ProcessInfo>> Client::processes(const std::string& id) {
 
 Status Client::write_file(const std::string& id, const std::string& path, const std::string& data, uint32_t mode,
                           const std::string& user) {
+  if (data.size() > kUploadPartBytes) return upload_file(id, path, data, mode, user);
   return simple(id, "write", [&](flatbuffers::FlatBufferBuilder& b) {
     auto p = b.CreateString(path);
     auto bytes = b.CreateVector(reinterpret_cast<const uint8_t*>(data.data()), data.size());
@@ -387,12 +399,38 @@ Status Client::write_file(const std::string& id, const std::string& path, const 
   });
 }
 
+// Larger than one bus message: in parts of one upload (op "upload",
+// docs/bus.md); the file appears whole or not at all.
+Status Client::upload_file(const std::string& id, const std::string& path, const std::string& data, uint32_t mode,
+                           const std::string& user) {
+  const std::string upload_id = next_request_id();
+  for (size_t offset = 0; offset < data.size(); offset += kUploadPartBytes) {
+    const size_t n = std::min(kUploadPartBytes, data.size() - offset);
+    const bool first = offset == 0, last = offset + n == data.size();
+    auto sent = simple(id, "upload", [&](flatbuffers::FlatBufferBuilder& b) {
+      auto u = b.CreateString(upload_id);
+      auto p = first ? b.CreateString(path) : 0;
+      auto bytes = b.CreateVector(reinterpret_cast<const uint8_t*>(data.data()) + offset, n);
+      auto who = first && !user.empty() ? b.CreateString(user) : 0;
+      auto part = ap::CreateFileWrite(b, p, bytes, last, mode, true, who);
+      return std::make_pair(bp::Body::FileUpload, bp::CreateFileUpload(b, u, part).Union());
+    });
+    if (!sent) return sent;
+  }
+  return {};
+}
+
 Result<std::string> Client::read_file(const std::string& id, const std::string& path, const std::string& user) {
+  return read_range(id, path, 0, 0, user);
+}
+
+Result<std::string> Client::read_range(const std::string& id, const std::string& path, uint64_t offset, uint64_t length,
+                                       const std::string& user) {
   if (auto ok = subjects::check_token("sandbox id", id); !ok) return ok.error();
   auto r = call(subjects::sandbox_op(id, "read"), [&](flatbuffers::FlatBufferBuilder& b) {
     auto p = b.CreateString(path);
     auto u = user.empty() ? 0 : b.CreateString(user);
-    return std::make_pair(bp::Body::FileRead, ap::CreateFileRead(b, p, 0, 0, u).Union());
+    return std::make_pair(bp::Body::FileRead, ap::CreateFileRead(b, p, offset, length, u).Union());
   });
   if (!r) return r.error();
   const auto* chunk = r->get().body_as_FileChunk();

@@ -3,6 +3,7 @@
 // messages of docs/bus.md. Used by the tests, the benchmarks and (later) the
 // gateway and CLI. Thread-safe for calls on different sandboxes.
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -81,16 +82,25 @@ class OwnedReply {
 
 // Events of one stream (a process's output, a watch), queued from the bus
 // thread and taken by the caller.
+// Events of one stream, filled by the bus thread and read by the caller.
+// Bounded: process output beyond `max_bytes` waiting to be read is dropped
+// (and counted) rather than let a slow reader's memory grow; other events
+// (a process's end, errors, file events) are always kept.
 class EventQueue {
  public:
+  explicit EventQueue(size_t max_bytes = 16u << 20) : max_bytes_(max_bytes) {}
   void push(std::string bytes);
   // The next event, or timeout.
   Result<OwnedReply> pop(int timeout_ms);
+  uint64_t dropped_bytes() const { return dropped_bytes_.load(); }
 
  private:
+  const size_t max_bytes_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::string> events_;
+  size_t queued_bytes_ = 0;
+  std::atomic<uint64_t> dropped_bytes_{0};
 };
 
 class Execution {
@@ -99,9 +109,15 @@ class Execution {
   // Output is passed to `on_output` (if set) as it arrives; returns at the
   // end. A timeout keeps what arrived: call wait() again to go on.
   Result<ProcessResult> wait(int timeout_ms, const OutputCallback& on_output = {});
+  // Whether wait() also gathers the output into its result (default); a
+  // streaming caller that passes everything on turns it off to stay bounded.
+  void keep_output(bool keep) { keep_output_ = keep; }
+  // Output the bus delivered faster than it was read, dropped (EventQueue).
+  uint64_t dropped_output_bytes() const { return events_ ? events_->dropped_bytes() : 0; }
 
  private:
   friend class Client;
+  bool keep_output_ = true;
   int pid_ = -1;
   ProcessResult partial_;
   std::shared_ptr<EventQueue> events_;
@@ -130,10 +146,11 @@ class Client {
   std::unique_ptr<Client> as(const std::string& tenant, const std::string& principal,
                              const std::vector<std::string>& roles = {}) const;
 
-  int timeout_ms = 30000;          // per request
-  std::vector<std::string> roles;  // put in every envelope (principals verified outside the tenant service)
-  std::string principal;           // put in every envelope ("key:<id>" after the gateway authenticated a key)
-  std::string tenant;              // put in envelopes whose call names none
+  int timeout_ms = 30000;                  // per request
+  size_t stream_buffer_bytes = 16u << 20;  // per stream (EventQueue): output beyond it waiting is dropped
+  std::vector<std::string> roles;          // put in every envelope (principals verified outside the tenant service)
+  std::string principal;                   // put in every envelope ("key:<id>" after the gateway authenticated a key)
+  std::string tenant;                      // put in envelopes whose call names none
 
   // --- lifecycle
   Result<SandboxInfo> create(const CreateOptions& options);
@@ -167,6 +184,12 @@ class Client {
   Status write_file(const std::string& id, const std::string& path, const std::string& data, uint32_t mode = 0644,
                     const std::string& user = "");
   Result<std::string> read_file(const std::string& id, const std::string& path, const std::string& user = "");
+  // Up to `length` bytes from `offset` (a short answer: the end of the file).
+  Result<std::string> read_range(const std::string& id, const std::string& path, uint64_t offset, uint64_t length,
+                                 const std::string& user = "");
+  // Files above this go in parts (one bus message carries at most 8 MiB).
+  // (one agent frame at most 4 MiB).
+  static constexpr size_t kUploadPartBytes = 2u << 20;
   Result<std::vector<FileInfo>> list_dir(const std::string& id, const std::string& path, uint32_t depth = 1);
   Result<FileInfo> stat(const std::string& id, const std::string& path);
   Status make_dir(const std::string& id, const std::string& path);
@@ -189,6 +212,8 @@ class Client {
   std::string next_request_id();
   Result<SandboxInfo> lifecycle(const std::string& id, const std::string& op, const BodyBuilder& body = {});
   Status simple(const std::string& id, const std::string& op, const BodyBuilder& body);
+  Status upload_file(const std::string& id, const std::string& path, const std::string& data, uint32_t mode,
+                     const std::string& user);
   // Subscribes a fresh events stream of sandbox `id`; returns its token.
   Result<std::string> open_events(const std::string& id, std::shared_ptr<EventQueue>& queue,
                                   std::unique_ptr<bus::Subscription>& subscription);

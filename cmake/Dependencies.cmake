@@ -49,6 +49,8 @@ find_package(Boost 1.74 QUIET)           # header-only; no COMPONENTS (STACK.md 
 soulbox_require(Boost_FOUND "Boost (Beast/Asio)" libboost-dev)
 find_package(OpenSSL QUIET)
 soulbox_require(OPENSSL_FOUND "OpenSSL" libssl-dev)
+find_package(ZLIB QUIET)                 # gzip uploads (the gateway)
+soulbox_require(ZLIB_FOUND "zlib" zlib1g-dev)
 find_package(CLI11 CONFIG QUIET)
 soulbox_require(CLI11_FOUND "CLI11" libcli11-dev)
 find_package(nlohmann_json 3.11 CONFIG QUIET)

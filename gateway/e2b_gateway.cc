@@ -1,6 +1,7 @@
 #include "gateway/e2b_gateway.h"
 
 #include <chrono>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "bus/subjects.h"
@@ -38,6 +39,27 @@ std::vector<std::string> segments(const std::string& path) {
 }  // namespace
 
 void E2bGateway::handle(const HttpRequest& req, ResponseWriter& out) {
+  const auto started = std::chrono::steady_clock::now();
+  ++metrics_.in_flight;
+  StatusRecorder recorded(out);
+  route(req, recorded);
+  --metrics_.in_flight;
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  metrics_.record(HttpMetrics::route_family(req), recorded.status(), seconds);
+  // One JSON line per request for log collectors (stdout; never bodies or credentials).
+  if (options_.access_log)
+    std::printf("%s\n", json{{"ts_ms", now_ms()},
+                             {"method", req.method},
+                             {"path", req.path},
+                             {"status", recorded.status()},
+                             {"ms", seconds * 1000},
+                             {"peer", req.peer},
+                             {"sandbox", req.header("e2b-sandbox-id")}}
+                            .dump()
+                            .c_str());
+}
+
+void E2bGateway::route(const HttpRequest& req, ResponseWriter& out) {
   // The in-sandbox API is told apart by its headers (E2B-PROTOCOL.md §1).
   if (!req.header("e2b-sandbox-id").empty() || !req.header("e2b-sandbox-port").empty()) return in_sandbox(req, out);
   if (req.path == "/health") {
@@ -46,6 +68,10 @@ void E2bGateway::handle(const HttpRequest& req, ResponseWriter& out) {
     if (nodes.empty()) return out.send(503, kJson, R"({"status":"unavailable","message":"no node is reachable"})");
     return out.send(200, kJson, json{{"status", "ok"}, {"nodes", nodes.size()}}.dump());
   }
+  if (req.path == "/metrics" && req.method == "GET")
+    return out.send(200, "text/plain; version=0.0.4",
+                    metrics_.prometheus({{"soulbox_gateway_nodes", double(nodes_.nodes(0).size())},
+                                         {"soulbox_gateway_sandboxes", double(nodes_.sandboxes())}}));
   if (req.path == "/version")
     return out.send(200, kJson, json{{"version", options_.version}, {"envdVersion", options_.envd_version}}.dump());
   control_plane(req, out);

@@ -13,6 +13,7 @@
 
 #include "client/client.h"
 #include "gateway/access_token.h"
+#include "gateway/http_metrics.h"
 #include "gateway/http_server.h"
 #include "gateway/jwt.h"
 #include "gateway/node_directory.h"
@@ -26,6 +27,7 @@ struct GatewayOptions {
   int auth_cache_ms = 2000;             // a revoked key works at most this much longer here
   double rate_per_s = 0;                // per caller on the control plane; 0: unlimited
   double rate_burst = 0;
+  bool access_log = false;  // a JSON line per request on stdout
 };
 
 class E2bGateway {
@@ -41,6 +43,7 @@ class E2bGateway {
   void handle(const HttpRequest& req, ResponseWriter& out);
 
  private:
+  void route(const HttpRequest& req, ResponseWriter& out);
   struct Caller {
     std::string tenant, principal;   // principal: "key:<id>" or "jwt:<sub>"
     std::vector<std::string> roles;  // a JWT's (a key's roles are the tenant service's)
@@ -63,6 +66,7 @@ class E2bGateway {
   const JwtVerifier* jwt_;  // null: API keys only
   GatewayOptions options_;
   RateLimiter limiter_;
+  HttpMetrics metrics_;
   std::mutex auth_mu_;
   std::unordered_map<std::string, std::pair<Caller, int64_t>> auth_cache_;  // token -> (caller, expiry ms)
 };

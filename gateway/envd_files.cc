@@ -8,6 +8,7 @@
 
 #include "gateway/e2b_errors.h"
 #include "gateway/e2b_json.h"
+#include "gateway/gzip.h"
 #include "gateway/multipart.h"
 
 namespace soulbox::gateway {
@@ -15,6 +16,7 @@ namespace {
 
 using json = nlohmann::json;
 constexpr const char* kJson = "application/json";
+constexpr size_t kMaxInflatedBytes = 256u << 20;  // a gzip upload's size once inflated
 
 void file_error(ResponseWriter& out, const Error& e) {
   const int status = http_status(e.code);
@@ -50,12 +52,20 @@ bool signature_ok(const AccessTokens& tokens, const HttpRequest& req, const std:
 
 void upload(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox,
             const std::string& user) {
-  if (!req.header("content-encoding").empty() && req.header("content-encoding") != "identity")
-    return file_error(out, Error{ErrorCode::invalid_argument, "compressed uploads are not supported yet"});
+  const std::string encoding = req.header("content-encoding");
+  std::string inflated;
+  if (encoding == "gzip") {
+    auto body = gunzip(req.body, kMaxInflatedBytes);
+    if (!body) return file_error(out, body.error());
+    inflated = std::move(*body);
+  } else if (!encoding.empty() && encoding != "identity") {
+    return file_error(out, Error{ErrorCode::invalid_argument, "Content-Encoding must be gzip or identity"});
+  }
+  const std::string& body = encoding == "gzip" ? inflated : req.body;
   std::vector<std::pair<std::string, std::string>> files;  // path, data
   const auto path_param = req.query.find("path");
   if (req.header("content-type").rfind("multipart/form-data", 0) == 0) {
-    auto parts = parse_multipart(req.header("content-type"), req.body);
+    auto parts = parse_multipart(req.header("content-type"), body);
     if (!parts) return file_error(out, parts.error());
     for (auto& p : *parts) {
       const std::string path = path_param != req.query.end() && parts->size() == 1 ? path_param->second : p.filename;
@@ -65,7 +75,7 @@ void upload(client::Client& bus, const HttpRequest& req, ResponseWriter& out, co
   } else {
     if (path_param == req.query.end() || path_param->second.empty())
       return file_error(out, Error{ErrorCode::invalid_argument, "path is required"});
-    files.emplace_back(in_home(user, path_param->second), req.body);
+    files.emplace_back(in_home(user, path_param->second), body);
   }
   if (files.empty()) return file_error(out, Error{ErrorCode::invalid_argument, "no file in the upload"});
   json written = json::array();
@@ -74,6 +84,24 @@ void upload(client::Client& bus, const HttpRequest& req, ResponseWriter& out, co
     written.push_back({{"path", path}, {"name", base_name(path)}, {"type", "file"}});
   }
   out.send(200, kJson, written.dump());
+}
+
+// Small files in one answer; larger ones streamed in bus-sized parts so the
+// gateway holds one part at a time.
+void download(client::Client& bus, ResponseWriter& out, const std::string& sandbox, const std::string& path,
+              const std::string& user) {
+  constexpr uint64_t kPart = client::Client::kUploadPartBytes;
+  auto first = bus.read_range(sandbox, path, 0, kPart, user);
+  if (!first) return file_error(out, first.error());
+  if (first->size() < kPart) return out.send(200, "application/octet-stream", *first);
+  if (!out.start(200, "application/octet-stream") || !out.write(*first)) return out.finish();
+  for (uint64_t offset = kPart;; offset += kPart) {
+    auto part = bus.read_range(sandbox, path, offset, kPart, user);
+    if (!part) return out.abort();  // the head is sent: a cut stream is all that can tell
+    if (!part->empty() && !out.write(*part)) break;
+    if (part->size() < kPart) break;
+  }
+  out.finish();
 }
 
 }  // namespace
@@ -103,9 +131,7 @@ void serve_files(client::Client& bus, const AccessTokens& tokens, const HttpRequ
     return out.send(401, kJson, error_body(401, "invalid or missing access token or signature"));
   if (write) return upload(bus, req, out, sandbox, user);
   if (path.empty()) return file_error(out, Error{ErrorCode::invalid_argument, "path is required"});
-  auto data = bus.read_file(sandbox, in_home(user, path), user);
-  if (!data) return file_error(out, data.error());
-  out.send(200, "application/octet-stream", *data);
+  download(bus, out, sandbox, in_home(user, path), user);
 }
 
 void serve_filesystem_rpc(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox,

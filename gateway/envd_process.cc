@@ -26,17 +26,32 @@ void stream_process(client::Execution& exec, const HttpRequest& req, ResponseWri
   if (!out.start(200, kConnectJson)) return;
   out.write(connect_frame(json{{"event", {{"start", {{"pid", exec.pid()}}}}}}.dump()));
   StreamClock clock(req.header("connect-timeout-ms"));
+  exec.keep_output(false);  // everything goes to the client as it comes
+  uint64_t dropped_told = 0;
   bool client_gone = false;
-  auto on_output = [&](agentproto::Stream stream, const std::string& data) {
-    const char* name = stream == agentproto::Stream::Pty      ? "pty"
-                       : stream == agentproto::Stream::Stderr ? "stderr"
-                                                              : "stdout";
+  auto send_data = [&](const char* name, const std::string& data) {
     if (!out.write(connect_frame(json{{"event", {{"data", {{name, base64_encode(data)}}}}}}.dump())))
       client_gone = true;
+  };
+  // Said where the reader looks: the output has a gap here.
+  auto tell_dropped = [&] {
+    const uint64_t dropped = exec.dropped_output_bytes();
+    if (dropped == dropped_told) return;
+    send_data("stderr", "\n[soulbox: " + std::to_string(dropped - dropped_told) +
+                            " bytes of output dropped: they came faster than they were read]\n");
+    dropped_told = dropped;
+  };
+  auto on_output = [&](agentproto::Stream stream, const std::string& data) {
+    tell_dropped();
+    send_data(stream == agentproto::Stream::Pty      ? "pty"
+              : stream == agentproto::Stream::Stderr ? "stderr"
+                                                     : "stdout",
+              data);
   };
   for (;;) {
     auto result = exec.wait(clock.wait_ms(), on_output);
     if (client_gone) return out.finish();
+    tell_dropped();
     if (result) {
       json end{{"exitCode", result->exit_code},
                {"exited", result->signal == 0},

@@ -80,6 +80,11 @@ class Writer final : public ResponseWriter {
     done_ = true;
   }
 
+  void abort() override {
+    ok_ = false;
+    done_ = true;
+  }
+
   bool client_gone() override {
     if (!ok_) return true;
     // A closed peer reads as readable-with-hangup; pending request bytes

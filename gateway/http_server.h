@@ -39,6 +39,9 @@ class ResponseWriter {
   // While streaming: true once the client has closed its side (checked
   // without blocking), so a stream that has nothing to send can stop.
   virtual bool client_gone() { return false; }
+  // While streaming: end without the final chunk and close the connection,
+  // so the client sees a cut response rather than a whole one.
+  virtual void abort() = 0;
 };
 
 using HttpHandler = std::function<void(const HttpRequest&, ResponseWriter&)>;

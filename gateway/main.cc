@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   app.add_option("--rate-limit", options.rate_per_s, "Control-plane requests per second per caller (0: unlimited)")
       ->capture_default_str();
   app.add_option("--rate-burst", options.rate_burst, "Burst above the rate (default: the rate)");
+  app.add_flag("--access-log", options.access_log, "Print a JSON line per request on stdout");
   gateway::JwtConfig jwt;
   std::string hs256_file;
   app.add_option("--jwt-hs256-secret-file", hs256_file, "Accept HS256 JWTs signed with this file's secret");
@@ -65,6 +66,8 @@ int main(int argc, char** argv) {
   auto tokens = gateway::AccessTokens::load_or_create(token_key.empty() ? data_dir + "/gateway-token.key" : token_key);
   if (!tokens) return fail("access-token key: " + tokens.error().message);
 
+  // Many streams at once: each holds at most 4 MiB its client has not read.
+  (*bus_client)->stream_buffer_bytes = 4u << 20;
   auto nodes = gateway::NodeDirectory::start((*bus_client)->connection());
   if (!nodes) return fail("bus: " + nodes.error().message);
   if (!hs256_file.empty()) {

@@ -11,7 +11,7 @@ PACKAGES=(
   # the fixed stack (STACK.md)
   libcaf-dev libnats-dev nats-server flatbuffers-compiler libflatbuffers-dev
   libseccomp-dev librocksdb-dev libspdlog-dev libfmt-dev catch2
-  libboost-dev libcli11-dev nlohmann-json3-dev libssl-dev
+  libboost-dev libcli11-dev nlohmann-json3-dev libssl-dev zlib1g-dev
   # languages that sandboxes run, and peers the benchmarks compare against
   python3 nodejs ruby perl lua5.4 gcc bubblewrap iproute2
   # checks

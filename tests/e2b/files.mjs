@@ -25,6 +25,17 @@ try {
 } catch (e) {
   out.missing = e.name
 }
+// A file larger than one bus message goes in parts, and comes back whole.
+const big = new Uint8Array(20 * 1024 * 1024)
+for (let i = 0; i < big.length; i += 4096) big[i] = (i / 4096) % 251
+await sbx.files.write('/home/user/big.bin', big.buffer)
+const back = await sbx.files.read('/home/user/big.bin', { format: 'bytes' })
+out.bigSize = back.length
+out.bigSame = back.length === big.length && back.every((b, i) => b === big[i])
+out.bigStat = (await sbx.files.getInfo('/home/user/big.bin')).size
+// gzip-compressed uploads (Content-Encoding: gzip)
+await sbx.files.write('/home/user/zipped.txt', 'inflated on arrival', { gzip: true })
+out.gzip = await sbx.files.read('/home/user/zipped.txt')
 // Background command fed through stdin.
 const cat = await sbx.commands.run('cat', { background: true, stdin: true })
 await sbx.commands.sendStdin(cat.pid, 'through stdin\n')
