@@ -106,6 +106,14 @@ HttpReply http(const std::string& url, const std::string& method, const std::str
   return r;
 }
 
+// One Connect envelope around `json` (a server-stream request body).
+std::string connect_body(const std::string& json_text) {
+  std::string body(5, '\0');
+  body[3] = char((json_text.size() >> 8) & 0xff);
+  body[4] = char(json_text.size() & 0xff);
+  return body + json_text;
+}
+
 // As it goes into a query string (base64 has '+' and '/').
 std::string gateway_signature(const std::string& path, const std::string& op, const std::string& user,
                               const std::string& token, const std::string& expiration) {
@@ -227,6 +235,66 @@ TEST_CASE("the gateway refuses bad keys, bad bodies and other tenants' sandboxes
   CHECK(cut.status == 200);  // Connect streams report errors in the end-of-stream frame
   CHECK(cut.body.find("invalid_argument") != std::string::npos);
   CHECK(http(g.url(), "GET", "/health", {"E2b-Sandbox-Id: " + id, "E2b-Sandbox-Port: 49983"}).status == 204);
+
+  // Bad input in every route family: a 4xx with a JSON error, nothing else harmed.
+  auto code_of = [](const HttpReply& r) { return json::parse(r.body, nullptr, false).value("code", json()); };
+  for (const char* q :
+       {"?limit=-1", "?limit=99999", "?limit=abc", "?state=zombie", "?order=sideways", "?startedAfter=1e99"}) {
+    auto r = http(g.url(), "GET", std::string("/v2/sandboxes") + q, {k});
+    INFO(q << " " << r.body);
+    CHECK(r.status == 400);
+    CHECK(code_of(r) == 400);
+  }
+  CHECK(http(g.url(), "GET", "/v2/sandboxes?metadata=%ZZ", {k}).status == 200);  // a bad escape is dropped
+  CHECK(http(g.url(), "POST", "/sandboxes/" + id + "/connect", {k}, "[1,2]").status == 400);
+  CHECK(http(g.url(), "POST", "/sandboxes/" + id + "/connect", {k}, R"({"timeout":1e300})").status == 400);
+  CHECK(http(g.url(), "POST", "/sandboxes/sb-0000000000000000/pause", {k}).status == 404);
+  CHECK(http(g.url(), "GET", "/sandboxes/" + id + "/metrics?start=-5", {k}).status == 400);
+  CHECK(http(g.url(), "POST", "/sandboxes/" + id + "/timeout", {k}, R"({"timeout":"soon"})").status == 400);
+  CHECK(http(g.url(), "PUT", "/sandboxes/" + id, {k}).status == 404);
+  auto rpc = with_token;
+  rpc.back() = "X-Access-Token: " + token;
+  rpc[2] = "Content-Type: application/json";
+  auto bad_rpc = http(g.url(), "POST", "/filesystem.Filesystem/Stat", rpc, "{nope");
+  CHECK(bad_rpc.status == 400);
+  CHECK(code_of(bad_rpc) == "invalid_argument");
+  CHECK(http(g.url(), "POST", "/process.Process/SendSignal", rpc, R"({"process":{}})").status == 400);
+  CHECK(http(g.url(), "POST", "/process.Process/SendInput", rpc, R"({"process":{"pid":1},"input":{"stdin":"!!"}})")
+            .status == 400);
+  CHECK(
+      http(g.url(), "POST", "/filesystem.Filesystem/Stat", rpc, R"({"path":"/proc/1/root/../../etc/shadow"})").status >=
+      400);
+  auto no_pid =
+      http(g.url(), "POST", "/process.Process/Connect", with_token, connect_body(R"({"process":{"pid":99999}})"));
+  CHECK(no_pid.status == 200);
+  CHECK(no_pid.body.find("not_found") != std::string::npos);
+  auto bad_watch = http(g.url(), "POST", "/filesystem.Filesystem/WatchDir", with_token, connect_body("{}"));
+  CHECK(bad_watch.body.find("invalid_argument") != std::string::npos);
+  auto files = envd;
+  files.back() = "X-Access-Token: " + token;
+  CHECK(http(g.url(), "GET", "/files?path=/home/user/x&username=mallory", files).status == 403);
+  CHECK(http(g.url(), "GET", "/files", files).status == 400);
+  auto gz = files;
+  gz.push_back("Content-Encoding: gzip");
+  CHECK(http(g.url(), "POST", "/files?path=/home/user/z", gz, "not gzip at all").status == 400);
+  gz.back() = "Content-Encoding: br";
+  CHECK(http(g.url(), "POST", "/files?path=/home/user/z", gz, "x").status == 400);
+  CHECK(http(g.url(), "POST", "/files?path=/home/user/m",
+             {files[0], files[1], files[2], "Content-Type: multipart/form-data; boundary=zz"}, "--zz\r\nbroken")
+            .status == 400);
+  auto alive = http(g.url(), "GET", "/sandboxes/" + id, {k});  // the sandbox took no harm
+  CHECK(alive.status == 200);
+
+  // Operations: health counts the node; /metrics counts what happened.
+  auto health = http(g.url(), "GET", "/health");
+  CHECK(health.status == 200);
+  CHECK(json::parse(health.body)["nodes"] == 1);
+  auto metrics = http(g.url(), "GET", "/metrics");
+  CHECK(metrics.status == 200);
+  CHECK(metrics.body.find("soulbox_gateway_requests_total{route=\"control\",code=\"4xx\"}") != std::string::npos);
+  CHECK(metrics.body.find("soulbox_gateway_request_seconds_count{route=\"envd.process\"}") != std::string::npos);
+  CHECK(metrics.body.find("soulbox_gateway_nodes 1") != std::string::npos);
+  CHECK(metrics.body.find("soulbox_gateway_sandboxes 1") != std::string::npos);
   CHECK(http(g.url(), "POST", "/sandboxes/" + id + "/timeout", {k}, R"({"timeout":60})").status == 204);
   CHECK(http(g.url(), "DELETE", "/sandboxes/" + id, {k}).status == 204);
   auto again = http(g.url(), "DELETE", "/sandboxes/" + id, {k});
