@@ -1,5 +1,7 @@
 #include "gateway/http_server.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -176,6 +178,10 @@ class BeastServer final : public HttpServer {
     timeval tv{options_.idle_timeout_s, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    // Streams are many small writes (each event a chunk): without this,
+    // Nagle holds the last ones for the peer's delayed ACK (~40 ms).
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     beast::error_code ec;
     const auto remote = socket.remote_endpoint(ec);
     const std::string peer = ec ? "" : remote.address().to_string() + ":" + std::to_string(remote.port());
