@@ -609,3 +609,54 @@ TEST_CASE("the gateway's memory stays bounded under a stdout flood read slowly a
     CHECK(alive->out == "alive\n");
   }
 }
+
+TEST_CASE("the Python SDK (standard library only) drives SoulBox through the gateway", "[gateway][sdk]") {
+  test::Daemon d({"--jobs-workers", "0"});
+  const auto key = developer_key(d.client(), "py-t");
+  Gateway g(d);
+  auto r = test::run_host({"/usr/bin/env", "E2B_API_KEY=" + key.second, "E2B_API_URL=" + g.url(), "python3",
+                           source_dir() + "/sdk/python/tests/sdk_check.py"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  const json out = json::parse(r.out, nullptr, false);
+  REQUIRE(out.is_object());
+  INFO(out.dump());
+  CHECK(out["run"]["stdout"] == "one\ntwo\n");
+  CHECK(out["run"]["stderr"] == "err\n");
+  CHECK(out["run"]["chunks"].get<int>() >= 2);  // streamed, not at the end
+  CHECK(out["exit4"] == 4);
+  CHECK(out["cat"] == "fed\n");
+  CHECK(out["listed"] == true);
+  CHECK(out["killed"] == true);
+  CHECK(out["killedAgain"] == false);
+  CHECK(out["connected"] == "later\n");
+  CHECK(out["written"] == "/home/user/py/a.txt");
+  CHECK(out["read"] == "alpha");
+  CHECK(out["blob"] == true);
+  CHECK(out["list"] == json::array({"a.txt", "blob.bin"}));
+  CHECK(out["exists"] == json::array({true, false}));
+  CHECK(out["mkdir"] == json::array({true, false}));
+  CHECK(out["renamed"] == "/home/user/py/b.txt");
+  CHECK(out["missing"] == "NotFoundError");
+  CHECK(out["pty"] == json::array({true, true}));
+  CHECK(out["py"] == "45\n");
+  CHECK(out["js"] == "2,4,6\n");
+  CHECK(out["pyError"] == 3);
+  CHECK(out["tool"]["stdout"] == "42\n");
+  CHECK(out["tool"]["exit_code"] == 0);
+  CHECK(out["toolRead"]["content"] == "tool");
+  CHECK(out["toolBad"]["error"].get<std::string>().find("bad arguments") == 0);
+  CHECK(out["toolMissing"]["type"] == "NotFoundError");
+  CHECK(out["toolNames"] == json::array({"execute_code", "read_file", "write_file"}));
+  CHECK(out["timeoutMoved"] == true);
+  CHECK(out["listedMine"] == true);
+  CHECK(out["paused"] == json::array({true, false}));
+  CHECK(out["resumed"] == "back\n");
+  CHECK(out["afterKill"] == "NotFoundError");
+  CHECK(out["badKey"] == "AuthenticationError");
+  CHECK(out["async"] == "async\ny");
+  CHECK(out["viaStub"] == true);
+  CHECK(out["stubCalls"] == 3);  // two 429s retried, then a redirect followed
+  CHECK(out["loop"].get<std::string>().find("more than 3 redirects") != std::string::npos);
+  CHECK(out["limited"] == "RateLimitError");
+}
