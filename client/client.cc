@@ -388,6 +388,17 @@ Result<std::vector<ProcessInfo>> Client::processes(const std::string& id) {
   return process_infos(*list);
 }
 
+Result<PartialOutput> Client::output(const std::string& id, int pid) {
+  if (auto ok = subjects::check_token("sandbox id", id); !ok) return ok.error();
+  auto r = call(subjects::sandbox_op(id, "output"), [&](flatbuffers::FlatBufferBuilder& b) {
+    return std::make_pair(bp::Body::ProcOutputQuery, ap::CreateProcOutputQuery(b, pid).Union());
+  });
+  if (!r) return r.error();
+  const auto* o = r->get().body_as_ProcOutputReply();
+  if (!o) return wrong_body("ProcOutputReply", r->get());
+  return PartialOutput{bytes_of(o->stdout()), bytes_of(o->stderr()), o->finished(), o->exit_code(), o->truncated()};
+}
+
 Status Client::write_file(const std::string& id, const std::string& path, const std::string& data, uint32_t mode,
                           const std::string& user) {
   if (data.size() > kUploadPartBytes) return upload_file(id, path, data, mode, user);

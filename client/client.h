@@ -179,6 +179,8 @@ class Client {
   Status signal(const std::string& id, int pid, int signo);
   Status resize(const std::string& id, int pid, uint16_t rows, uint16_t cols);
   Result<std::vector<ProcessInfo>> processes(const std::string& id);
+  // What a process has written so far (the agent keeps up to its output limit).
+  Result<PartialOutput> output(const std::string& id, int pid);
 
   // --- files
   Status write_file(const std::string& id, const std::string& path, const std::string& data, uint32_t mode = 0644,

@@ -107,8 +107,9 @@ Result<E2bGateway::Caller> E2bGateway::authenticate(const HttpRequest& req) {
 
 void E2bGateway::control_plane(const HttpRequest& req, ResponseWriter& out) {
   const auto seg = segments(req.path);
+  const bool v1 = !seg.empty() && seg[0] == "v1";
   const bool v2 = !seg.empty() && seg[0] == "v2";
-  const std::vector<std::string> s(seg.begin() + (v2 ? 1 : 0), seg.end());
+  const std::vector<std::string> s(seg.begin() + (v1 || v2 ? 1 : 0), seg.end());
   if (s.empty() || s[0] != "sandboxes") return send_error(out, 404, "no route " + req.method + " " + req.path);
   auto caller = authenticate(req);
   if (!caller) {
@@ -139,6 +140,7 @@ void E2bGateway::control_plane(const HttpRequest& req, ResponseWriter& out) {
   if (action == "pause" && req.method == "POST") return pause(out, *as, id);
   if ((action == "connect" || action == "resume") && req.method == "POST") return connect(req, out, *as, id);
   if (action == "metrics" && req.method == "GET") return metrics(req, out, *as, id);
+  if (v1 && action == "logs" && req.method == "GET") return logs(req, out, *as, id);
   if (s.size() == 3 && s[2] == "timeout" && req.method == "POST") {
     const json body = json::parse(req.body, nullptr, false);
     if (body.is_discarded() || !body.is_object() || !body.contains("timeout") ||

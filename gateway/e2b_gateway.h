@@ -59,6 +59,8 @@ class E2bGateway {
   void pause(ResponseWriter& out, client::Client& as, const std::string& id);
   void connect(const HttpRequest& req, ResponseWriter& out, client::Client& as, const std::string& id);
   void metrics(const HttpRequest& req, ResponseWriter& out, client::Client& as, const std::string& id);
+  // v1_routes.cc
+  void logs(const HttpRequest& req, ResponseWriter& out, client::Client& as, const std::string& id);
 
   client::Client& bus_;
   const AccessTokens& tokens_;

@@ -70,6 +70,8 @@ int main(int argc, char** argv) {
   (*bus_client)->stream_buffer_bytes = 4u << 20;
   auto nodes = gateway::NodeDirectory::start((*bus_client)->connection());
   if (!nodes) return fail("bus: " + nodes.error().message);
+  // Hear the nodes before listening, so /health is right from the start.
+  if ((*nodes)->nodes(3000).empty()) std::cerr << "soulbox-gateway: no node's heartbeat yet; /health says 503\n";
   if (!hs256_file.empty()) {
     std::ifstream in(hs256_file);
     std::getline(in, jwt.hs256_secret);

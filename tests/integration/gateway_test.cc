@@ -3,8 +3,12 @@
 // sends (bad keys, bad bodies, other tenants' sandboxes).
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pty.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +16,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -659,4 +664,128 @@ TEST_CASE("the Python SDK (standard library only) drives SoulBox through the gat
   CHECK(out["stubCalls"] == 3);  // two 429s retried, then a redirect followed
   CHECK(out["loop"].get<std::string>().find("more than 3 redirects") != std::string::npos);
   CHECK(out["limited"] == "RateLimitError");
+}
+
+// Reads `fd` until `want` appears (or `ms` pass); what was read.
+std::string read_until(int fd, const std::string& want, int ms = 15000) {
+  std::string got;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  char buf[4096];
+  while (got.find(want) == std::string::npos && std::chrono::steady_clock::now() < end) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    got.append(buf, size_t(n));
+  }
+  return got;
+}
+
+TEST_CASE("the soulbox CLI: init, sandboxes, exec, cp both ways, logs, run, and exec -i on a pseudo-terminal",
+          "[gateway][cli]") {
+  test::Daemon d({"--jobs-workers", "0"});
+  const auto key = developer_key(d.client(), "cli-t");
+  Gateway g(d);
+  const std::string cli = test::daemon_build_dir() + "/soulbox";
+  const std::string home = d.root() + "/cli-home";
+  const std::string config = home + "/config.json";
+  auto sb = [&](std::vector<std::string> args, const std::string& in = "") {
+    std::vector<std::string> argv{"/usr/bin/env",    "-u", "E2B_API_KEY", "-u",
+                                  "SOULBOX_API_KEY", cli,  "--config",    config};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return test::run_host(argv, in);
+  };
+  auto init = sb({"init", "--api-url", g.url(), "--api-key", key.second});
+  INFO(init.out << init.err);
+  REQUIRE(init.exit_code == 0);
+  struct stat st {};
+  REQUIRE(::stat(config.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);  // it holds the key
+  auto shown = sb({"--json", "config"});
+  CHECK(shown.out.find(key.second) == std::string::npos);  // masked
+  CHECK(json::parse(shown.out)["api_url"] == g.url());
+
+  auto made = sb({"sandbox", "create", "-m", "who=cli", "--timeout", "300"});
+  REQUIRE(made.exit_code == 0);
+  const std::string id = made.out.substr(0, made.out.find('\n'));
+  CHECK(sb({"sandbox", "list"}).out.find(id) != std::string::npos);
+  CHECK(json::parse(sb({"--json", "sandbox", "info", id}).out)["metadata"]["who"] == "cli");
+
+  auto ran = sb({"exec", id, "--", "/bin/sh", "-c", "echo out; echo err >&2; exit 3"});
+  CHECK(ran.exit_code == 3);
+  CHECK(ran.out == "out\n");
+  CHECK(ran.err.find("err") != std::string::npos);
+
+  // cp both ways: a 5 MiB file and a directory tree.
+  const std::string local = d.root() + "/cli-files";
+  std::filesystem::create_directories(local + "/tree/sub");
+  std::string big(5u << 20, 'b');
+  big[777] = 'Z';
+  std::ofstream(local + "/big.bin", std::ios::binary) << big;
+  std::ofstream(local + "/tree/a.txt") << "A";
+  std::ofstream(local + "/tree/sub/b.txt") << "B";
+  CHECK(sb({"cp", local + "/big.bin", id + ":/home/user/big.bin"}).exit_code == 0);
+  CHECK(sb({"cp", id + ":/home/user/big.bin", local + "/back.bin"}).exit_code == 0);
+  std::ifstream back_in(local + "/back.bin", std::ios::binary);
+  const std::string back((std::istreambuf_iterator<char>(back_in)), std::istreambuf_iterator<char>());
+  CHECK(back == big);
+  CHECK(sb({"cp", local + "/tree", id + ":/home/user/tree"}).exit_code == 1);  // a directory needs -r
+  CHECK(sb({"cp", "-r", local + "/tree", id + ":/home/user/tree"}).exit_code == 0);
+  CHECK(sb({"exec", id, "--", "/bin/cat", "/home/user/tree/sub/b.txt"}).out == "B");
+  CHECK(sb({"cp", "-r", id + ":/home/user/tree", local + "/tree-back"}).exit_code == 0);
+  std::ifstream a_back(local + "/tree-back/a.txt");
+  std::string a_text;
+  a_back >> a_text;
+  CHECK(a_text == "A");
+  CHECK(std::filesystem::exists(local + "/tree-back/sub/b.txt"));
+
+  auto logged = sb({"logs", id, "--tail", "1"});
+  CHECK(logged.exit_code == 0);
+  CHECK(logged.out.find("out\n") != std::string::npos);  // the earlier exec's output, kept by the agent
+  CHECK(logged.out.find("exited 3") != std::string::npos);
+
+  auto py = sb({"run", "--lang", "python", "print(6*7)"});
+  CHECK(py.exit_code == 0);
+  CHECK(py.out == "42\n");
+  CHECK(sb({"run", "--lang", "cobol", "x"}).exit_code == 1);
+
+  // exec -i through a pseudo-terminal: window size, keystrokes, resize, exit code.
+  int master = -1;
+  winsize ws{30, 100, 0, 0};
+  std::fflush(nullptr);
+  const std::string cfg = config;
+  const pid_t pid = ::forkpty(&master, nullptr, nullptr, &ws);
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::execl(cli.c_str(), cli.c_str(), "--config", cfg.c_str(), "exec", "-i", id.c_str(), "--", "/bin/sh",
+            (char*)nullptr);
+    ::_exit(127);
+  }
+  auto type = [&](const std::string& s) { REQUIRE(::write(master, s.data(), s.size()) == ssize_t(s.size())); };
+  type("stty size; echo sum=$((6*7))\n");
+  const std::string first = read_until(master, "sum=42");
+  CHECK(first.find("30 100") != std::string::npos);
+  CHECK(first.find("sum=42") != std::string::npos);
+  winsize bigger{40, 120, 0, 0};
+  ::ioctl(master, TIOCSWINSZ, &bigger);  // the kernel sends the CLI SIGWINCH
+  std::this_thread::sleep_for(500ms);
+  type("stty size\n");
+  CHECK(read_until(master, "40 120").find("40 120") != std::string::npos);
+  type("exit 5\n");
+  read_until(master, "never", 3000);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  ::close(master);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 5);
+
+  // Helpful refusals.
+  CHECK(sb({"sandbox", "info", "sb-0000000000000000"}).err.find("not found") != std::string::npos);
+  CHECK(sb({"cp", "/tmp/a", "/tmp/b"}).err.find("<sandbox-id>:<path>") != std::string::npos);
+  auto bad_key = test::run_host({"/usr/bin/env", "SOULBOX_API_KEY=sb_x_y", cli, "--config", config, "sandbox", "list"});
+  CHECK(bad_key.exit_code == 1);
+  CHECK(bad_key.err.find("HTTP 401") != std::string::npos);
+  CHECK(bad_key.err.find("soulbox init") != std::string::npos);
+  CHECK(sb({"sandbox", "kill", id}).exit_code == 0);
+  CHECK(sb({"sandbox", "kill", id}).exit_code == 1);
 }

@@ -1,0 +1,36 @@
+// The `soulbox` CLI's commands, each a function of its parsed options that
+// returns the process's exit code (errors are printed by the command).
+#pragma once
+#include <string>
+#include <vector>
+
+#include "cli/soulbox/api_client.h"
+
+namespace soulbox::cli {
+
+struct Context {
+  ApiClient& api;
+  bool json = false;  // --json: machine-readable output
+};
+
+// Prints "soulbox: <what>: <message>" with a hint for the usual causes; returns 1.
+int fail(const std::string& what, const Error& e);
+
+struct CreateArgs {
+  std::string template_name = "base";
+  int timeout_s = 300;
+  std::vector<std::string> metadata, env;  // k=v
+};
+int sandbox_create(Context& c, const CreateArgs& a);
+int sandbox_list(Context& c);
+int sandbox_info(Context& c, const std::string& id);
+int sandbox_kill(Context& c, const std::string& id);
+int sandbox_pause(Context& c, const std::string& id);
+int sandbox_resume(Context& c, const std::string& id);
+
+int exec_command(Context& c, const std::string& id, const std::vector<std::string>& argv, bool interactive);
+int run_code(Context& c, const std::string& language, const std::string& code, int timeout_s);
+int copy(Context& c, const std::string& from, const std::string& to, bool recursive, bool progress);
+int logs(Context& c, const std::string& id, int pid, int tail, bool follow);
+
+}  // namespace soulbox::cli
