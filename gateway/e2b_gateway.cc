@@ -81,6 +81,14 @@ Result<E2bGateway::Caller> E2bGateway::authenticate(const HttpRequest& req) {
   std::string token = req.header("x-api-key");
   const std::string bearer = req.header("authorization");
   if (token.empty() && bearer.rfind("Bearer ", 0) == 0) token = bearer.substr(7);
+  if (token.empty() && req.client_cert) {
+    // Mutual TLS: the verified certificate names the tenant (O), the
+    // principal (CN) and its roles (OU).
+    const auto& cert = *req.client_cert;
+    if (cert.common_name.empty() || cert.organization.empty())
+      return Error{ErrorCode::permission_denied, "the client certificate needs a CN (who) and an O (tenant)"};
+    return Caller{cert.organization, "cert:" + cert.common_name, cert.units};
+  }
   if (token.empty()) return Error{ErrorCode::permission_denied, "missing API key (X-API-Key or Authorization: Bearer)"};
   if (jwt_ && looks_like_jwt(token)) {
     auto who = jwt_->verify(token, now_ms() / 1000);

@@ -2,6 +2,8 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -9,6 +11,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <condition_variable>
 #include <mutex>
 #include <set>
@@ -31,9 +34,10 @@ int hex_value(char c) {
   return -1;
 }
 
+template <class Stream>
 class Writer final : public ResponseWriter {
  public:
-  Writer(tcp::socket& socket, unsigned version, bool keep_alive)
+  Writer(Stream& socket, unsigned version, bool keep_alive)
       : socket_(socket), version_(version), keep_alive_(keep_alive) {}
 
   void send(int status, const std::string& content_type, const std::string& body,
@@ -91,7 +95,7 @@ class Writer final : public ResponseWriter {
     if (!ok_) return true;
     // A closed peer reads as readable-with-hangup; pending request bytes
     // (a pipelined next request) do not count.
-    pollfd p{socket_.native_handle(), POLLRDHUP, 0};
+    pollfd p{beast::get_lowest_layer(socket_).native_handle(), POLLRDHUP, 0};
     return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
   }
 
@@ -99,11 +103,63 @@ class Writer final : public ResponseWriter {
   bool ok() const { return ok_; }
 
  private:
-  tcp::socket& socket_;
+  Stream& socket_;
   unsigned version_;
   bool keep_alive_;
   bool streaming_ = false, done_ = false, ok_ = true;
 };
+
+// The server's TLS context: its certificate, and client certificates
+// verified against a CA when one is configured.
+Result<std::unique_ptr<asio::ssl::context>> tls_context(const HttpServerOptions& o) {
+  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  beast::error_code ec;
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+  ctx->use_certificate_chain_file(o.tls_cert_file, ec);
+  if (!ec)
+    ctx->use_private_key_file(o.tls_key_file.empty() ? o.tls_cert_file : o.tls_key_file, asio::ssl::context::pem, ec);
+  if (ec) return Error{ErrorCode::invalid_argument, "TLS certificate or key: " + ec.message()};
+  if (!o.tls_client_ca_file.empty()) {
+    ctx->load_verify_file(o.tls_client_ca_file, ec);
+    if (ec) return Error{ErrorCode::invalid_argument, "TLS client CA " + o.tls_client_ca_file + ": " + ec.message()};
+    ctx->set_verify_mode(asio::ssl::verify_peer |
+                         (o.require_client_cert ? asio::ssl::verify_fail_if_no_peer_cert : asio::ssl::verify_none));
+  } else if (o.require_client_cert) {
+    return Error{ErrorCode::invalid_argument, "requiring client certificates needs a client CA"};
+  }
+  return ctx;
+}
+
+// The subject of the client certificate the handshake verified, if any.
+std::optional<HttpRequest::ClientCert> verified_client_cert(SSL* ssl) {
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (!cert) return std::nullopt;
+  std::unique_ptr<X509, decltype(&X509_free)> owned(cert, X509_free);
+  if (SSL_get_verify_result(ssl) != X509_V_OK) return std::nullopt;
+  HttpRequest::ClientCert out;
+  const X509_NAME* name = X509_get_subject_name(cert);
+  for (int i = 0; i < X509_NAME_entry_count(name); ++i) {
+    const X509_NAME_ENTRY* entry = X509_NAME_get_entry(name, i);
+    const ASN1_STRING* data = X509_NAME_ENTRY_get_data(entry);
+    const std::string value(reinterpret_cast<const char*>(ASN1_STRING_get0_data(data)),
+                            size_t(ASN1_STRING_length(data)));
+    switch (OBJ_obj2nid(X509_NAME_ENTRY_get_object(entry))) {
+      case NID_commonName:
+        out.common_name = value;
+        break;
+      case NID_organizationName:
+        out.organization = value;
+        break;
+      case NID_organizationalUnitName:
+        out.units.push_back(value);
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}
 
 class BeastServer final : public HttpServer {
  public:
@@ -122,6 +178,11 @@ class BeastServer final : public HttpServer {
   }
 
   Status listen() {
+    if (!options_.tls_cert_file.empty()) {
+      auto ctx = tls_context(options_);
+      if (!ctx) return ctx.error();
+      tls_ = std::move(*ctx);
+    }
     beast::error_code ec;
     const auto address = asio::ip::make_address(options_.host, ec);
     if (ec) return Error{ErrorCode::invalid_argument, "listen address " + options_.host + ": " + ec.message()};
@@ -153,7 +214,7 @@ class BeastServer final : public HttpServer {
       std::unique_lock<std::mutex> lock(mu_);
       if (connections_ >= options_.max_connections) {
         lock.unlock();
-        refuse_busy(socket);
+        if (!tls_) refuse_busy(socket);  // over TLS, closing is all that can be said before a handshake
         continue;
       }
       ++connections_;
@@ -185,38 +246,47 @@ class BeastServer final : public HttpServer {
     beast::error_code ec;
     const auto remote = socket.remote_endpoint(ec);
     const std::string peer = ec ? "" : remote.address().to_string() + ":" + std::to_string(remote.port());
+    if (tls_) {
+      beast::ssl_stream<tcp::socket> stream(std::move(socket), *tls_);
+      stream.handshake(asio::ssl::stream_base::server, ec);  // an untrusted client certificate ends here
+      if (!ec) serve_http(stream, peer, verified_client_cert(stream.native_handle()));
+      beast::get_lowest_layer(stream).shutdown(tcp::socket::shutdown_both, ec);
+    } else {
+      serve_http(socket, peer, std::nullopt);
+      socket.shutdown(tcp::socket::shutdown_both, ec);
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    open_fds_.erase(fd);
+    --connections_;
+    cv_.notify_all();
+  }
+
+  // Requests on one connection, answered in order until it closes.
+  template <class Stream>
+  void serve_http(Stream& stream, const std::string& peer, const std::optional<HttpRequest::ClientCert>& cert) {
+    beast::error_code ec;
     beast::flat_buffer buffer;
     while (!stopping_) {
       http::request_parser<http::string_body> parser;
       parser.body_limit(options_.max_body_bytes);
       parser.header_limit(16 * 1024);
-      http::read(socket, buffer, parser, ec);
+      http::read(stream, buffer, parser, ec);
       if (ec == http::error::body_limit) {
-        Writer(socket, 11, false).send(413, "application/json", R"({"code":413,"message":"request body too large"})");
-        break;
+        Writer<Stream>(stream, 11, false)
+            .send(413, "application/json", R"({"code":413,"message":"request body too large"})");
+        return;
       }
       if (ec) {
         if (ec != http::error::end_of_stream && ec != asio::error::connection_reset && ec != asio::error::eof &&
-            ec != asio::error::would_block && ec != asio::error::try_again)
-          Writer(socket, 11, false).send(400, "application/json", R"({"code":400,"message":"malformed HTTP request"})");
-        break;
+            ec != asio::error::would_block && ec != asio::error::try_again && ec != asio::ssl::error::stream_truncated)
+          Writer<Stream>(stream, 11, false)
+              .send(400, "application/json", R"({"code":400,"message":"malformed HTTP request"})");
+        return;
       }
       auto& req = parser.get();
-      HttpRequest r;
-      r.method = std::string(req.method_string());
-      r.target = std::string(req.target());
-      const auto q = r.target.find('?');
-      auto path = percent_decode(r.target.substr(0, q));
-      r.path = path ? *path : r.target.substr(0, q);
-      if (q != std::string::npos) r.query = parse_query(r.target.substr(q + 1));
-      for (const auto& field : req) {
-        std::string name(field.name_string());
-        for (auto& c : name) c = char(std::tolower(static_cast<unsigned char>(c)));
-        r.headers[name] = std::string(field.value());
-      }
-      r.body = std::move(req.body());
-      r.peer = peer;
-      Writer writer(socket, req.version(), req.keep_alive());
+      HttpRequest r = request_of(req, peer);
+      r.client_cert = cert;
+      Writer<Stream> writer(stream, req.version(), req.keep_alive());
       try {
         handler_(r, writer);
       } catch (const std::exception& e) {
@@ -224,17 +294,31 @@ class BeastServer final : public HttpServer {
         if (!writer.done()) writer.send(500, "application/json", R"({"code":500,"message":"internal error"})");
       }
       if (!writer.done()) writer.send(500, "application/json", R"({"code":500,"message":"no response"})");
-      if (!writer.ok() || !req.keep_alive()) break;
+      if (!writer.ok() || !req.keep_alive()) return;
     }
-    socket.shutdown(tcp::socket::shutdown_both, ec);
-    std::lock_guard<std::mutex> lock(mu_);
-    open_fds_.erase(fd);
-    --connections_;
-    cv_.notify_all();
+  }
+
+  static HttpRequest request_of(http::request<http::string_body>& req, const std::string& peer) {
+    HttpRequest r;
+    r.method = std::string(req.method_string());
+    r.target = std::string(req.target());
+    const auto q = r.target.find('?');
+    auto path = percent_decode(r.target.substr(0, q));
+    r.path = path ? *path : r.target.substr(0, q);
+    if (q != std::string::npos) r.query = parse_query(r.target.substr(q + 1));
+    for (const auto& field : req) {
+      std::string name(field.name_string());
+      for (auto& c : name) c = char(std::tolower(static_cast<unsigned char>(c)));
+      r.headers[name] = std::string(field.value());
+    }
+    r.body = std::move(req.body());
+    r.peer = peer;
+    return r;
   }
 
   HttpServerOptions options_;
   HttpHandler handler_;
+  std::unique_ptr<asio::ssl::context> tls_;  // null: plain HTTP
   asio::io_context io_;
   tcp::acceptor acceptor_;
   std::thread accept_thread_;

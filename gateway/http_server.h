@@ -8,7 +8,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 
@@ -20,6 +22,12 @@ struct HttpRequest {
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
   std::string peer;  // address:port
+  // A client certificate the server verified against its client CA (mTLS).
+  struct ClientCert {
+    std::string common_name, organization;
+    std::vector<std::string> units;  // OU entries
+  };
+  std::optional<ClientCert> client_cert;
   std::string header(const std::string& lower_name) const {
     auto it = headers.find(lower_name);
     return it == headers.end() ? "" : it->second;
@@ -52,6 +60,10 @@ struct HttpServerOptions {
   size_t max_body_bytes = 64 << 20;
   int max_connections = 512;
   int idle_timeout_s = 120;
+  // TLS when a certificate is given; client certificates are verified
+  // against `tls_client_ca_file` when set (required with require_client_cert).
+  std::string tls_cert_file, tls_key_file, tls_client_ca_file;
+  bool require_client_cert = false;
 };
 
 class HttpServer {

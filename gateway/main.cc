@@ -37,6 +37,11 @@ int main(int argc, char** argv) {
   app.add_option("--token-key", token_key, "Sandbox access-token key (default <data-dir>/gateway-token.key)");
   app.add_option("--ready-file", ready_file, "Write {\"url\": ...} here once listening");
   app.add_option("--max-body", http.max_body_bytes, "Largest request body (bytes)")->capture_default_str();
+  app.add_option("--tls-cert", http.tls_cert_file, "Serve HTTPS with this certificate chain (PEM)");
+  app.add_option("--tls-key", http.tls_key_file, "Its private key (PEM; default: in the certificate file)");
+  app.add_option("--tls-client-ca", http.tls_client_ca_file,
+                 "Verify client certificates against this CA: mutual TLS (CN principal, O tenant, OU roles)");
+  app.add_flag("--require-client-cert", http.require_client_cert, "Refuse TLS clients without a certificate");
   gateway::GatewayOptions options;
   app.add_option("--rate-limit", options.rate_per_s, "Control-plane requests per second per caller (0: unlimited)")
       ->capture_default_str();
@@ -87,7 +92,8 @@ int main(int argc, char** argv) {
   auto server = gateway::HttpServer::start(
       http, [&api](const gateway::HttpRequest& req, gateway::ResponseWriter& out) { api.handle(req, out); });
   if (!server) return fail(server.error().message);
-  const std::string url = "http://" + http.host + ":" + std::to_string((*server)->port());
+  const std::string url = std::string(http.tls_cert_file.empty() ? "http://" : "https://") + http.host + ":" +
+                          std::to_string((*server)->port());
   if (!ready_file.empty()) {
     std::ofstream(ready_file + ".tmp") << "{\"url\":\"" << url << "\"}\n";
     std::rename((ready_file + ".tmp").c_str(), ready_file.c_str());

@@ -789,3 +789,81 @@ TEST_CASE("the soulbox CLI: init, sandboxes, exec, cp both ways, logs, run, and 
   CHECK(sb({"sandbox", "kill", id}).exit_code == 0);
   CHECK(sb({"sandbox", "kill", id}).exit_code == 1);
 }
+
+// A CA, and certificates it signs, made with the openssl command line.
+struct TestPki {
+  std::string dir;
+  explicit TestPki(std::string d) : dir(std::move(d)) { std::filesystem::create_directories(dir); }
+  void ca(const std::string& name) {
+    REQUIRE(test::run_host({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                            "-nodes", "-days", "2", "-subj", "/CN=" + name, "-keyout", dir + "/" + name + ".key",
+                            "-out", dir + "/" + name + ".pem"})
+                .exit_code == 0);
+  }
+  void cert(const std::string& name, const std::string& ca_name, const std::string& subject,
+            const std::string& ext = "") {
+    const std::string base = dir + "/" + name;
+    REQUIRE(test::run_host({"/usr/bin/openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                            "-subj", subject, "-keyout", base + ".key", "-out", base + ".csr"})
+                .exit_code == 0);
+    std::vector<std::string> sign{"/usr/bin/openssl",
+                                  "x509",
+                                  "-req",
+                                  "-in",
+                                  base + ".csr",
+                                  "-CA",
+                                  dir + "/" + ca_name + ".pem",
+                                  "-CAkey",
+                                  dir + "/" + ca_name + ".key",
+                                  "-CAcreateserial",
+                                  "-days",
+                                  "2",
+                                  "-out",
+                                  base + ".pem"};
+    if (!ext.empty()) {
+      std::ofstream(base + ".ext") << ext << "\n";
+      sign.insert(sign.end(), {"-extfile", base + ".ext"});
+    }
+    REQUIRE(test::run_host(sign).exit_code == 0);
+  }
+};
+
+TEST_CASE("mutual TLS: a trusted client certificate acts as its CN in its O with its OU roles; others are refused",
+          "[gateway][auth]") {
+  test::Daemon d({"--jobs-workers", "0"});
+  const auto key = developer_key(d.client(), "tls-t");
+  TestPki pki(d.root() + "/pki");
+  pki.ca("trusted");
+  pki.ca("untrusted");
+  pki.cert("server", "trusted", "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1");
+  pki.cert("alice", "trusted", "/CN=alice/O=tls-t/OU=developer");
+  pki.cert("victor", "trusted", "/CN=victor/O=tls-t/OU=viewer");
+  pki.cert("mallory", "untrusted", "/CN=mallory/O=tls-t/OU=admin");
+  Gateway g(d, {"--tls-cert", pki.dir + "/server.pem", "--tls-key", pki.dir + "/server.key", "--tls-client-ca",
+                pki.dir + "/trusted.pem"});
+  REQUIRE(g.url().rfind("https://", 0) == 0);
+  auto curl = [&](const std::string& who, const std::vector<std::string>& extra) {
+    std::vector<std::string> argv{"/usr/bin/curl",          "-sS", "--max-time",    "20", "--cacert",
+                                  pki.dir + "/trusted.pem", "-w",  "\n%{http_code}"};
+    if (!who.empty())
+      argv.insert(argv.end(), {"--cert", pki.dir + "/" + who + ".pem", "--key", pki.dir + "/" + who + ".key"});
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return test::run_host(argv);
+  };
+  auto status_of = [](const test::HostRun& r) { return std::atoi(r.out.substr(r.out.rfind('\n') + 1).c_str()); };
+
+  auto made =
+      curl("alice", {"-X", "POST", "-H", "Content-Type: application/json", "-d", "{}", g.url() + "/v2/sandboxes"});
+  INFO(made.out << made.err);
+  REQUIRE(status_of(made) == 201);
+  const std::string id = json::parse(made.out.substr(0, made.out.rfind('\n')))["sandboxID"];
+  CHECK(status_of(curl("victor", {g.url() + "/sandboxes/" + id})) == 200);  // a viewer reads
+  CHECK(status_of(curl("victor", {"-X", "DELETE", g.url() + "/sandboxes/" + id})) == 403);
+  auto untrusted = curl("mallory", {g.url() + "/v2/sandboxes"});
+  CHECK(untrusted.exit_code != 0);                                 // the handshake fails: no HTTP at all
+  CHECK(status_of(curl("", {g.url() + "/v2/sandboxes"})) == 401);  // no certificate, no key
+  CHECK(status_of(curl("", {"-H", "X-API-Key: " + key.second, g.url() + "/v2/sandboxes"})) == 200);
+  auto plain = http("http://127.0.0.1:" + g.url().substr(g.url().rfind(':') + 1), "GET", "/health");
+  CHECK(plain.status != 200);  // plain HTTP on the TLS port gets nowhere
+  CHECK(status_of(curl("alice", {"-X", "DELETE", g.url() + "/sandboxes/" + id})) == 204);
+}
