@@ -10,6 +10,7 @@
 #include "gateway/envd_files.h"
 #include "gateway/envd_process.h"
 #include "gateway/envd_watch.h"
+#include "gateway/openapi_document.h"
 
 namespace soulbox::gateway {
 namespace bp = busproto;
@@ -72,6 +73,7 @@ void E2bGateway::route(const HttpRequest& req, ResponseWriter& out) {
     return out.send(200, "text/plain; version=0.0.4",
                     metrics_.prometheus({{"soulbox_gateway_nodes", double(nodes_.nodes(0).size())},
                                          {"soulbox_gateway_sandboxes", double(nodes_.sandboxes())}}));
+  if (req.path == "/openapi.json" && req.method == "GET") return out.send(200, kJson, openapi_document());
   if (req.path == "/version")
     return out.send(200, kJson, json{{"version", options_.version}, {"envdVersion", options_.envd_version}}.dump());
   control_plane(req, out);

@@ -300,6 +300,18 @@ TEST_CASE("the gateway refuses bad keys, bad bodies and other tenants' sandboxes
   CHECK(metrics.body.find("soulbox_gateway_request_seconds_count{route=\"envd.process\"}") != std::string::npos);
   CHECK(metrics.body.find("soulbox_gateway_nodes 1") != std::string::npos);
   CHECK(metrics.body.find("soulbox_gateway_sandboxes 1") != std::string::npos);
+  // The OpenAPI document names every route family the gateway serves.
+  const json api = json::parse(http(g.url(), "GET", "/openapi.json").body, nullptr, false);
+  REQUIRE(api.is_object());
+  CHECK(api["openapi"] == "3.0.3");
+  for (const char* route :
+       {"/v2/sandboxes", "/sandboxes/{sandboxID}", "/sandboxes/{sandboxID}/timeout", "/sandboxes/{sandboxID}/pause",
+        "/v2/sandboxes/{sandboxID}/connect", "/sandboxes/{sandboxID}/metrics", "/v1/sandboxes/{sandboxID}/logs",
+        "/health", "/metrics", "/files", "/process.Process/Start", "/process.Process/Connect",
+        "/process.Process/Update", "/filesystem.Filesystem/WatchDir", "/filesystem.Filesystem/Move"})
+    CHECK(api["paths"].contains(route));
+  std::ifstream doc_file(source_dir() + "/docs/openapi.json");
+  CHECK(json::parse(doc_file) == api);  // docs/ and the served copy are one
   CHECK(http(g.url(), "POST", "/sandboxes/" + id + "/timeout", {k}, R"({"timeout":60})").status == 204);
   CHECK(http(g.url(), "DELETE", "/sandboxes/" + id, {k}).status == 204);
   auto again = http(g.url(), "DELETE", "/sandboxes/" + id, {k});
