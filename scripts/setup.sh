@@ -15,7 +15,7 @@ PACKAGES=(
   # languages that sandboxes run, and peers the benchmarks compare against
   python3 nodejs ruby perl lua5.4 gcc bubblewrap iproute2
   # checks
-  clang-format git
+  clang-format git curl openssl
 )
 
 missing=()
