@@ -12,7 +12,10 @@ READY="$DATA_DIR/soulboxd.json"
 ctl() { "$BUILD_DIR/soulboxctl" --ready-file "$READY" "$@"; }
 
 rm -f "$READY"
-"$BUILD_DIR/soulboxd" --data-dir "$DATA_DIR" &
+# E2B's HTTP API is served from inside soulboxd here (soulbox-gateway runs
+# the same apart, for clusters and for JWT/OIDC/mTLS options).
+HTTP_PORT=${SOULBOX_HTTP_PORT:-3000}
+"$BUILD_DIR/soulboxd" --data-dir "$DATA_DIR" --http-port "$HTTP_PORT" &
 daemon=$!
 trap 'kill -TERM $daemon 2>/dev/null; wait $daemon' INT TERM
 for _ in $(seq 300); do
@@ -21,12 +24,6 @@ for _ in $(seq 300); do
   sleep 0.1
 done
 [ -s "$READY" ] || { echo "soulboxd did not become ready in 30 s" >&2; kill $daemon; exit 1; }
-
-# The HTTP API (E2B's protocol) beside it, on loopback.
-HTTP_PORT=${SOULBOX_HTTP_PORT:-3000}
-"$BUILD_DIR/soulbox-gateway" --data-dir "$DATA_DIR" --port "$HTTP_PORT" > "$DATA_DIR/gateway.out" 2>&1 &
-gateway=$!
-trap 'kill -TERM $gateway 2>/dev/null; kill -TERM $daemon 2>/dev/null; wait $daemon' INT TERM
 
 demo() {
   local title=$1; shift
@@ -49,8 +46,9 @@ SoulBox is running (soulboxd pid $daemon). Reach it over NATS at $(grep -o '"nat
   id=\$($BUILD_DIR/soulboxctl create) && $BUILD_DIR/soulboxctl exec \$id -- /bin/ls / && $BUILD_DIR/soulboxctl kill \$id
 Subjects and messages: docs/bus.md.
 
-E2B's API (gateway pid $gateway) on http://127.0.0.1:$HTTP_PORT: any E2B SDK works with
+E2B's API on http://127.0.0.1:$HTTP_PORT: any E2B SDK works with
   E2B_API_URL=http://127.0.0.1:$HTTP_PORT E2B_SANDBOX_URL=http://127.0.0.1:$HTTP_PORT E2B_API_KEY=<the key printed above>
-(docs/gateway.md says what is served so far). Press Ctrl-C to stop (every sandbox is ended).
+or the CLI: $BUILD_DIR/soulbox init --api-key <the key printed above>; $BUILD_DIR/soulbox run --lang python 'print(6*7)'
+(docs/gateway.md, docs/cli.md, sdk/python). Press Ctrl-C to stop (every sandbox is ended).
 MSG
 wait $daemon

@@ -178,8 +178,8 @@ int main(int argc, char** argv) {
   client::LocalDaemonOptions o;
   o.binary = build + "/soulboxd";
   o.root = c.root + "/daemon";
-  o.args = {"--cgroup-parent", "soulbox-bench", "--pool-min", "4", "--pool-max", "8", "--node-id", "bench",
-            "--jobs-workers", "0"};
+  o.args = {"--cgroup-parent", "soulbox-bench", "--pool-min",     "4", "--pool-max", "8",
+            "--node-id",       "bench",         "--jobs-workers", "0"};
   auto daemon = must(client::start_local_daemon(o), "start soulboxd");
   auto admin = must(client::Client::connect(daemon.address.connect), "connect");
   const std::string key = api_key(*admin);
@@ -189,8 +189,7 @@ int main(int argc, char** argv) {
   const std::string key_id = key.substr(3, key.find('_', 3) - 3);
   auto bus = admin->as("bench", "key:" + key_id);
   HttpConnection conn(port);
-  const std::vector<std::pair<std::string, std::string>> auth{{"X-API-Key", key},
-                                                              {"Content-Type", "application/json"}};
+  const std::vector<std::pair<std::string, std::string>> auth{{"X-API-Key", key}, {"Content-Type", "application/json"}};
 
   std::cout << "## gateway benchmark\n\nhost: " << sysconf(_SC_NPROCESSORS_ONLN) << " cores; rounds " << c.rounds
             << ", throughput windows " << c.seconds << " s; soulboxd with a warm pool of 4, one gateway\n";
@@ -264,8 +263,8 @@ int main(int argc, char** argv) {
   const double b1 = throughput(1, c.seconds, bus_caller), b4 = throughput(4, c.seconds, bus_caller);
   const double h1 = throughput(1, c.seconds, http_caller), h4 = throughput(4, c.seconds, http_caller);
   std::cout << "| bus: Client::info | " << fmt(b1) << " | " << fmt(b4) << " |\n"
-            << "| HTTP: GET /sandboxes/{id} | " << fmt(h1) << " (" << fmt(h1 / b1, 2) << "x bus) | " << fmt(h4)
-            << " (" << fmt(h4 / b4, 2) << "x bus) |\n";
+            << "| HTTP: GET /sandboxes/{id} | " << fmt(h1) << " (" << fmt(h1 / b1, 2) << "x bus) | " << fmt(h4) << " ("
+            << fmt(h4 / b4, 2) << "x bus) |\n";
 
   conn.call(http::verb::delete_, "/sandboxes/" + id, auth);
   ::kill(gateway, SIGTERM);

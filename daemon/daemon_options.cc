@@ -33,6 +33,10 @@ void add_options(CLI::App& app, DaemonOptions& o) {
   app.add_option("--node-id", o.node.node_id, "This node's name on the bus")->capture_default_str();
   app.add_option("--region", o.node.region, "Region label used by placement")->capture_default_str();
   app.add_option("--cgroup-parent", o.cgroup_parent, "cgroup under which sandboxes live")->capture_default_str();
+  app.add_option("--http-port", o.http_port,
+                 "Serve E2B's HTTP API from inside this daemon on this port (-1: no; soulbox-gateway runs apart)")
+      ->capture_default_str();
+  app.add_option("--http-host", o.http_host, "Listen address of --http-port")->capture_default_str();
   app.add_option("--pool-min", o.pool_min, "Warm sandboxes kept per template")->capture_default_str();
   app.add_option("--pool-max", o.pool_max, "Most warm sandboxes per template")->capture_default_str();
   app.add_option("--pool-strategy", o.pool_strategy, "fixed, historical or dynamic")->capture_default_str();

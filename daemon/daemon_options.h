@@ -27,6 +27,8 @@ struct DaemonOptions {
   int job_max_deliver = 5;
   std::string secrets_key;                // empty: <data>/secrets.key
   double audit_retention_every_s = 3600;  // how often tenants' audit retention is applied
+  int http_port = -1;                     // the embedded gateway's port (-1: none; 0: any free one)
+  std::string http_host = "127.0.0.1";
 };
 
 void add_options(CLI::App& app, DaemonOptions& o);

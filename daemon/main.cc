@@ -26,6 +26,7 @@
 #include "daemon/audit_command.h"
 #include "daemon/daemon_options.h"
 #include "daemon/recovery.h"
+#include "gateway/gateway_service.h"
 #include "isolation/cgroup.h"
 #include "isolation/launcher_service.h"
 #include "storage/store.h"
@@ -42,12 +43,14 @@ int fail(const std::string& what) {
 
 // <data>/soulboxd.json tells clients on this host how to reach the node
 // (mode 0600: it holds the bus password).
-Status write_ready_file(const std::string& path, const daemon::DaemonOptions& o, const bus::ConnectOptions& c) {
-  const nlohmann::json j = {{"node", o.node.node_id},
-                            {"nats_url", c.url},
-                            {"nats_user", c.user},
-                            {"nats_password", c.password},
-                            {"pid", ::getpid()}};
+Status write_ready_file(const std::string& path, const daemon::DaemonOptions& o, const bus::ConnectOptions& c,
+                        const std::string& http_url) {
+  nlohmann::json j = {{"node", o.node.node_id},
+                      {"nats_url", c.url},
+                      {"nats_user", c.user},
+                      {"nats_password", c.password},
+                      {"pid", ::getpid()}};
+  if (!http_url.empty()) j["http_url"] = http_url;  // the embedded gateway's
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
@@ -260,21 +263,41 @@ int main(int argc, char** argv) {
       else
         live = started.error();
     }
-    if (live) live = write_ready_file(o.data_dir + "/soulboxd.json", o, connect);
+    std::unique_ptr<gateway::GatewayService> http_gateway;
+    if (live && o.http_port >= 0) {
+      // The single-node default: E2B's API served from this process, on its
+      // own bus connection like any gateway.
+      gateway::GatewayServiceOptions g;
+      g.bus = connect;
+      g.bus.name = "soulboxd-gateway";
+      g.token_key_file = o.data_dir + "/gateway-token.key";
+      g.http.host = o.http_host;
+      g.http.port = uint16_t(o.http_port);
+      auto started = gateway::GatewayService::start(g);
+      if (started)
+        http_gateway = std::move(*started);
+      else
+        live = Error{started.error().code, "the embedded gateway: " + started.error().message};
+    }
+    if (live)
+      live = write_ready_file(o.data_dir + "/soulboxd.json", o, connect, http_gateway ? http_gateway->url() : "");
     if (live) {
       subscriptions.push_back(std::move(*node_sub));
       std::cout << "soulboxd: node '" << o.node.node_id << "' ready on " << connect.url
                 << (embedded ? " (embedded nats-server, user '" + connect.user + "')" : std::string()) << "\n"
                 << "soulboxd: connection details for clients: " << o.data_dir << "/soulboxd.json\n"
                 << "soulboxd: warm pool of " << o.pool_min << " per template (" << o.pool_strategy << "), launcher pid "
-                << (*launcher)->launcher_pid() << "\n"
-                << std::flush;
+                << (*launcher)->launcher_pid() << "\n";
+      if (http_gateway)
+        std::cout << "soulboxd: E2B's API on " << http_gateway->url() << " (E2B_API_URL and E2B_SANDBOX_URL)\n";
+      std::cout << std::flush;
       signal_received = wait_for_stop(stop, embedded.get());
       std::cout << "soulboxd: stopping (signal " << signal_received << "), ending every sandbox\n" << std::flush;
     } else {
       std::cerr << "soulboxd: start-up failed: " << live.error().message << "\n";
     }
-    // 5. Shutdown: no more inbound messages, then every actor, then the system.
+    // 5. Shutdown: no more requests from HTTP or the bus, then every actor, then the system.
+    http_gateway.reset();
     subscriptions.clear();
     if (jobs_service) jobs_service->stop_fetching();
     caf::anon_send_exit(scheduler, caf::exit_reason::user_shutdown);

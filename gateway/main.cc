@@ -9,7 +9,7 @@
 
 #include "client/client.h"
 #include "common/stop_signals.h"
-#include "gateway/e2b_gateway.h"
+#include "gateway/gateway_service.h"
 
 namespace {
 
@@ -59,41 +59,23 @@ int main(int argc, char** argv) {
 
   // Before nats.c starts its threads, so only sigwait below sees them.
   const sigset_t stop = block_stop_signals();
-  bus::ConnectOptions connect{nats_url, nats_user, nats_password, "soulbox-gateway"};
-  if (connect.url.empty()) {
+  gateway::GatewayServiceOptions service{
+      {nats_url, nats_user, nats_password, "soulbox-gateway"}, token_key, http, options, jwt};
+  if (service.bus.url.empty()) {
     auto ready = client::read_ready_file(data_dir + "/soulboxd.json");
     if (!ready) return fail(ready.error().message);
-    connect = ready->connect;
-    connect.name = "soulbox-gateway";
+    service.bus = ready->connect;
+    service.bus.name = "soulbox-gateway";
   }
-  auto bus_client = client::Client::connect(connect);
-  if (!bus_client) return fail("bus: " + bus_client.error().message);
-  auto tokens = gateway::AccessTokens::load_or_create(token_key.empty() ? data_dir + "/gateway-token.key" : token_key);
-  if (!tokens) return fail("access-token key: " + tokens.error().message);
-
-  // Many streams at once: each holds at most 4 MiB its client has not read.
-  (*bus_client)->stream_buffer_bytes = 4u << 20;
-  auto nodes = gateway::NodeDirectory::start((*bus_client)->connection());
-  if (!nodes) return fail("bus: " + nodes.error().message);
-  // Hear the nodes before listening, so /health is right from the start.
-  if ((*nodes)->nodes(3000).empty()) std::cerr << "soulbox-gateway: no node's heartbeat yet; /health says 503\n";
+  if (service.token_key_file.empty()) service.token_key_file = data_dir + "/gateway-token.key";
   if (!hs256_file.empty()) {
     std::ifstream in(hs256_file);
-    std::getline(in, jwt.hs256_secret);
-    if (jwt.hs256_secret.size() < 32) return fail(hs256_file + ": an HS256 secret needs at least 32 bytes");
+    std::getline(in, service.jwt.hs256_secret);
+    if (service.jwt.hs256_secret.size() < 32) return fail(hs256_file + ": an HS256 secret needs at least 32 bytes");
   }
-  std::unique_ptr<gateway::JwtVerifier> verifier;
-  if (jwt.enabled()) {
-    auto loaded = gateway::JwtVerifier::load(jwt);
-    if (!loaded) return fail("JWT: " + loaded.error().message);
-    verifier = std::move(*loaded);
-  }
-  gateway::E2bGateway api(**bus_client, **tokens, **nodes, verifier.get(), options);
-  auto server = gateway::HttpServer::start(
-      http, [&api](const gateway::HttpRequest& req, gateway::ResponseWriter& out) { api.handle(req, out); });
-  if (!server) return fail(server.error().message);
-  const std::string url = std::string(http.tls_cert_file.empty() ? "http://" : "https://") + http.host + ":" +
-                          std::to_string((*server)->port());
+  auto gateway = gateway::GatewayService::start(service);
+  if (!gateway) return fail(gateway.error().message);
+  const std::string url = (*gateway)->url();
   if (!ready_file.empty()) {
     std::ofstream(ready_file + ".tmp") << "{\"url\":\"" << url << "\"}\n";
     std::rename((ready_file + ".tmp").c_str(), ready_file.c_str());

@@ -153,9 +153,9 @@ std::pair<std::string, std::string> developer_key(client::Client& c, const std::
   return {r->get().body_as_KeyCreated()->key_id()->str(), r->get().body_as_KeyCreated()->token()->str()};
 }
 
-test::HostRun e2b_script(const Gateway& g, const std::string& key, const std::string& script) {
-  return test::run_host({"/usr/bin/env", "E2B_API_KEY=" + key, "E2B_API_URL=" + g.url(), "E2B_SANDBOX_URL=" + g.url(),
-                         "node", source_dir() + "/tests/e2b/" + script});
+test::HostRun e2b_script(const std::string& url, const std::string& key, const std::string& script) {
+  return test::run_host({"/usr/bin/env", "E2B_API_KEY=" + key, "E2B_API_URL=" + url, "E2B_SANDBOX_URL=" + url, "node",
+                         source_dir() + "/tests/e2b/" + script});
 }
 
 // A node, a gateway and one SDK script run as a developer key of `tenant`;
@@ -167,7 +167,7 @@ struct SdkRun {
   SdkRun(const std::string& tenant, const std::string& script) {
     const auto key = developer_key(d.client(), tenant);
     g = std::make_unique<Gateway>(d);
-    auto r = e2b_script(*g, key.second, script);
+    auto r = e2b_script(g->url(), key.second, script);
     INFO(r.out << r.err);
     REQUIRE(r.exit_code == 0);
     out = json::parse(r.out, nullptr, false);
@@ -840,7 +840,7 @@ struct TestPki {
   }
 };
 
-TEST_CASE("mutual TLS: a trusted client certificate acts as its CN in its O with its OU roles; others are refused",
+TEST_CASE("mutual TLS: a trusted client certificate acts as its CN in its O with its OU roles, and others are refused",
           "[gateway][auth]") {
   test::Daemon d({"--jobs-workers", "0"});
   const auto key = developer_key(d.client(), "tls-t");
@@ -878,4 +878,20 @@ TEST_CASE("mutual TLS: a trusted client certificate acts as its CN in its O with
   auto plain = http("http://127.0.0.1:" + g.url().substr(g.url().rfind(':') + 1), "GET", "/health");
   CHECK(plain.status != 200);  // plain HTTP on the TLS port gets nowhere
   CHECK(status_of(curl("alice", {"-X", "DELETE", g.url() + "/sandboxes/" + id})) == 204);
+}
+
+TEST_CASE("soulboxd --http-port serves the same API from inside the daemon", "[gateway][e2b]") {
+  test::Daemon d({"--jobs-workers", "0", "--http-port", "0"});
+  const auto key = developer_key(d.client(), "e2b-in");
+  std::ifstream ready(d.data_dir() + "/soulboxd.json");
+  const json j = json::parse(ready);
+  const std::string url = j.value("http_url", "");
+  REQUIRE(url.rfind("http://127.0.0.1:", 0) == 0);
+  auto r = e2b_script(url, key.second, "minimal.mjs");
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  const json out = json::parse(r.out);
+  CHECK(out["hi"]["stdout"] == "hi\n");
+  CHECK(out["killedAgain"] == false);
+  CHECK(http(url, "GET", "/health").status == 200);
 }
