@@ -121,6 +121,11 @@ void E2bGateway::control_plane(const HttpRequest& req, ResponseWriter& out) {
   const bool v2 = !seg.empty() && seg[0] == "v2";
   const std::vector<std::string> s(seg.begin() + (v1 || v2 ? 1 : 0), seg.end());
   if (s.empty() || s[0] != "sandboxes") return send_error(out, 404, "no route " + req.method + " " + req.path);
+  // /v1/sandboxes/{id}/files: a signed URL is the only credential.
+  if (v1 && s.size() == 3 && s[2] == "files") {
+    if (auto ok = bus::subjects::check_token("sandbox id", s[1]); !ok) return send_error(out, 404, "sandbox not found");
+    return serve_files(bus_, urls_, req, out, s[1], /*token_ok=*/false);
+  }
   auto caller = authenticate(req);
   if (!caller) {
     const bool denied = caller.error().code == ErrorCode::permission_denied;
@@ -151,6 +156,8 @@ void E2bGateway::control_plane(const HttpRequest& req, ResponseWriter& out) {
   if ((action == "connect" || action == "resume") && req.method == "POST") return connect(req, out, *as, id);
   if (action == "metrics" && req.method == "GET") return metrics(req, out, *as, id);
   if (v1 && action == "logs" && req.method == "GET") return logs(req, out, *as, id);
+  if (v1 && s.size() == 4 && s[2] == "files" && s[3] == "sign" && req.method == "POST")
+    return sign_file_url(req, out, *as, id);
   if (s.size() == 3 && s[2] == "timeout" && req.method == "POST") {
     const json body = json::parse(req.body, nullptr, false);
     if (body.is_discarded() || !body.is_object() || !body.contains("timeout") ||
@@ -203,7 +210,7 @@ void E2bGateway::in_sandbox(const HttpRequest& req, ResponseWriter& out) {
   if (auto ok = bus::subjects::check_token("sandbox id", id); !ok) return send_error(out, 400, ok.error().message);
   if (req.path == "/health") return out.send(204, "", "");
   const bool token_ok = tokens_.check(id, req.header("x-access-token"));
-  if (req.path == "/files") return serve_files(bus_, tokens_, req, out, id, token_ok);
+  if (req.path == "/files") return serve_files(bus_, urls_, req, out, id, token_ok);
   if (!token_ok)
     return send_error(out, 401,
                       "unauthorized access, please provide a valid access token or method signing if supported");

@@ -18,6 +18,7 @@
 #include "gateway/jwt.h"
 #include "gateway/node_directory.h"
 #include "gateway/rate_limiter.h"
+#include "gateway/signed_urls.h"
 
 namespace soulbox::gateway {
 
@@ -32,10 +33,12 @@ struct GatewayOptions {
 
 class E2bGateway {
  public:
+  // `nonces`: the bucket that spends single-use URLs (null: none issued).
   E2bGateway(client::Client& bus, const AccessTokens& tokens, NodeDirectory& nodes, const JwtVerifier* jwt,
-             GatewayOptions options)
+             GatewayOptions options, bus::KeyValueBucket* nonces = nullptr)
       : bus_(bus),
         tokens_(tokens),
+        urls_(tokens, nonces),
         nodes_(nodes),
         jwt_(jwt),
         options_(std::move(options)),
@@ -61,9 +64,11 @@ class E2bGateway {
   void metrics(const HttpRequest& req, ResponseWriter& out, client::Client& as, const std::string& id);
   // v1_routes.cc
   void logs(const HttpRequest& req, ResponseWriter& out, client::Client& as, const std::string& id);
+  void sign_file_url(const HttpRequest& req, ResponseWriter& out, client::Client& as, const std::string& id);
 
   client::Client& bus_;
   const AccessTokens& tokens_;
+  SignedUrls urls_;
   NodeDirectory& nodes_;
   const JwtVerifier* jwt_;  // null: API keys only
   GatewayOptions options_;

@@ -1,8 +1,5 @@
 #include "gateway/envd_files.h"
 
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
-
 #include <chrono>
 #include <nlohmann/json.hpp>
 
@@ -30,24 +27,6 @@ void rpc_error(ResponseWriter& out, const Error& e) {
 std::string base_name(const std::string& path) {
   const auto slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-bool signature_ok(const AccessTokens& tokens, const HttpRequest& req, const std::string& sandbox,
-                  const std::string& path, const std::string& operation) {
-  auto sig = req.query.find("signature");
-  if (sig == req.query.end()) return false;
-  const auto exp = req.query.find("signature_expiration");
-  const std::string expiration = exp == req.query.end() ? "" : exp->second;
-  if (!expiration.empty()) {
-    const int64_t now =
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-    if (std::strtoll(expiration.c_str(), nullptr, 10) < now) return false;
-  }
-  // Signed with the raw `username` parameter (empty when the SDK sent none).
-  const auto u = req.query.find("username");
-  const std::string want =
-      file_signature(path, operation, u == req.query.end() ? "" : u->second, tokens.token_for(sandbox), expiration);
-  return sig->second.size() == want.size() && CRYPTO_memcmp(sig->second.data(), want.data(), want.size()) == 0;
 }
 
 void upload(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox,
@@ -106,18 +85,7 @@ void download(client::Client& bus, ResponseWriter& out, const std::string& sandb
 
 }  // namespace
 
-std::string file_signature(const std::string& path, const std::string& operation, const std::string& user,
-                           const std::string& token, const std::string& expiration) {
-  std::string raw = path + ":" + operation + ":" + user + ":" + token;
-  if (!expiration.empty()) raw += ":" + expiration;
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(raw.data()), raw.size(), digest);
-  std::string b64 = base64_encode(std::string(reinterpret_cast<char*>(digest), sizeof digest));
-  while (!b64.empty() && b64.back() == '=') b64.pop_back();
-  return "v1_" + b64;
-}
-
-void serve_files(client::Client& bus, const AccessTokens& tokens, const HttpRequest& req, ResponseWriter& out,
+void serve_files(client::Client& bus, const SignedUrls& urls, const HttpRequest& req, ResponseWriter& out,
                  const std::string& sandbox, bool token_ok) {
   const auto u = req.query.find("username");
   const std::string user = u == req.query.end() || u->second.empty() ? "user" : u->second;
@@ -127,8 +95,11 @@ void serve_files(client::Client& bus, const AccessTokens& tokens, const HttpRequ
   const std::string path = p == req.query.end() ? "" : p->second;
   const bool write = req.method == "POST";
   if (!write && req.method != "GET") return out.send(405, kJson, error_body(405, "GET or POST /files"));
-  if (!token_ok && !signature_ok(tokens, req, sandbox, path, write ? "write" : "read"))
-    return out.send(401, kJson, error_body(401, "invalid or missing access token or signature"));
+  if (!token_ok)
+    if (auto signed_ok = urls.check(req, sandbox, path, write ? "write" : "read"); !signed_ok)
+      return out.send(
+          signed_ok.error().code == ErrorCode::permission_denied ? 401 : http_status(signed_ok.error().code), kJson,
+          error_body(401, signed_ok.error().message));
   if (write) return upload(bus, req, out, sandbox, user);
   if (path.empty()) return file_error(out, Error{ErrorCode::invalid_argument, "path is required"});
   download(bus, out, sandbox, in_home(user, path), user);

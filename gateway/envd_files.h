@@ -5,20 +5,16 @@
 #include <string>
 
 #include "client/client.h"
-#include "gateway/access_token.h"
 #include "gateway/http_server.h"
+#include "gateway/signed_urls.h"
 
 namespace soulbox::gateway {
 
 // `token_ok`: the request carried the sandbox's access token; otherwise a
 // valid signature (E2B's signed URLs) is needed.
-void serve_files(client::Client& bus, const AccessTokens& tokens, const HttpRequest& req, ResponseWriter& out,
+void serve_files(client::Client& bus, const SignedUrls& urls, const HttpRequest& req, ResponseWriter& out,
                  const std::string& sandbox, bool token_ok);
 void serve_filesystem_rpc(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox,
                           const std::string& method);
-
-// E2B's URL signature: "v1_" + base64(SHA-256("path:operation:user:token[:expiry]")), unpadded.
-std::string file_signature(const std::string& path, const std::string& operation, const std::string& user,
-                           const std::string& token, const std::string& expiration);
 
 }  // namespace soulbox::gateway

@@ -25,7 +25,17 @@ Result<std::unique_ptr<GatewayService>> GatewayService::start(const GatewayServi
     if (!jwt) return Error{jwt.error().code, "JWT: " + jwt.error().message};
     g->jwt_ = std::move(*jwt);
   }
-  g->api_ = std::make_unique<E2bGateway>(*g->bus_, *g->tokens_, *g->nodes_, g->jwt_.get(), options.api);
+  // Single-use URLs are spent here; without JetStream only they are off.
+  if (auto js = bus::JetStream::open(g->bus_->connection())) {
+    g->jetstream_ = std::move(*js);
+    auto bucket = g->jetstream_->bucket({SignedUrls::kNonceBucket, (SignedUrls::kMaxLifetimeS + 3600) * 1000, 256});
+    if (bucket)
+      g->nonces_ = std::move(*bucket);
+    else
+      std::cerr << "soulbox-gateway: no single-use URLs: " << bucket.error().message << "\n";
+  }
+  g->api_ =
+      std::make_unique<E2bGateway>(*g->bus_, *g->tokens_, *g->nodes_, g->jwt_.get(), options.api, g->nonces_.get());
   E2bGateway* api = g->api_.get();
   auto server =
       HttpServer::start(options.http, [api](const HttpRequest& req, ResponseWriter& out) { api->handle(req, out); });

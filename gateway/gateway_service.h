@@ -37,6 +37,8 @@ class GatewayService {
   std::unique_ptr<client::Client> bus_;
   std::unique_ptr<NodeDirectory> nodes_;
   std::unique_ptr<AccessTokens> tokens_;
+  std::unique_ptr<bus::JetStream> jetstream_;
+  std::unique_ptr<bus::KeyValueBucket> nonces_;  // spent single-use URLs
   std::unique_ptr<JwtVerifier> jwt_;
   std::unique_ptr<E2bGateway> api_;
   std::unique_ptr<HttpServer> server_;

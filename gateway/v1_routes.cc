@@ -4,6 +4,8 @@
 
 #include "gateway/e2b_errors.h"
 #include "gateway/e2b_gateway.h"
+#include "gateway/e2b_json.h"
+#include "gateway/envd_files.h"
 
 namespace soulbox::gateway {
 namespace {
@@ -55,6 +57,42 @@ void E2bGateway::logs(const HttpRequest& req, ResponseWriter& out, client::Clien
   }
   if (*pid && list.empty()) return send_error(out, 404, "no process " + std::to_string(*pid) + " in " + id);
   out.send(200, "application/json", json{{"sandboxID", id}, {"processes", list}}.dump());
+}
+
+// POST /v1/sandboxes/{id}/files/sign {path, operation: read|write,
+// expires_in (s, default 300), single_use, user}: a URL that reads or writes
+// that one file without any other credential, until it expires (or its
+// first use). The caller must be allowed that access now: reading is
+// checked with a stat, writing by making the file's directory.
+void E2bGateway::sign_file_url(const HttpRequest& req, ResponseWriter& out, client::Client& as, const std::string& id) {
+  const json body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object() || !body.contains("path") || !body["path"].is_string())
+    return send_error(out, 400, "body must be {\"path\": ..., \"operation\": \"read\"|\"write\", ...}");
+  const std::string user = body.value("user", "user");
+  if (user != "user" && user != "root") return send_error(out, 400, "user must be user or root");
+  const std::string path = in_home(user, body["path"].get<std::string>());
+  const std::string operation = body.value("operation", "read");
+  if (!body.value("expires_in", json(300)).is_number_integer())
+    return send_error(out, 400, "expires_in must be a whole number of seconds");
+  const int64_t lifetime = body.value("expires_in", int64_t(300));
+  const bool single_use = body.value("single_use", false);
+  Status allowed;
+  if (operation == "read") {
+    auto st = as.stat(id, path);
+    if (!st) allowed = st.error();
+  } else if (operation == "write") {
+    allowed = as.make_dir(id, path.substr(0, std::max<size_t>(1, path.rfind('/'))));
+  }
+  if (!allowed) return send_error(out, about_sandbox(allowed.error(), id));
+  auto issued = urls_.issue(id, path, operation, user == "user" ? "" : user, lifetime, single_use);
+  if (!issued) return send_error(out, issued.error());
+  const std::string host = req.header("host").empty() ? "127.0.0.1" : req.header("host");
+  const std::string scheme = req.client_cert || req.header("x-forwarded-proto") == "https" ? "https" : "http";
+  out.send(200, "application/json",
+           json{{"url", scheme + "://" + host + "/v1/sandboxes/" + id + "/files?" + issued->query},
+                {"expiresAt", issued->expires_unix_s},
+                {"singleUse", single_use}}
+               .dump());
 }
 
 }  // namespace soulbox::gateway

@@ -895,3 +895,72 @@ TEST_CASE("soulboxd --http-port serves the same API from inside the daemon", "[g
   CHECK(out["killedAgain"] == false);
   CHECK(http(url, "GET", "/health").status == 200);
 }
+
+TEST_CASE("SoulBox's signed URLs: issued per file with an expiry, single use refused on replay, tampering refused",
+          "[gateway][auth]") {
+  test::Daemon d({"--jobs-workers", "0"});
+  const auto dev = developer_key(d.client(), "sign-t");
+  const auto viewer = developer_key(d.client(), "sign-t", "viewer");
+  const auto other = developer_key(d.client(), "sign-o");
+  Gateway g(d);
+  const std::string k = "X-API-Key: " + dev.second;
+  auto made = http(g.url(), "POST", "/v2/sandboxes", {k}, "{}");
+  REQUIRE(made.status == 201);
+  const std::string id = json::parse(made.body)["sandboxID"];
+  REQUIRE(d.client().write_file(id, "/home/user/report.txt", "quarterly").ok());
+  auto sign = [&](const std::string& key, const json& body) {
+    return http(g.url(), "POST", "/v1/sandboxes/" + id + "/files/sign", {"X-API-Key: " + key}, body.dump());
+  };
+  auto target_of = [&](const HttpReply& r) {
+    const std::string url = json::parse(r.body)["url"];
+    return url.substr(url.find("/v1/"));
+  };
+
+  auto once = sign(dev.second, {{"path", "report.txt"}, {"single_use", true}, {"expires_in", 60}});
+  REQUIRE(once.status == 200);
+  CHECK(json::parse(once.body)["singleUse"] == true);
+  const std::string once_target = target_of(once);
+  auto first = http(g.url(), "GET", once_target);  // no key, no token: the URL is the credential
+  CHECK(first.status == 200);
+  CHECK(first.body == "quarterly");
+  auto replay = http(g.url(), "GET", once_target);
+  CHECK(replay.status == 401);
+  CHECK(replay.body.find("used already") != std::string::npos);
+
+  auto many = sign(dev.second, {{"path", "/home/user/report.txt"}});
+  const std::string many_target = target_of(many);
+  CHECK(http(g.url(), "GET", many_target).status == 200);
+  CHECK(http(g.url(), "GET", many_target).status == 200);  // reusable until it expires
+  std::string other_path = many_target;
+  other_path.replace(other_path.find("report.txt"), 10, "secret.txt");
+  CHECK(http(g.url(), "GET", other_path).status == 401);  // tampered path
+  std::string longer = many_target;
+  const auto exp_at = longer.find("signature_expiration=") + 21;
+  longer[exp_at + 3] = longer[exp_at + 3] == '9' ? '8' : char(longer[exp_at + 3] + 1);  // tampered expiry
+  CHECK(http(g.url(), "GET", longer).status == 401);
+  std::string other_box = many_target;
+  other_box.replace(other_box.find(id), id.size(), "sb-0000000000000000");
+  CHECK(http(g.url(), "GET", other_box).status == 401);  // another sandbox
+
+  auto brief = sign(dev.second, {{"path", "report.txt"}, {"expires_in", 1}});
+  std::this_thread::sleep_for(2100ms);
+  auto late = http(g.url(), "GET", target_of(brief));
+  CHECK(late.status == 401);
+  CHECK(late.body.find("expired") != std::string::npos);
+
+  auto write_url = sign(dev.second, {{"path", "/home/user/in/upload.bin"}, {"operation", "write"}});
+  REQUIRE(write_url.status == 200);
+  CHECK(http(g.url(), "POST", target_of(write_url), {"Content-Type: application/octet-stream"}, "uploaded").status ==
+        200);
+  CHECK(d.client().read_file(id, "/home/user/in/upload.bin").value() == "uploaded");
+  CHECK(http(g.url(), "GET", target_of(write_url)).status == 401);  // a write URL does not read
+
+  // Issuing needs the access itself: viewers get read URLs, not write ones; other tenants nothing.
+  CHECK(sign(viewer.second, {{"path", "report.txt"}}).status == 200);
+  CHECK(sign(viewer.second, {{"path", "x.txt"}, {"operation", "write"}}).status == 403);
+  CHECK(sign(other.second, {{"path", "report.txt"}}).status == 404);
+  CHECK(sign(dev.second, {{"path", "missing.txt"}}).status == 404);
+  CHECK(sign(dev.second, {{"path", "report.txt"}, {"expires_in", 999999}}).status == 400);
+  CHECK(sign(dev.second, {{"path", "report.txt"}, {"operation", "delete"}}).status == 400);
+  CHECK(sign(dev.second, {{"nopath", 1}}).status == 400);
+}
