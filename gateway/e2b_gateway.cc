@@ -87,14 +87,19 @@ Result<E2bGateway::Caller> E2bGateway::authenticate(const HttpRequest& req) {
     // Mutual TLS: the verified certificate names the tenant (O), the
     // principal (CN) and its roles (OU).
     const auto& cert = *req.client_cert;
-    if (cert.common_name.empty() || cert.organization.empty())
+    if (cert.common_name.empty() || cert.organization.empty()) {
+      audit_denied("cert:" + cert.common_name, "no CN or O in the client certificate", req.peer);
       return Error{ErrorCode::permission_denied, "the client certificate needs a CN (who) and an O (tenant)"};
+    }
     return Caller{cert.organization, "cert:" + cert.common_name, cert.units};
   }
   if (token.empty()) return Error{ErrorCode::permission_denied, "missing API key (X-API-Key or Authorization: Bearer)"};
   if (jwt_ && looks_like_jwt(token)) {
     auto who = jwt_->verify(token, now_ms() / 1000);
-    if (!who) return who.error();
+    if (!who) {
+      audit_denied("jwt", who.error().message, req.peer);
+      return who.error();
+    }
     return Caller{who->tenant, "jwt:" + who->subject, who->roles};
   }
   {
@@ -102,7 +107,8 @@ Result<E2bGateway::Caller> E2bGateway::authenticate(const HttpRequest& req) {
     auto it = auth_cache_.find(token);
     if (it != auth_cache_.end() && it->second.second > now_ms()) return it->second.first;
   }
-  auto r = bus_.call(bus::subjects::tenant_op("auth"), [&](flatbuffers::FlatBufferBuilder& fbb) {
+  // The envelope's principal is where the key came from (audited with a failure).
+  auto r = bus_.as("", req.peer)->call(bus::subjects::tenant_op("auth"), [&](flatbuffers::FlatBufferBuilder& fbb) {
     return std::make_pair(bp::Body::Authenticate, bp::CreateAuthenticate(fbb, fbb.CreateString(token)).Union());
   });
   if (!r) return r.error();
@@ -113,6 +119,17 @@ Result<E2bGateway::Caller> E2bGateway::authenticate(const HttpRequest& req) {
   if (auth_cache_.size() > 10000) auth_cache_.clear();
   auth_cache_[token] = {caller, now_ms() + options_.auth_cache_ms};
   return caller;
+}
+
+// Credentials only the gateway saw are audited through the tenant service
+// (API keys are audited where they are checked). Best effort: a lost
+// record must not turn a refusal into an error.
+void E2bGateway::audit_denied(const std::string& credential, const std::string& reason, const std::string& source) {
+  (void)bus_.call(bus::subjects::tenant_op("denied"), [&](flatbuffers::FlatBufferBuilder& fbb) {
+    auto d =
+        bp::CreateAccessDenied(fbb, fbb.CreateString(credential), fbb.CreateString(reason), fbb.CreateString(source));
+    return std::make_pair(bp::Body::AccessDenied, d.Union());
+  });
 }
 
 void E2bGateway::control_plane(const HttpRequest& req, ResponseWriter& out) {

@@ -52,6 +52,7 @@ class E2bGateway {
     std::vector<std::string> roles;  // a JWT's (a key's roles are the tenant service's)
   };
   Result<Caller> authenticate(const HttpRequest& req);
+  void audit_denied(const std::string& credential, const std::string& reason, const std::string& source);
   void control_plane(const HttpRequest& req, ResponseWriter& out);
   void in_sandbox(const HttpRequest& req, ResponseWriter& out);
   void create(const HttpRequest& req, ResponseWriter& out, client::Client& as);

@@ -558,14 +558,23 @@ void TenantService::on_request(const bus::Message& m) {
                                       u->memory_bytes);
     bp::FinishReplyBuffer(fbb, bp::CreateReply(fbb, fbb.CreateString(id), 0, 0, bp::Body::TenantUsage, body.Union()));
     (void)bus_.publish(m.reply, bp::finish(fbb));
+  } else if (op == "denied" && (*env)->body_as_AccessDenied()) {
+    // Claims in a refused token are the caller's word: recorded as details
+    // under no tenant, never in the tenant's own log.
+    const auto* d = (*env)->body_as_AccessDenied();
+    const std::string credential = d->credential() ? d->credential()->str() : "unknown";
+    const std::string why = d->reason() ? d->reason()->str() : "refused";
+    audit("", credential, "login.failure", "gateway", Error{ErrorCode::permission_denied, why},
+          nlohmann::json{{"from", d->source() ? d->source()->str() : ""}, {"why", why}}.dump());
+    (void)bus_.publish(m.reply, ok_reply(id));
   } else if (op == "key-revoke" && (*env)->body_as_KeyRevoke()) {
     const auto* k = (*env)->body_as_KeyRevoke();
     if (auto st = revoke_key(k->tenant()->str(), k->key_id()->str(), principal); !st) return answer_error(st.error());
     (void)bus_.publish(m.reply, ok_reply(id));
   } else {
     answer_error(Error{ErrorCode::invalid_argument, "unknown tenant operation '" + op +
-                                                        "' (auth, upsert, key-create, key-list, key-revoke, key-roles, "
-                                                        "role-set, secret-set, usage: docs/tenants.md)"});
+                                                        "' (auth, denied, upsert, key-create, key-list, key-revoke, "
+                                                        "key-roles, role-set, secret-set, usage: docs/tenants.md)"});
   }
 }
 
