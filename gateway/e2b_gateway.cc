@@ -114,7 +114,12 @@ Result<E2bGateway::Caller> E2bGateway::authenticate(const HttpRequest& req) {
   if (!r) return r.error();
   const auto* p = r->get().body_as_Principal();
   if (!p) return Error{ErrorCode::internal, "the tenant service answered without a principal"};
-  Caller caller{p->tenant()->str(), "key:" + p->key_id()->str(), {}};
+  // The key's roles ride along for the gateway's own checks (/v1 admin
+  // routes); nodes use the key's record, not these.
+  std::vector<std::string> roles;
+  if (p->roles())
+    for (const auto* role : *p->roles()) roles.push_back(role->str());
+  Caller caller{p->tenant()->str(), "key:" + p->key_id()->str(), roles};
   std::lock_guard<std::mutex> lock(auth_mu_);
   if (auth_cache_.size() > 10000) auth_cache_.clear();
   auth_cache_[token] = {caller, now_ms() + options_.auth_cache_ms};
@@ -137,7 +142,9 @@ void E2bGateway::control_plane(const HttpRequest& req, ResponseWriter& out) {
   const bool v1 = !seg.empty() && seg[0] == "v1";
   const bool v2 = !seg.empty() && seg[0] == "v2";
   const std::vector<std::string> s(seg.begin() + (v1 || v2 ? 1 : 0), seg.end());
-  if (s.empty() || s[0] != "sandboxes") return send_error(out, 404, "no route " + req.method + " " + req.path);
+  const bool admin_route = v1 && !s.empty() && (s[0] == "tenants" || s[0] == "nodes");
+  if (s.empty() || (s[0] != "sandboxes" && !admin_route))
+    return send_error(out, 404, "no route " + req.method + " " + req.path);
   // /v1/sandboxes/{id}/files: a signed URL is the only credential.
   if (v1 && s.size() == 3 && s[2] == "files") {
     if (auto ok = bus::subjects::check_token("sandbox id", s[1]); !ok) return send_error(out, 404, "sandbox not found");
@@ -151,6 +158,7 @@ void E2bGateway::control_plane(const HttpRequest& req, ResponseWriter& out) {
   if (const int wait_s = limiter_.take(caller->principal))
     return out.send(429, kJson, error_body(429, "rate limit: too many requests from " + caller->principal),
                     {{"Retry-After", std::to_string(wait_s)}});
+  if (admin_route) return admin(req, out, *caller, s);
   auto as = bus_.as(caller->tenant, caller->principal, caller->roles);
   if (s.size() == 1 && req.method == "POST") return create(req, out, *as);
   if (s.size() == 1 && req.method == "GET") return list(req, out, *as);

@@ -29,6 +29,9 @@ struct GatewayOptions {
   double rate_per_s = 0;                // per caller on the control plane; 0: unlimited
   double rate_burst = 0;
   bool access_log = false;  // a JSON line per request on stdout
+  // Admins of this tenant manage every tenant and see the nodes through
+  // /v1; other admins manage their own tenant only.
+  std::string system_tenant = "default";
 };
 
 class E2bGateway {
@@ -66,6 +69,8 @@ class E2bGateway {
   // v1_routes.cc
   void logs(const HttpRequest& req, ResponseWriter& out, client::Client& as, const std::string& id);
   void sign_file_url(const HttpRequest& req, ResponseWriter& out, client::Client& as, const std::string& id);
+  // v1_admin_routes.cc: /v1/tenants/..., /v1/nodes/...
+  void admin(const HttpRequest& req, ResponseWriter& out, const Caller& caller, const std::vector<std::string>& s);
 
   client::Client& bus_;
   const AccessTokens& tokens_;

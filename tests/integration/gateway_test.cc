@@ -308,7 +308,8 @@ TEST_CASE("the gateway refuses bad keys, bad bodies and other tenants' sandboxes
        {"/v2/sandboxes", "/sandboxes/{sandboxID}", "/sandboxes/{sandboxID}/timeout", "/sandboxes/{sandboxID}/pause",
         "/v2/sandboxes/{sandboxID}/connect", "/sandboxes/{sandboxID}/metrics", "/v1/sandboxes/{sandboxID}/logs",
         "/health", "/metrics", "/files", "/process.Process/Start", "/process.Process/Connect",
-        "/process.Process/Update", "/filesystem.Filesystem/WatchDir", "/filesystem.Filesystem/Move"})
+        "/process.Process/Update", "/filesystem.Filesystem/WatchDir", "/filesystem.Filesystem/Move",
+        "/v1/tenants/{tenant}/keys", "/v1/nodes", "/v1/sandboxes/{sandboxID}/files/sign"})
     CHECK(api["paths"].contains(route));
   std::ifstream doc_file(source_dir() + "/docs/openapi.json");
   CHECK(json::parse(doc_file) == api);  // docs/ and the served copy are one
@@ -973,4 +974,67 @@ TEST_CASE("SoulBox's signed URLs: issued per file with an expiry, single use ref
   CHECK(sign(dev.second, {{"path", "report.txt"}, {"expires_in", 999999}}).status == 400);
   CHECK(sign(dev.second, {{"path", "report.txt"}, {"operation", "delete"}}).status == 400);
   CHECK(sign(dev.second, {{"nopath", 1}}).status == 400);
+}
+
+TEST_CASE("the /v1 admin API: tenants, keys, roles, usage and nodes, for admins only and within their reach",
+          "[gateway][auth]") {
+  test::Daemon d({"--jobs-workers", "0"});
+  const auto system_admin = developer_key(d.client(), "default", "admin");
+  const auto other_dev = developer_key(d.client(), "adm-other", "developer");
+  Gateway g(d);
+  auto call = [&](const std::string& key, const std::string& method, const std::string& target,
+                  const std::string& body = "") {
+    return http(g.url(), method, target, {"X-API-Key: " + key, "Content-Type: application/json"}, body);
+  };
+  const std::string sys = system_admin.second;
+  CHECK(call(sys, "PUT", "/v1/tenants/acme", R"({"maxConcurrent":-1})").status == 400);
+  CHECK(call(sys, "PUT", "/v1/tenants/acme", R"({"maxConcurrent":"two"})").status == 400);
+  REQUIRE(call(sys, "PUT", "/v1/tenants/acme", R"({"maxConcurrent":2})").status == 200);
+  auto made_admin = call(sys, "POST", "/v1/tenants/acme/keys", R"({"roles":["admin"]})");
+  REQUIRE(made_admin.status == 201);
+  const std::string acme_admin = json::parse(made_admin.body)["key"];
+  auto made_dev = call(acme_admin, "POST", "/v1/tenants/acme/keys", R"({"roles":["developer"],"ttlS":3600})");
+  REQUIRE(made_dev.status == 201);
+  const json dev = json::parse(made_dev.body);
+  const std::string acme_dev = dev["key"];
+
+  // The new developer key works on the E2B API, within the quota.
+  auto box = call(acme_dev, "POST", "/v2/sandboxes", "{}");
+  REQUIRE(box.status == 201);
+  CHECK(call(acme_dev, "POST", "/v2/sandboxes", "{}").status == 201);
+  CHECK(call(acme_dev, "POST", "/v2/sandboxes", "{}").status == 429);  // maxConcurrent 2
+  auto usage = call(acme_admin, "GET", "/v1/tenants/acme/usage");
+  REQUIRE(usage.status == 200);
+  CHECK(json::parse(usage.body)["running"] == 2);
+
+  auto keys = call(acme_admin, "GET", "/v1/tenants/acme/keys");
+  REQUIRE(keys.status == 200);
+  CHECK(keys.body.find(dev["keyID"].get<std::string>()) != std::string::npos);
+  CHECK(keys.body.find(acme_dev) == std::string::npos);  // never the secret
+  CHECK(call(acme_admin, "PUT", "/v1/tenants/acme/roles/runner",
+             R"({"parents":[],"permissions":["sandbox:read","sandbox:execute:own"]})")
+            .status == 200);
+  CHECK(call(acme_admin, "PUT", "/v1/tenants/acme/roles/bad", R"({"permissions":["sandbox:fly"]})").status == 400);
+
+  // Reach: a tenant's admin stays in its tenant; developers administer nothing.
+  CHECK(call(acme_admin, "PUT", "/v1/tenants/acme", "{}").status == 403);
+  CHECK(call(acme_admin, "GET", "/v1/tenants/adm-other/usage").status == 404);
+  CHECK(call(acme_admin, "GET", "/v1/nodes").status == 403);
+  CHECK(call(acme_dev, "GET", "/v1/tenants/acme/usage").status == 403);
+  CHECK(call(other_dev.second, "GET", "/v1/tenants/acme/keys").status == 403);
+  CHECK(call(sys, "GET", "/v1/tenants/adm-other/usage").status == 200);
+  CHECK(call(sys, "GET", "/v1/tenants/bad..name/usage").status == 400);
+
+  auto nodes = call(sys, "GET", "/v1/nodes");
+  REQUIRE(nodes.status == 200);
+  CHECK(json::parse(nodes.body)[0]["node"] == d.node());
+  auto pool = call(sys, "GET", "/v1/nodes/" + d.node() + "/pool");
+  CHECK(pool.status == 200);
+  CHECK(json::parse(pool.body).is_array());
+  CHECK(call(sys, "GET", "/v1/nodes/nope/pool").status == 404);
+
+  // Revoking the key ends it (after the gateway's 2 s cache).
+  CHECK(call(acme_admin, "DELETE", "/v1/tenants/acme/keys/" + dev["keyID"].get<std::string>()).status == 204);
+  std::this_thread::sleep_for(2500ms);
+  CHECK(call(acme_dev, "GET", "/v2/sandboxes").status == 401);
 }
