@@ -25,6 +25,16 @@ int64_t now_ms() {
       .count();
 }
 
+// "49983-sb-0123abcd.sandbox.example.com[:port]" -> "sb-0123abcd".
+std::optional<std::string> sandbox_of_host(const std::string& host) {
+  const auto dash = host.find('-'), dot = host.find('.');
+  if (dash == std::string::npos || dot == std::string::npos || dash == 0 || dash > dot) return std::nullopt;
+  if (host.find_first_not_of("0123456789") != dash) return std::nullopt;  // the port comes first
+  const std::string id = host.substr(dash + 1, dot - dash - 1);
+  if (id.rfind("sb-", 0) != 0 || !bus::subjects::check_token("sandbox id", id)) return std::nullopt;
+  return id;
+}
+
 // "/sandboxes/<id>/timeout" -> {"sandboxes", "<id>", "timeout"}.
 std::vector<std::string> segments(const std::string& path) {
   std::vector<std::string> out;
@@ -62,7 +72,11 @@ void E2bGateway::handle(const HttpRequest& req, ResponseWriter& out) {
 
 void E2bGateway::route(const HttpRequest& req, ResponseWriter& out) {
   // The in-sandbox API is told apart by its headers (E2B-PROTOCOL.md §1).
-  if (!req.header("e2b-sandbox-id").empty() || !req.header("e2b-sandbox-port").empty()) return in_sandbox(req, out);
+  if (!req.header("e2b-sandbox-id").empty() || !req.header("e2b-sandbox-port").empty())
+    return in_sandbox(req, out, req.header("e2b-sandbox-id"));
+  // E2B's direct URLs name the sandbox in the host: <port>-<id>.<domain>
+  // (a wildcard DNS name pointing at the gateway).
+  if (auto id = sandbox_of_host(req.header("host"))) return in_sandbox(req, out, *id);
   if (req.path == "/health") {
     // Healthy when the bus carries at least one node's heartbeat.
     const auto nodes = nodes_.nodes(0);
@@ -230,8 +244,7 @@ json E2bGateway::created_json(const client::SandboxInfo& s) const {
               {"domain", nullptr}};
 }
 
-void E2bGateway::in_sandbox(const HttpRequest& req, ResponseWriter& out) {
-  const std::string id = req.header("e2b-sandbox-id");
+void E2bGateway::in_sandbox(const HttpRequest& req, ResponseWriter& out, const std::string& id) {
   if (auto ok = bus::subjects::check_token("sandbox id", id); !ok) return send_error(out, 400, ok.error().message);
   if (req.path == "/health") return out.send(204, "", "");
   const bool token_ok = tokens_.check(id, req.header("x-access-token"));

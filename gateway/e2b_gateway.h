@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -57,7 +58,7 @@ class E2bGateway {
   Result<Caller> authenticate(const HttpRequest& req);
   void audit_denied(const std::string& credential, const std::string& reason, const std::string& source);
   void control_plane(const HttpRequest& req, ResponseWriter& out);
-  void in_sandbox(const HttpRequest& req, ResponseWriter& out);
+  void in_sandbox(const HttpRequest& req, ResponseWriter& out, const std::string& id);
   void create(const HttpRequest& req, ResponseWriter& out, client::Client& as);
   // What create and connect answer (with the sandbox's access token).
   nlohmann::json created_json(const client::SandboxInfo& s) const;

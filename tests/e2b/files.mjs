@@ -1,7 +1,26 @@
 // The E2B SDK's files, background commands with stdin, signals and process
 // listing against SoulBox. Prints one JSON line. (Signed URLs carry no
 // sandbox id when E2B_SANDBOX_URL is set, so they are tested with raw HTTP.)
+import http from 'node:http'
 import { Sandbox } from 'e2b'
+
+// The SDK's signed URLs name no sandbox when E2B_SANDBOX_URL is set; a
+// deployment points a wildcard name (<port>-<id>.<domain>) at the gateway.
+// This asks the gateway as such a name would, with node's http client.
+function viaSandboxHost(sbx, url, method = 'GET', body = undefined) {
+  const u = new URL(url)
+  const gw = new URL(process.env.E2B_SANDBOX_URL)
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: gw.hostname, port: gw.port, path: u.pathname + u.search, method,
+      headers: { Host: `49983-${sbx.sandboxId}.sandbox.test`, 'Content-Type': 'application/octet-stream' } }, (res) => {
+      let text = ''
+      res.on('data', (c) => { text += c })
+      res.on('end', () => resolve({ status: res.statusCode, text }))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
 
 const out = {}
 const sbx = await Sandbox.create({ timeoutMs: 120000 })
@@ -36,6 +55,16 @@ out.bigStat = (await sbx.files.getInfo('/home/user/big.bin')).size
 // gzip-compressed uploads (Content-Encoding: gzip)
 await sbx.files.write('/home/user/zipped.txt', 'inflated on arrival', { gzip: true })
 out.gzip = await sbx.files.read('/home/user/zipped.txt')
+// Signed URLs made by the SDK itself (E2B's scheme), used without the token.
+await sbx.files.write('/home/user/signed.txt', 'signed content')
+const down = await sbx.downloadUrl('/home/user/signed.txt')
+out.signedRead = await viaSandboxHost(sbx, down)
+out.signedExpiring = await viaSandboxHost(sbx, await sbx.downloadUrl('/home/user/signed.txt', { useSignatureExpiration: 60 }))
+out.signedTampered = (await viaSandboxHost(sbx, down.replace('signed.txt', 'hello.txt'))).status
+const up = await sbx.uploadUrl('/home/user/uploaded.txt')
+out.signedWrite = (await viaSandboxHost(sbx, up, 'POST', 'sent by URL')).status
+out.signedWritten = await sbx.files.read('/home/user/uploaded.txt')
+out.unsigned = (await viaSandboxHost(sbx, down.split('&signature')[0])).status
 // Background command fed through stdin.
 const cat = await sbx.commands.run('cat', { background: true, stdin: true })
 await sbx.commands.sendStdin(cat.pid, 'through stdin\n')

@@ -344,6 +344,13 @@ TEST_CASE("the e2b SDK moves files, feeds stdin to background commands, lists an
   CHECK(out["bigSame"] == true);
   CHECK(out["bigStat"] == 20 * 1024 * 1024);
   CHECK(out["gzip"] == "inflated on arrival");
+  CHECK(out["signedRead"]["status"] == 200);
+  CHECK(out["signedRead"]["text"] == "signed content");
+  CHECK(out["signedExpiring"]["status"] == 200);
+  CHECK(out["signedTampered"] == 401);
+  CHECK(out["signedWrite"] == 200);
+  CHECK(out["signedWritten"] == "sent by URL");
+  CHECK(out["unsigned"] == 401);
   CHECK(out["listed"] == true);
   CHECK(out["killedProcess"] == true);
 }
