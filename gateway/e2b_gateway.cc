@@ -105,7 +105,7 @@ Result<E2bGateway::Caller> E2bGateway::authenticate(const HttpRequest& req) {
       audit_denied("cert:" + cert.common_name, "no CN or O in the client certificate", req.peer);
       return Error{ErrorCode::permission_denied, "the client certificate needs a CN (who) and an O (tenant)"};
     }
-    return Caller{cert.organization, "cert:" + cert.common_name, cert.units};
+    return Caller{cert.organization, "cert:" + cert.common_name, cert.units, ""};
   }
   if (token.empty()) return Error{ErrorCode::permission_denied, "missing API key (X-API-Key or Authorization: Bearer)"};
   if (jwt_ && looks_like_jwt(token)) {
@@ -114,7 +114,7 @@ Result<E2bGateway::Caller> E2bGateway::authenticate(const HttpRequest& req) {
       audit_denied("jwt", who.error().message, req.peer);
       return who.error();
     }
-    return Caller{who->tenant, "jwt:" + who->subject, who->roles};
+    return Caller{who->tenant, "jwt:" + who->subject, who->roles, ""};
   }
   {
     std::lock_guard<std::mutex> lock(auth_mu_);
@@ -133,7 +133,7 @@ Result<E2bGateway::Caller> E2bGateway::authenticate(const HttpRequest& req) {
   std::vector<std::string> roles;
   if (p->roles())
     for (const auto* role : *p->roles()) roles.push_back(role->str());
-  Caller caller{p->tenant()->str(), "key:" + p->key_id()->str(), roles};
+  Caller caller{p->tenant()->str(), "key:" + p->key_id()->str(), roles, token};
   std::lock_guard<std::mutex> lock(auth_mu_);
   if (auth_cache_.size() > 10000) auth_cache_.clear();
   auth_cache_[token] = {caller, now_ms() + options_.auth_cache_ms};
@@ -157,7 +157,8 @@ void E2bGateway::control_plane(const HttpRequest& req, ResponseWriter& out) {
   const bool v2 = !seg.empty() && seg[0] == "v2";
   const std::vector<std::string> s(seg.begin() + (v1 || v2 ? 1 : 0), seg.end());
   const bool admin_route = v1 && !s.empty() && (s[0] == "tenants" || s[0] == "nodes");
-  if (s.empty() || (s[0] != "sandboxes" && !admin_route))
+  const bool jobs_route = v1 && !s.empty() && s[0] == "jobs";
+  if (s.empty() || (s[0] != "sandboxes" && !admin_route && !jobs_route))
     return send_error(out, 404, "no route " + req.method + " " + req.path);
   // /v1/sandboxes/{id}/files: a signed URL is the only credential.
   if (v1 && s.size() == 3 && s[2] == "files") {
@@ -173,6 +174,7 @@ void E2bGateway::control_plane(const HttpRequest& req, ResponseWriter& out) {
     return out.send(429, kJson, error_body(429, "rate limit: too many requests from " + caller->principal),
                     {{"Retry-After", std::to_string(wait_s)}});
   if (admin_route) return admin(req, out, *caller, s);
+  if (jobs_route) return jobs(req, out, *caller, s);
   auto as = bus_.as(caller->tenant, caller->principal, caller->roles);
   if (s.size() == 1 && req.method == "POST") return create(req, out, *as);
   if (s.size() == 1 && req.method == "GET") return list(req, out, *as);

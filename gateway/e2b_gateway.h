@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "client/client.h"
+#include "client/jobs.h"
 #include "gateway/access_token.h"
 #include "gateway/http_metrics.h"
 #include "gateway/http_server.h"
@@ -39,8 +40,9 @@ class E2bGateway {
  public:
   // `nonces`: the bucket that spends single-use URLs (null: none issued).
   E2bGateway(client::Client& bus, const AccessTokens& tokens, NodeDirectory& nodes, const JwtVerifier* jwt,
-             GatewayOptions options, bus::KeyValueBucket* nonces = nullptr)
+             GatewayOptions options, bus::KeyValueBucket* nonces = nullptr, client::JobPublisher* jobs = nullptr)
       : bus_(bus),
+        jobs_(jobs),
         tokens_(tokens),
         urls_(tokens, nonces),
         nodes_(nodes),
@@ -54,6 +56,7 @@ class E2bGateway {
   struct Caller {
     std::string tenant, principal;   // principal: "key:<id>" or "jwt:<sub>"
     std::vector<std::string> roles;  // a JWT's (a key's roles are the tenant service's)
+    std::string api_key;             // when the caller used one (jobs are authorised by it)
   };
   Result<Caller> authenticate(const HttpRequest& req);
   void audit_denied(const std::string& credential, const std::string& reason, const std::string& source);
@@ -72,8 +75,11 @@ class E2bGateway {
   void sign_file_url(const HttpRequest& req, ResponseWriter& out, client::Client& as, const std::string& id);
   // v1_admin_routes.cc: /v1/tenants/..., /v1/nodes/...
   void admin(const HttpRequest& req, ResponseWriter& out, const Caller& caller, const std::vector<std::string>& s);
+  // v1_jobs_routes.cc: /v1/jobs
+  void jobs(const HttpRequest& req, ResponseWriter& out, const Caller& caller, const std::vector<std::string>& s);
 
   client::Client& bus_;
+  client::JobPublisher* jobs_;  // null: no JetStream
   const AccessTokens& tokens_;
   SignedUrls urls_;
   NodeDirectory& nodes_;

@@ -34,8 +34,12 @@ Result<std::unique_ptr<GatewayService>> GatewayService::start(const GatewayServi
     else
       std::cerr << "soulbox-gateway: no single-use URLs: " << bucket.error().message << "\n";
   }
-  g->api_ =
-      std::make_unique<E2bGateway>(*g->bus_, *g->tokens_, *g->nodes_, g->jwt_.get(), options.api, g->nonces_.get());
+  if (auto jobs = client::JobPublisher::open(g->bus_->connection()))
+    g->jobs_ = std::move(*jobs);
+  else
+    std::cerr << "soulbox-gateway: no jobs over HTTP: " << jobs.error().message << "\n";
+  g->api_ = std::make_unique<E2bGateway>(*g->bus_, *g->tokens_, *g->nodes_, g->jwt_.get(), options.api,
+                                         g->nonces_.get(), g->jobs_.get());
   E2bGateway* api = g->api_.get();
   auto server =
       HttpServer::start(options.http, [api](const HttpRequest& req, ResponseWriter& out) { api->handle(req, out); });

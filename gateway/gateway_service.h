@@ -39,6 +39,7 @@ class GatewayService {
   std::unique_ptr<AccessTokens> tokens_;
   std::unique_ptr<bus::JetStream> jetstream_;
   std::unique_ptr<bus::KeyValueBucket> nonces_;  // spent single-use URLs
+  std::unique_ptr<client::JobPublisher> jobs_;
   std::unique_ptr<JwtVerifier> jwt_;
   std::unique_ptr<E2bGateway> api_;
   std::unique_ptr<HttpServer> server_;

@@ -1045,3 +1045,38 @@ TEST_CASE("the /v1 admin API: tenants, keys, roles, usage and nodes, for admins 
   std::this_thread::sleep_for(2500ms);
   CHECK(call(acme_dev, "GET", "/v2/sandboxes").status == 401);
 }
+
+TEST_CASE("jobs over HTTP: submitted with an API key, run once, the result fetched by id within the tenant",
+          "[gateway][jobs]") {
+  test::Daemon d({"--jobs-workers", "1"});
+  const auto dev = developer_key(d.client(), "jobs-h");
+  const auto other = developer_key(d.client(), "jobs-o");
+  Gateway g(d);
+  auto call = [&](const std::string& key, const std::string& method, const std::string& target,
+                  const std::string& body = "") {
+    return http(g.url(), method, target, {"X-API-Key: " + key, "Content-Type: application/json"}, body);
+  };
+  auto submitted = call(dev.second, "POST", "/v1/jobs",
+                        R"J({"language":"python","code":"import os; print(6*7, os.environ['X'])","env":{"X":"y"}})J");
+  REQUIRE(submitted.status == 202);
+  const std::string job = json::parse(submitted.body)["jobID"];
+  HttpReply result;
+  for (int i = 0; i < 150; ++i) {  // up to 30 s
+    result = call(dev.second, "GET", "/v1/jobs/" + job);
+    if (result.status == 200) break;
+    std::this_thread::sleep_for(200ms);
+  }
+  INFO(result.body);
+  REQUIRE(result.status == 200);
+  const json r = json::parse(result.body);
+  CHECK(r["status"] == "completed");
+  CHECK(r["exitCode"] == 0);
+  CHECK(r["stdout"] == "42 y\n");
+  CHECK(call(other.second, "GET", "/v1/jobs/" + job).status == 404);  // another tenant's job is not found
+  auto again = call(dev.second, "POST", "/v1/jobs", R"({"jobID":")" + job + R"(","command":["/bin/true"]})");
+  CHECK(json::parse(again.body)["duplicate"] == true);  // exactly once per id
+  CHECK(call(dev.second, "POST", "/v1/jobs", R"({"language":"python"})").status == 400);
+  CHECK(call(dev.second, "POST", "/v1/jobs", R"({"command":["x"],"timeoutMs":-1})").status == 400);
+  CHECK(call(dev.second, "POST", "/v1/jobs", R"({"command":["x"],"jobID":"bad id!"})").status == 400);
+  CHECK(call(dev.second, "GET", "/v1/jobs/nope").status == 404);
+}
