@@ -61,5 +61,8 @@ struct VerifyReport {
 // the newest checkpoint (which must itself be signed and match).
 VerifyReport verify(const std::vector<Record>& records, const std::string& public_key,
                     const std::optional<Checkpoint>& newest_checkpoint);
+// The same without signatures (for copies read where the node's key is not
+// known, like the SB_AUDIT stream): order, links, digests and hashes.
+VerifyReport verify_links(const std::vector<Record>& records);
 
 }  // namespace soulbox::audit

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gateway/e2b_errors.h"
+#include "gateway/json_text.h"
 
 namespace soulbox::gateway {
 
@@ -19,7 +20,7 @@ std::string connect_frame(const std::string& json, uint8_t flags) {
 std::string connect_end(const Error* error) {
   if (!error) return connect_frame("{}", kEndOfStream);
   const nlohmann::json body{{"error", {{"code", connect_code(error->code)}, {"message", error->message}}}};
-  return connect_frame(body.dump(), kEndOfStream);
+  return connect_frame(json_text(body), kEndOfStream);
 }
 
 Result<std::vector<ConnectMessage>> parse_connect_frames(const std::string& body, size_t max_message) {
@@ -37,6 +38,21 @@ Result<std::vector<ConnectMessage>> parse_connect_frames(const std::string& body
     at += 5 + n;
   }
   return out;
+}
+
+Result<nlohmann::json> stream_request(const std::string& body, const std::string& method) {
+  auto frames = parse_connect_frames(body);
+  if (!frames) return frames.error();
+  if (frames->size() != 1) return Error{ErrorCode::invalid_argument, method + " takes exactly one message"};
+  nlohmann::json message = nlohmann::json::parse((*frames)[0].json, nullptr, false);
+  if (message.is_discarded() || !message.is_object())
+    return Error{ErrorCode::invalid_argument, method + "'s message is not a JSON object"};
+  return message;
+}
+
+void fail_stream(ResponseWriter& out, const Error& e) {
+  if (out.start(200, "application/connect+json")) out.write(connect_end(&e));
+  out.finish();
 }
 
 }  // namespace soulbox::gateway

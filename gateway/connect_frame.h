@@ -3,10 +3,12 @@
 // end-of-stream message; 0x01 (compressed) is refused.
 #pragma once
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "common/result.h"
+#include "gateway/http_server.h"
 
 namespace soulbox::gateway {
 
@@ -23,5 +25,12 @@ struct ConnectMessage {
 // Every whole envelope in `body`; invalid_argument when it is cut short,
 // compressed or larger than `max_message` bytes.
 Result<std::vector<ConnectMessage>> parse_connect_frames(const std::string& body, size_t max_message = 8 << 20);
+
+// The one message a server-stream request carries, as a JSON object;
+// invalid_argument naming `method` otherwise.
+Result<nlohmann::json> stream_request(const std::string& body, const std::string& method);
+// A stream that cannot start still answers 200, its only frame the
+// end-of-stream error (E2B-PROTOCOL.md §4.1).
+void fail_stream(ResponseWriter& out, const Error& e);
 
 }  // namespace soulbox::gateway

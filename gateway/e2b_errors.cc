@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gateway/json_text.h"
+
 namespace soulbox::gateway {
 
 int http_status(ErrorCode code) {
@@ -61,11 +63,11 @@ const char* connect_code(ErrorCode code) {
 }
 
 std::string error_body(int status, const std::string& message) {
-  return nlohmann::json{{"code", status}, {"message", message}}.dump();
+  return json_text(nlohmann::json{{"code", status}, {"message", message}});
 }
 
 std::string connect_error_body(const Error& e) {
-  return nlohmann::json{{"code", connect_code(e.code)}, {"message", e.message}}.dump();
+  return json_text(nlohmann::json{{"code", connect_code(e.code)}, {"message", e.message}});
 }
 
 // Answers about one sandbox: "no responders" (no node has it) and another

@@ -10,6 +10,7 @@
 #include "gateway/envd_files.h"
 #include "gateway/envd_process.h"
 #include "gateway/envd_watch.h"
+#include "gateway/json_text.h"
 #include "gateway/openapi_document.h"
 
 namespace soulbox::gateway {
@@ -51,22 +52,27 @@ std::vector<std::string> segments(const std::string& path) {
 
 void E2bGateway::handle(const HttpRequest& req, ResponseWriter& out) {
   const auto started = std::chrono::steady_clock::now();
-  ++metrics_.in_flight;
   StatusRecorder recorded(out);
-  route(req, recorded);
-  --metrics_.in_flight;
+  {
+    // Counted down however route() ends (the server answers 500 if it throws).
+    struct InFlight {
+      std::atomic<int64_t>& n;
+      explicit InFlight(std::atomic<int64_t>& count) : n(count) { ++n; }
+      ~InFlight() { --n; }
+    } in_flight(metrics_.in_flight);
+    route(req, recorded);
+  }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   metrics_.record(HttpMetrics::route_family(req), recorded.status(), seconds);
   // One JSON line per request for log collectors (stdout; never bodies or credentials).
   if (options_.access_log)
-    std::printf("%s\n", json{{"ts_ms", now_ms()},
-                             {"method", req.method},
-                             {"path", req.path},
-                             {"status", recorded.status()},
-                             {"ms", seconds * 1000},
-                             {"peer", req.peer},
-                             {"sandbox", req.header("e2b-sandbox-id")}}
-                            .dump()
+    std::printf("%s\n", json_text(json{{"ts_ms", now_ms()},
+                                       {"method", req.method},
+                                       {"path", req.path},
+                                       {"status", recorded.status()},
+                                       {"ms", seconds * 1000},
+                                       {"peer", req.peer},
+                                       {"sandbox", req.header("e2b-sandbox-id")}})
                             .c_str());
 }
 
@@ -81,7 +87,7 @@ void E2bGateway::route(const HttpRequest& req, ResponseWriter& out) {
     // Healthy when the bus carries at least one node's heartbeat.
     const auto nodes = nodes_.nodes(0);
     if (nodes.empty()) return out.send(503, kJson, R"({"status":"unavailable","message":"no node is reachable"})");
-    return out.send(200, kJson, json{{"status", "ok"}, {"nodes", nodes.size()}}.dump());
+    return out.send(200, kJson, json_text(json{{"status", "ok"}, {"nodes", nodes.size()}}));
   }
   if (req.path == "/metrics" && req.method == "GET")
     return out.send(200, "text/plain; version=0.0.4",
@@ -89,7 +95,7 @@ void E2bGateway::route(const HttpRequest& req, ResponseWriter& out) {
                                          {"soulbox_gateway_sandboxes", double(nodes_.sandboxes())}}));
   if (req.path == "/openapi.json" && req.method == "GET") return out.send(200, kJson, openapi_document());
   if (req.path == "/version")
-    return out.send(200, kJson, json{{"version", options_.version}, {"envdVersion", options_.envd_version}}.dump());
+    return out.send(200, kJson, json_text(json{{"version", options_.version}, {"envdVersion", options_.envd_version}}));
   control_plane(req, out);
 }
 
@@ -158,7 +164,8 @@ void E2bGateway::control_plane(const HttpRequest& req, ResponseWriter& out) {
   const std::vector<std::string> s(seg.begin() + (v1 || v2 ? 1 : 0), seg.end());
   const bool admin_route = v1 && !s.empty() && (s[0] == "tenants" || s[0] == "nodes");
   const bool jobs_route = v1 && !s.empty() && s[0] == "jobs";
-  if (s.empty() || (s[0] != "sandboxes" && !admin_route && !jobs_route))
+  const bool audit_route = v1 && s.size() == 1 && s[0] == "audit" && req.method == "GET";
+  if (s.empty() || (s[0] != "sandboxes" && !admin_route && !jobs_route && !audit_route))
     return send_error(out, 404, "no route " + req.method + " " + req.path);
   // /v1/sandboxes/{id}/files: a signed URL is the only credential.
   if (v1 && s.size() == 3 && s[2] == "files") {
@@ -175,6 +182,7 @@ void E2bGateway::control_plane(const HttpRequest& req, ResponseWriter& out) {
                     {{"Retry-After", std::to_string(wait_s)}});
   if (admin_route) return admin(req, out, *caller, s);
   if (jobs_route) return jobs(req, out, *caller, s);
+  if (audit_route) return audit_query(req, out, *caller);
   auto as = bus_.as(caller->tenant, caller->principal, caller->roles);
   if (s.size() == 1 && req.method == "POST") return create(req, out, *as);
   if (s.size() == 1 && req.method == "GET") return list(req, out, *as);
@@ -185,7 +193,7 @@ void E2bGateway::control_plane(const HttpRequest& req, ResponseWriter& out) {
     auto info = as->info(id);
     if (!info) return send_error(out, about_sandbox(info.error(), id));
     if (info->state == bp::SandboxState::Terminated) return send_error(out, 404, "sandbox " + id + " not found");
-    return out.send(200, kJson, sandbox_json(*info, options_.envd_version).dump());
+    return out.send(200, kJson, json_text(sandbox_json(*info, options_.envd_version)));
   }
   if (s.size() == 2 && req.method == "DELETE") {
     auto killed = as->kill(id);
@@ -233,7 +241,7 @@ void E2bGateway::create(const HttpRequest& req, ResponseWriter& out, client::Cli
   o.auto_pause = body.value("autoPause", false);
   auto made = as.create(o);
   if (!made) return send_error(out, made.error());
-  out.send(201, kJson, created_json(*made).dump());
+  out.send(201, kJson, json_text(created_json(*made)));
 }
 
 json E2bGateway::created_json(const client::SandboxInfo& s) const {

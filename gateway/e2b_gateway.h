@@ -36,17 +36,27 @@ struct GatewayOptions {
   std::string system_tenant = "default";
 };
 
+// What the API works with; the optional parts (null) turn their routes off.
+struct GatewayParts {
+  client::Client& bus;
+  const AccessTokens& tokens;
+  NodeDirectory& nodes;
+  const JwtVerifier* jwt = nullptr;       // JWT bearer tokens
+  bus::KeyValueBucket* nonces = nullptr;  // spends single-use URLs
+  client::JobPublisher* jobs = nullptr;   // /v1/jobs
+  bus::JetStream* jetstream = nullptr;    // /v1/audit (reads SB_AUDIT)
+};
+
 class E2bGateway {
  public:
-  // `nonces`: the bucket that spends single-use URLs (null: none issued).
-  E2bGateway(client::Client& bus, const AccessTokens& tokens, NodeDirectory& nodes, const JwtVerifier* jwt,
-             GatewayOptions options, bus::KeyValueBucket* nonces = nullptr, client::JobPublisher* jobs = nullptr)
-      : bus_(bus),
-        jobs_(jobs),
-        tokens_(tokens),
-        urls_(tokens, nonces),
-        nodes_(nodes),
-        jwt_(jwt),
+  E2bGateway(const GatewayParts& parts, GatewayOptions options)
+      : bus_(parts.bus),
+        jobs_(parts.jobs),
+        jetstream_(parts.jetstream),
+        tokens_(parts.tokens),
+        urls_(parts.tokens, parts.nonces),
+        nodes_(parts.nodes),
+        jwt_(parts.jwt),
         options_(std::move(options)),
         limiter_(options_.rate_per_s, std::max(options_.rate_burst, options_.rate_per_s)) {}
   void handle(const HttpRequest& req, ResponseWriter& out);
@@ -77,9 +87,12 @@ class E2bGateway {
   void admin(const HttpRequest& req, ResponseWriter& out, const Caller& caller, const std::vector<std::string>& s);
   // v1_jobs_routes.cc: /v1/jobs
   void jobs(const HttpRequest& req, ResponseWriter& out, const Caller& caller, const std::vector<std::string>& s);
+  // v1_audit_routes.cc: /v1/audit
+  void audit_query(const HttpRequest& req, ResponseWriter& out, const Caller& caller);
 
   client::Client& bus_;
   client::JobPublisher* jobs_;  // null: no JetStream
+  bus::JetStream* jetstream_;
   const AccessTokens& tokens_;
   SignedUrls urls_;
   NodeDirectory& nodes_;

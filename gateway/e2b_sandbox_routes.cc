@@ -7,6 +7,7 @@
 #include "gateway/e2b_errors.h"
 #include "gateway/e2b_gateway.h"
 #include "gateway/e2b_json.h"
+#include "gateway/json_text.h"
 
 namespace soulbox::gateway {
 namespace bp = busproto;
@@ -112,7 +113,7 @@ void E2bGateway::list(const HttpRequest& req, ResponseWriter& out, client::Clien
     page.push_back(sandbox_json(s, options_.envd_version));
     last_key = key;
   }
-  out.send(200, kJson, page.dump(), headers);
+  out.send(200, kJson, json_text(page), headers);
 }
 
 void E2bGateway::pause(ResponseWriter& out, client::Client& as, const std::string& id) {
@@ -144,7 +145,7 @@ void E2bGateway::connect(const HttpRequest& req, ResponseWriter& out, client::Cl
     auto set = as.set_timeout(id, body["timeout"].get<uint64_t>() * 1000);
     if (!set) return send_error(out, about_sandbox(set.error(), id));
   }
-  out.send(resumed ? 201 : 200, kJson, created_json(*info).dump());
+  out.send(resumed ? 201 : 200, kJson, json_text(created_json(*info)));
 }
 
 void E2bGateway::metrics(const HttpRequest& req, ResponseWriter& out, client::Client& as, const std::string& id) {
@@ -167,7 +168,7 @@ void E2bGateway::metrics(const HttpRequest& req, ResponseWriter& out, client::Cl
                           {"memCache", 0},
                           {"diskUsed", 0},
                           {"diskTotal", 0}});
-  out.send(200, kJson, series.dump());
+  out.send(200, kJson, json_text(series));
 }
 
 }  // namespace soulbox::gateway

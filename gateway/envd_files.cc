@@ -6,6 +6,7 @@
 #include "gateway/e2b_errors.h"
 #include "gateway/e2b_json.h"
 #include "gateway/gzip.h"
+#include "gateway/json_text.h"
 #include "gateway/multipart.h"
 
 namespace soulbox::gateway {
@@ -62,7 +63,7 @@ void upload(client::Client& bus, const HttpRequest& req, ResponseWriter& out, co
     if (auto st = bus.write_file(sandbox, path, data, 0644, user); !st) return file_error(out, st.error());
     written.push_back({{"path", path}, {"name", base_name(path)}, {"type", "file"}});
   }
-  out.send(200, kJson, written.dump());
+  out.send(200, kJson, json_text(written));
 }
 
 // Small files in one answer; larger ones streamed in bus-sized parts so the
@@ -115,7 +116,7 @@ void serve_filesystem_rpc(client::Client& bus, const HttpRequest& req, ResponseW
   auto entry_reply = [&](const std::string& of) {
     auto st = bus.stat(sandbox, of);
     if (!st) return rpc_error(out, st.error());
-    out.send(200, kJson, json{{"entry", entry_json(*st)}}.dump());
+    out.send(200, kJson, json_text(json{{"entry", entry_json(*st)}}));
   };
   if (method == "Stat") return entry_reply(path);
   if (method == "ListDir") {
@@ -125,7 +126,7 @@ void serve_filesystem_rpc(client::Client& bus, const HttpRequest& req, ResponseW
     json list = json::array();
     for (const auto& e : *entries)
       if (e.type != agentproto::FileType::Other) list.push_back(entry_json(e));
-    return out.send(200, kJson, json{{"entries", list}}.dump());
+    return out.send(200, kJson, json_text(json{{"entries", list}}));
   }
   if (method == "MakeDir") {
     if (bus.stat(sandbox, path).ok()) return rpc_error(out, Error{ErrorCode::already_exists, path + " already exists"});

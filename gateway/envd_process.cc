@@ -6,6 +6,7 @@
 #include "gateway/connect_frame.h"
 #include "gateway/e2b_errors.h"
 #include "gateway/e2b_json.h"
+#include "gateway/json_text.h"
 #include "gateway/stream_clock.h"
 
 namespace soulbox::gateway {
@@ -24,13 +25,13 @@ void rpc_error(ResponseWriter& out, const Error& e) {
 // client that leaves ends the stream, not the process.
 void stream_process(client::Execution& exec, const HttpRequest& req, ResponseWriter& out) {
   if (!out.start(200, kConnectJson)) return;
-  out.write(connect_frame(json{{"event", {{"start", {{"pid", exec.pid()}}}}}}.dump()));
+  out.write(connect_frame(json_text(json{{"event", {{"start", {{"pid", exec.pid()}}}}}})));
   StreamClock clock(req.header("connect-timeout-ms"));
   exec.keep_output(false);  // everything goes to the client as it comes
   uint64_t dropped_told = 0;
   bool client_gone = false;
   auto send_data = [&](const char* name, const std::string& data) {
-    if (!out.write(connect_frame(json{{"event", {{"data", {{name, base64_encode(data)}}}}}}.dump())))
+    if (!out.write(connect_frame(json_text(json{{"event", {{"data", {{name, base64_encode(data)}}}}}}))))
       client_gone = true;
   };
   // Said where the reader looks: the output has a gap here.
@@ -58,7 +59,7 @@ void stream_process(client::Execution& exec, const HttpRequest& req, ResponseWri
                {"status", result->signal ? "signal: " + std::to_string(result->signal)
                                          : "exit status " + std::to_string(result->exit_code)}};
       if (result->exit_code != 0) end["error"] = end["status"];
-      out.write(connect_frame(json{{"event", {{"end", end}}}}.dump()));
+      out.write(connect_frame(json_text(json{{"event", {{"end", end}}}})));
       out.write(connect_end());
       return out.finish();
     }
@@ -77,16 +78,11 @@ void stream_process(client::Execution& exec, const HttpRequest& req, ResponseWri
 }
 
 void process_start(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox) {
-  // Stream errors are a 200 with an end-of-stream error (E2B-PROTOCOL.md §4.1).
-  auto fail = [&](const Error& e) {
-    if (out.start(200, kConnectJson)) out.write(connect_end(&e));
-    out.finish();
-  };
-  auto frames = parse_connect_frames(req.body);
-  if (!frames) return fail(frames.error());
-  if (frames->size() != 1) return fail(Error{ErrorCode::invalid_argument, "Start takes exactly one message"});
-  const json start = json::parse((*frames)[0].json, nullptr, false);
-  if (start.is_discarded() || !start.is_object() || !start.contains("process") || !start["process"].is_object())
+  auto fail = [&](const Error& e) { fail_stream(out, e); };
+  auto request = stream_request(req.body, "Start");
+  if (!request) return fail(request.error());
+  const json& start = *request;
+  if (!start.contains("process") || !start["process"].is_object())
     return fail(Error{ErrorCode::invalid_argument, "Start needs a process"});
   const json& p = start["process"];
   ProcessSpec spec;
@@ -132,16 +128,10 @@ Result<int> signal_number(const json& v) {
 }
 
 void process_connect(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox) {
-  auto fail = [&](const Error& e) {
-    if (out.start(200, kConnectJson)) out.write(connect_end(&e));
-    out.finish();
-  };
-  auto frames = parse_connect_frames(req.body);
-  if (!frames) return fail(frames.error());
-  if (frames->size() != 1) return fail(Error{ErrorCode::invalid_argument, "Connect takes exactly one message"});
-  const json ask = json::parse((*frames)[0].json, nullptr, false);
-  if (ask.is_discarded() || !ask.is_object()) return fail(Error{ErrorCode::invalid_argument, "not a JSON object"});
-  auto pid = selected_pid(bus, sandbox, ask);
+  auto fail = [&](const Error& e) { fail_stream(out, e); };
+  auto ask = stream_request(req.body, "Connect");
+  if (!ask) return fail(ask.error());
+  auto pid = selected_pid(bus, sandbox, *ask);
   if (!pid) return fail(about_sandbox(pid.error(), sandbox));
   auto exec = bus.attach(sandbox, *pid);
   if (!exec) return fail(about_sandbox(exec.error(), sandbox));
@@ -161,7 +151,7 @@ void list(client::Client& bus, ResponseWriter& out, const std::string& sandbox) 
     if (!p.tag.empty()) info["tag"] = p.tag;
     list.push_back(info);
   }
-  out.send(200, kJson, json{{"processes", list}}.dump());
+  out.send(200, kJson, json_text(json{{"processes", list}}));
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "gateway/connect_frame.h"
 #include "gateway/e2b_errors.h"
 #include "gateway/e2b_json.h"
+#include "gateway/json_text.h"
 #include "gateway/stream_clock.h"
 
 namespace soulbox::gateway {
@@ -38,15 +39,11 @@ std::string relative_to(const std::string& dir, const std::string& path) {
 }  // namespace
 
 void serve_watch_dir(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox) {
-  auto fail = [&](const Error& e) {
-    if (out.start(200, kConnectJson)) out.write(connect_end(&e));
-    out.finish();
-  };
-  auto frames = parse_connect_frames(req.body);
-  if (!frames) return fail(frames.error());
-  if (frames->size() != 1) return fail(Error{ErrorCode::invalid_argument, "WatchDir takes exactly one message"});
-  const json ask = json::parse((*frames)[0].json, nullptr, false);
-  if (ask.is_discarded() || !ask.is_object() || !ask.contains("path") || !ask["path"].is_string())
+  auto fail = [&](const Error& e) { fail_stream(out, e); };
+  auto request = stream_request(req.body, "WatchDir");
+  if (!request) return fail(request.error());
+  const json& ask = *request;
+  if (!ask.contains("path") || !ask["path"].is_string())
     return fail(Error{ErrorCode::invalid_argument, "WatchDir needs a path"});
   const std::string dir = in_home(rpc_user(req.header("authorization")), ask["path"].get<std::string>());
   const bool with_entry = ask.value("includeEntry", false);
@@ -62,7 +59,7 @@ void serve_watch_dir(client::Client& bus, const HttpRequest& req, ResponseWriter
       json fs{{"name", relative_to(dir, event->first)}, {"type", event_type(event->second)}};
       if (with_entry && event->second != agentproto::WatchOp::Remove)
         if (auto st = bus.stat(sandbox, event->first)) fs["entry"] = entry_json(*st);
-      if (!out.write(connect_frame(json{{"filesystem", fs}}.dump()))) return stop();
+      if (!out.write(connect_frame(json_text(json{{"filesystem", fs}})))) return stop();
       continue;
     }
     if (event.error().code != ErrorCode::timeout) {

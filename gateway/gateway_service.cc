@@ -38,8 +38,12 @@ Result<std::unique_ptr<GatewayService>> GatewayService::start(const GatewayServi
     g->jobs_ = std::move(*jobs);
   else
     std::cerr << "soulbox-gateway: no jobs over HTTP: " << jobs.error().message << "\n";
-  g->api_ = std::make_unique<E2bGateway>(*g->bus_, *g->tokens_, *g->nodes_, g->jwt_.get(), options.api,
-                                         g->nonces_.get(), g->jobs_.get());
+  GatewayParts parts{*g->bus_, *g->tokens_, *g->nodes_};
+  parts.jwt = g->jwt_.get();
+  parts.nonces = g->nonces_.get();
+  parts.jobs = g->jobs_.get();
+  parts.jetstream = g->jetstream_.get();
+  g->api_ = std::make_unique<E2bGateway>(parts, options.api);
   E2bGateway* api = g->api_.get();
   auto server =
       HttpServer::start(options.http, [api](const HttpRequest& req, ResponseWriter& out) { api->handle(req, out); });

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "common/base64.h"
+#include "gateway/json_text.h"
 
 namespace soulbox::gateway {
 namespace {
@@ -152,7 +153,7 @@ Result<std::unique_ptr<JwtVerifier>> JwtVerifier::load(const JwtConfig& config) 
     key->alg = jwk.value("kty", "") == "RSA" ? "RS256" : "ES256";
     if (jwk.contains("alg") && jwk["alg"] != key->alg)
       return Error{ErrorCode::invalid_argument, config.jwks_file + ": key '" + key->kid + "' says alg " +
-                                                    jwk["alg"].dump() + " but is a " + key->alg + " key"};
+                                                    json_text(jwk["alg"]) + " but is a " + key->alg + " key"};
     key->pkey = std::move(*pkey);
     v->keys_.push_back(std::move(key));
   }

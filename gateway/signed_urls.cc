@@ -7,26 +7,13 @@
 #include <chrono>
 
 #include "common/base64.h"
+#include "common/percent_encode.h"
 
 namespace soulbox::gateway {
 namespace {
 
 int64_t now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::string query_escape(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
-      out += char(c);
-    } else {
-      char esc[4];
-      std::snprintf(esc, sizeof esc, "%%%02X", c);
-      out += esc;
-    }
-  }
-  return out;
 }
 
 std::string param(const HttpRequest& req, const char* name) {
@@ -70,11 +57,11 @@ Result<SignedUrls::Issued> SignedUrls::issue(const std::string& sandbox, const s
     }
   }
   const std::string signed_expiry = nonce.empty() ? expiration : expiration + ":" + nonce;
-  out.query = "path=" + query_escape(path) + "&signature=" +
-              query_escape(file_signature(path, operation, user, tokens_.token_for(sandbox), signed_expiry)) +
+  out.query = "path=" + percent_encode(path) + "&signature=" +
+              percent_encode(file_signature(path, operation, user, tokens_.token_for(sandbox), signed_expiry)) +
               "&signature_expiration=" + expiration;
   if (!nonce.empty()) out.query += "&nonce=" + nonce;
-  if (!user.empty()) out.query += "&username=" + query_escape(user);
+  if (!user.empty()) out.query += "&username=" + percent_encode(user);
   return out;
 }
 

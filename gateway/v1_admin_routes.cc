@@ -8,6 +8,7 @@
 #include "bus/subjects.h"
 #include "gateway/e2b_errors.h"
 #include "gateway/e2b_gateway.h"
+#include "gateway/json_text.h"
 
 namespace soulbox::gateway {
 namespace bp = busproto;
@@ -66,7 +67,7 @@ void E2bGateway::admin(const HttpRequest& req, ResponseWriter& out, const Caller
                          {"memoryCapacityBytes", h->memory_capacity_bytes},
                          {"memoryFreeBytes", h->memory_free_bytes}});
       }
-      return out.send(200, kJson, nodes.dump());
+      return out.send(200, kJson, json_text(nodes));
     }
     if (s.size() == 3 && s[2] == "pool" && req.method == "GET") {
       if (auto ok = bus::subjects::check_token("node", s[1]); !ok) return send_error(out, 404, "no node " + s[1]);
@@ -85,7 +86,7 @@ void E2bGateway::admin(const HttpRequest& req, ResponseWriter& out, const Caller
                          {"misses", p.misses},
                          {"acquireP50Us", p.acquire_p50_us},
                          {"acquireP99Us", p.acquire_p99_us}});
-      return out.send(200, kJson, pools.dump());
+      return out.send(200, kJson, json_text(pools));
     }
     return send_error(out, 404, "no route " + req.method + " " + req.path);
   }
@@ -116,14 +117,14 @@ void E2bGateway::admin(const HttpRequest& req, ResponseWriter& out, const Caller
               .Union());
     });
     if (!r) return fail(r.error());
-    return out.send(200, kJson, json{{"tenant", tenant}}.dump());
+    return out.send(200, kJson, json_text(json{{"tenant", tenant}}));
   }
   if (what == "usage" && req.method == "GET") {
     auto r = tenant_call(bus_, caller.principal, "usage", [&](flatbuffers::FlatBufferBuilder& fbb) {
       return std::make_pair(bp::Body::TenantUsage, bp::CreateTenantUsage(fbb, fbb.CreateString(tenant)).Union());
     });
     if (!r) return fail(r.error());
-    return out.send(200, kJson, usage_json(*r->get().body_as_TenantUsage()).dump());
+    return out.send(200, kJson, json_text(usage_json(*r->get().body_as_TenantUsage())));
   }
   if (what == "keys" && s.size() == 3 && req.method == "POST") {  // {roles, ttlS}: the key is shown this once
     const auto roles = strings_of(body, "roles");
@@ -138,7 +139,7 @@ void E2bGateway::admin(const HttpRequest& req, ResponseWriter& out, const Caller
     });
     if (!r) return fail(r.error());
     const auto* k = r->get().body_as_KeyCreated();
-    return out.send(201, kJson, json{{"keyID", k->key_id()->str()}, {"key", k->token()->str()}}.dump());
+    return out.send(201, kJson, json_text(json{{"keyID", k->key_id()->str()}, {"key", k->token()->str()}}));
   }
   if (what == "keys" && s.size() == 3 && req.method == "GET") {
     auto r = tenant_call(bus_, caller.principal, "key-list", [&](flatbuffers::FlatBufferBuilder& fbb) {
@@ -157,7 +158,7 @@ void E2bGateway::admin(const HttpRequest& req, ResponseWriter& out, const Caller
                         {"revoked", k->revoked()},
                         {"lastUsedUnixMs", k->last_used_unix_ms()}});
       }
-    return out.send(200, kJson, keys.dump());
+    return out.send(200, kJson, json_text(keys));
   }
   if (what == "keys" && s.size() == 4 && req.method == "DELETE") {
     auto r = tenant_call(bus_, caller.principal, "key-revoke", [&](flatbuffers::FlatBufferBuilder& fbb) {
@@ -177,7 +178,7 @@ void E2bGateway::admin(const HttpRequest& req, ResponseWriter& out, const Caller
               .Union());
     });
     if (!r) return fail(r.error());
-    return out.send(200, kJson, json{{"role", s[3]}, {"parents", parents}, {"permissions", permissions}}.dump());
+    return out.send(200, kJson, json_text(json{{"role", s[3]}, {"parents", parents}, {"permissions", permissions}}));
   }
   send_error(out, 404, "no route " + req.method + " " + req.path);
 }

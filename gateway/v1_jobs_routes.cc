@@ -8,6 +8,7 @@
 #include "common/base64.h"
 #include "gateway/e2b_errors.h"
 #include "gateway/e2b_gateway.h"
+#include "gateway/json_text.h"
 
 namespace soulbox::gateway {
 namespace {
@@ -89,7 +90,7 @@ void E2bGateway::jobs(const HttpRequest& req, ResponseWriter& out, const Caller&
     job->api_key = caller.api_key;
     auto ack = jobs_->publish(caller.tenant, *job);
     if (!ack) return send_error(out, ack.error());
-    return out.send(202, "application/json", json{{"jobID", job->job_id}, {"duplicate", ack->duplicate}}.dump());
+    return out.send(202, "application/json", json_text(json{{"jobID", job->job_id}, {"duplicate", ack->duplicate}}));
   }
   if (s.size() == 2 && req.method == "GET") {
     if (!bus::subjects::check_token("job id", s[1])) return send_error(out, 404, "no job " + s[1]);
@@ -99,7 +100,7 @@ void E2bGateway::jobs(const HttpRequest& req, ResponseWriter& out, const Caller&
         return send_error(out, 404, "no result for job " + s[1] + " yet (queued, running, or unknown)");
       return send_error(out, result.error());
     }
-    return out.send(200, "application/json", result_json(*result).dump());
+    return out.send(200, "application/json", json_text(result_json(*result)));
   }
   send_error(out, 404, "no route " + req.method + " " + req.path);
 }

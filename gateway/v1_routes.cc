@@ -6,6 +6,7 @@
 #include "gateway/e2b_gateway.h"
 #include "gateway/e2b_json.h"
 #include "gateway/envd_files.h"
+#include "gateway/json_text.h"
 
 namespace soulbox::gateway {
 namespace {
@@ -56,7 +57,7 @@ void E2bGateway::logs(const HttpRequest& req, ResponseWriter& out, client::Clien
                     {"truncated", o->truncated}});
   }
   if (*pid && list.empty()) return send_error(out, 404, "no process " + std::to_string(*pid) + " in " + id);
-  out.send(200, "application/json", json{{"sandboxID", id}, {"processes", list}}.dump());
+  out.send(200, "application/json", json_text(json{{"sandboxID", id}, {"processes", list}}));
 }
 
 // POST /v1/sandboxes/{id}/files/sign {path, operation: read|write,
@@ -89,10 +90,9 @@ void E2bGateway::sign_file_url(const HttpRequest& req, ResponseWriter& out, clie
   const std::string host = req.header("host").empty() ? "127.0.0.1" : req.header("host");
   const std::string scheme = req.client_cert || req.header("x-forwarded-proto") == "https" ? "https" : "http";
   out.send(200, "application/json",
-           json{{"url", scheme + "://" + host + "/v1/sandboxes/" + id + "/files?" + issued->query},
-                {"expiresAt", issued->expires_unix_s},
-                {"singleUse", single_use}}
-               .dump());
+           json_text(json{{"url", scheme + "://" + host + "/v1/sandboxes/" + id + "/files?" + issued->query},
+                          {"expiresAt", issued->expires_unix_s},
+                          {"singleUse", single_use}}));
 }
 
 }  // namespace soulbox::gateway

@@ -5,6 +5,8 @@
 #include <boost/beast/http.hpp>
 #include <iostream>
 
+#include "common/percent_encode.h"
+
 namespace soulbox::cli {
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -41,17 +43,7 @@ ErrorCode code_for(int status) {
 
 // /files?path=<percent-encoded path>
 std::string files_target(const std::string& path) {
-  std::string target = "/files?path=";
-  for (unsigned char c : path) {
-    if (std::isalnum(c) || c == '/' || c == '.' || c == '-' || c == '_') {
-      target += char(c);
-    } else {
-      char esc[4];
-      std::snprintf(esc, sizeof esc, "%%%02X", c);
-      target += esc;
-    }
-  }
-  return target;
+  return "/files?path=" + percent_encode(path);
 }
 
 std::string envelope(const std::string& text) {

@@ -251,6 +251,8 @@ TEST_CASE("the gateway refuses bad keys, bad bodies and other tenants' sandboxes
     CHECK(code_of(r) == 400);
   }
   CHECK(http(g.url(), "GET", "/v2/sandboxes?metadata=%ZZ", {k}).status == 200);  // a bad escape is dropped
+  CHECK(http(g.url(), "POST", "/v2/sandboxes", {k}, "{\"metadata\":{\"a\":\"\xff\xfe\"}}").status == 400);  // not UTF-8
+  CHECK(http(g.url(), "POST", "/v2/sandboxes", {k}, R"({"timeout":99999999999999999999999})").status == 400);
   CHECK(http(g.url(), "POST", "/sandboxes/" + id + "/connect", {k}, "[1,2]").status == 400);
   CHECK(http(g.url(), "POST", "/sandboxes/" + id + "/connect", {k}, R"({"timeout":1e300})").status == 400);
   CHECK(http(g.url(), "POST", "/sandboxes/sb-0000000000000000/pause", {k}).status == 404);
@@ -287,6 +289,23 @@ TEST_CASE("the gateway refuses bad keys, bad bodies and other tenants' sandboxes
   CHECK(http(g.url(), "POST", "/files?path=/home/user/m",
              {files[0], files[1], files[2], "Content-Type: multipart/form-data; boundary=zz"}, "--zz\r\nbroken")
             .status == 400);
+  // A sandbox's bytes need not be UTF-8: file names and output still come back as JSON.
+  REQUIRE(d.client()
+              .run(id, ProcessSpec{{"/bin/sh", "-c",
+                                    "printf x > \"/home/user/bad$(printf '\\377')name\"; printf '\\377\\376'"},
+                                   {},
+                                   "",
+                                   "",
+                                   false,
+                                   {},
+                                   0,
+                                   0,
+                                   ""})
+              .ok());
+  auto listed_bad = http(g.url(), "POST", "/filesystem.Filesystem/ListDir", rpc, R"({"path":"/home/user"})");
+  CHECK(listed_bad.status == 200);
+  CHECK(listed_bad.body.find("bad\xef\xbf\xbdname") != std::string::npos);  // U+FFFD in its place
+  CHECK(http(g.url(), "GET", "/v1/sandboxes/" + id + "/logs", {k}).status == 200);
   auto alive = http(g.url(), "GET", "/sandboxes/" + id, {k});  // the sandbox took no harm
   CHECK(alive.status == 200);
 
@@ -304,12 +323,26 @@ TEST_CASE("the gateway refuses bad keys, bad bodies and other tenants' sandboxes
   const json api = json::parse(http(g.url(), "GET", "/openapi.json").body, nullptr, false);
   REQUIRE(api.is_object());
   CHECK(api["openapi"] == "3.0.3");
-  for (const char* route :
-       {"/v2/sandboxes", "/sandboxes/{sandboxID}", "/sandboxes/{sandboxID}/timeout", "/sandboxes/{sandboxID}/pause",
-        "/v2/sandboxes/{sandboxID}/connect", "/sandboxes/{sandboxID}/metrics", "/v1/sandboxes/{sandboxID}/logs",
-        "/health", "/metrics", "/files", "/process.Process/Start", "/process.Process/Connect",
-        "/process.Process/Update", "/filesystem.Filesystem/WatchDir", "/filesystem.Filesystem/Move",
-        "/v1/tenants/{tenant}/keys", "/v1/nodes", "/v1/sandboxes/{sandboxID}/files/sign"})
+  for (const char* route : {"/v2/sandboxes",
+                            "/sandboxes/{sandboxID}",
+                            "/sandboxes/{sandboxID}/timeout",
+                            "/sandboxes/{sandboxID}/pause",
+                            "/v2/sandboxes/{sandboxID}/connect",
+                            "/sandboxes/{sandboxID}/metrics",
+                            "/v1/sandboxes/{sandboxID}/logs",
+                            "/health",
+                            "/metrics",
+                            "/files",
+                            "/process.Process/Start",
+                            "/process.Process/Connect",
+                            "/process.Process/Update",
+                            "/filesystem.Filesystem/WatchDir",
+                            "/filesystem.Filesystem/Move",
+                            "/v1/tenants/{tenant}/keys",
+                            "/v1/nodes",
+                            "/v1/sandboxes/{sandboxID}/files/sign",
+                            "/v1/jobs",
+                            "/v1/audit"})
     CHECK(api["paths"].contains(route));
   std::ifstream doc_file(source_dir() + "/docs/openapi.json");
   CHECK(json::parse(doc_file) == api);  // docs/ and the served copy are one
@@ -1039,6 +1072,24 @@ TEST_CASE("the /v1 admin API: tenants, keys, roles, usage and nodes, for admins 
   CHECK(pool.status == 200);
   CHECK(json::parse(pool.body).is_array());
   CHECK(call(sys, "GET", "/v1/nodes/nope/pool").status == 404);
+
+  // The audit log over HTTP: a tenant's admin sees its tenant only; chains are checked.
+  auto audit_acme = call(acme_admin, "GET", "/v1/audit?action=sandbox.create");
+  REQUIRE(audit_acme.status == 200);
+  CHECK(audit_acme.head.find("\"linked\":true") != std::string::npos);  // X-Audit-Chains
+  size_t creates = 0;
+  for (size_t at = audit_acme.body.find("sandbox.create"); at != std::string::npos;
+       at = audit_acme.body.find("sandbox.create", at + 1))
+    ++creates;
+  CHECK(creates >= 2);
+  CHECK(audit_acme.body.find("\"tenant\":\"adm-other\"") == std::string::npos);
+  CHECK(call(acme_admin, "GET", "/v1/audit?tenant=adm-other").status == 404);
+  auto csv = call(sys, "GET", "/v1/audit?format=csv&limit=5&tenant=acme");
+  CHECK(csv.status == 200);
+  CHECK(csv.body.rfind("seq,time,", 0) == 0);
+  CHECK(call(sys, "GET", "/v1/audit?format=xml").status == 400);
+  CHECK(call(sys, "GET", "/v1/audit?limit=-3").status == 400);
+  CHECK(call(acme_dev, "GET", "/v1/audit").status == 403);
 
   // Revoking the key ends it (after the gateway's 2 s cache).
   CHECK(call(acme_admin, "DELETE", "/v1/tenants/acme/keys/" + dev["keyID"].get<std::string>()).status == 204);
