@@ -555,6 +555,17 @@ TEST_CASE("per-caller rate limits answer 429 with Retry-After, and other callers
   CHECK(get(a.second).status == 200);  // refilled
 }
 
+// How much looser RSS bounds are in a sanitizer build: ASan keeps freed
+// memory in quarantine (256 MiB by default) and pads allocations, so a
+// gateway's RSS there says little about its own bounds; the plain build
+// holds the tight figures, and both check that output beyond the stream's
+// queue was dropped (and said), which is what bounds it.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr int64_t kRssSlack = 4;
+#else
+constexpr int64_t kRssSlack = 1;
+#endif
+
 // The resident memory of a process, in MiB (VmRSS).
 int64_t rss_mib(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
