@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "agent/client/agent_client.h"
+#include "bench/bench_env.h"
 #include "bench/stats.h"
 #include "client/client.h"
 #include "client/local_daemon.h"
@@ -194,13 +195,8 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--seconds")) c.seconds = std::atof(argv[i + 1]);
     if (!std::strcmp(argv[i], "--root")) c.root = argv[i + 1];
   }
-  std::error_code ec;
-  fs::remove_all(c.root, ec);
-  fs::create_directories(c.root);
-  ::chmod(c.root.c_str(), 0755);
-  char self[4096];
-  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  const std::string build = fs::path(std::string(self, size_t(n))).parent_path().parent_path().string();
+  fresh_root(c.root);
+  const std::string build = build_dir();
 
   std::cout << "## soulboxd benchmark\n\nhost: " << sysconf(_SC_NPROCESSORS_ONLN) << " cores; rounds " << c.rounds
             << ", sustained " << c.seconds << " s\n";
@@ -276,6 +272,7 @@ int main(int argc, char** argv) {
               << " acquires (" << t.hits << " hits, " << t.misses << " misses; a miss includes its cold create)\n";
   cl.reset();
   client::stop_local_daemon(daemon.pid);
+  std::error_code ec;
   fs::remove_all(c.root, ec);
   return 0;
 }

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "bench/bench_env.h"
 #include "bench/stats.h"
 #include "bus/subjects.h"
 #include "client/client.h"
@@ -167,13 +168,9 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--seconds")) c.seconds = std::atof(argv[i + 1]);
     if (!std::strcmp(argv[i], "--root")) c.root = argv[i + 1];
   }
-  std::error_code ec;
-  fs::remove_all(c.root, ec);
+  fresh_root(c.root);
   fs::create_directories(c.root + "/daemon");
-  ::chmod(c.root.c_str(), 0755);
-  char self[4096];
-  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  const std::string build = fs::path(std::string(self, size_t(n))).parent_path().parent_path().string();
+  const std::string build = build_dir();
 
   client::LocalDaemonOptions o;
   o.binary = build + "/soulboxd";

@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 
+#include "bench/bench_env.h"
 #include "bench/stats.h"
 #include "client/client.h"
 #include "client/jobs.h"
@@ -83,13 +84,9 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--workers")) c.workers = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--root")) c.root = argv[i + 1];
   }
-  std::error_code ec;
-  fs::remove_all(c.root, ec);
+  fresh_root(c.root);
   fs::create_directories(c.root + "/daemon");
-  ::chmod(c.root.c_str(), 0755);
-  char self[4096];
-  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  const std::string build = fs::path(std::string(self, size_t(n))).parent_path().parent_path().string();
+  const std::string build = build_dir();
 
   client::LocalDaemonOptions o;
   o.binary = build + "/soulboxd";
@@ -167,6 +164,7 @@ int main(int argc, char** argv) {
             << " ms |\n";
   cl->reset();
   client::stop_local_daemon(daemon->pid);
+  std::error_code ec;
   fs::remove_all(c.root, ec);
   return 0;
 }

@@ -18,17 +18,6 @@ namespace {
 constexpr const char* kJson = "application/json";
 constexpr size_t kMaxPage = 1000;
 
-Result<int64_t> number_param(const HttpRequest& req, const std::string& name, int64_t fallback, int64_t max) {
-  auto it = req.query.find(name);
-  if (it == req.query.end() || it->second.empty()) return fallback;
-  char* end = nullptr;
-  errno = 0;
-  const long long v = std::strtoll(it->second.c_str(), &end, 10);
-  if (*end || errno || v < 0 || v > max)
-    return Error{ErrorCode::invalid_argument, name + " must be a whole number from 0 to " + std::to_string(max)};
-  return int64_t(v);
-}
-
 // What a list asks for: E2B's query parameters, checked.
 struct ListQuery {
   std::vector<bp::SandboxState> states;
@@ -41,10 +30,7 @@ struct ListQuery {
 
 Result<ListQuery> list_query(const HttpRequest& req) {
   ListQuery q;
-  auto param = [&](const char* name) {
-    auto it = req.query.find(name);
-    return it == req.query.end() ? std::string() : it->second;
-  };
+  auto param = [&](const char* name) { return req.query_param(name); };
   for (size_t start = 0; start < param("state").size();) {
     const std::string states = param("state");
     const size_t end = std::min(states.find(',', start), states.size());
@@ -64,10 +50,10 @@ Result<ListQuery> list_query(const HttpRequest& req) {
   if (!order.empty() && order != "asc" && order != "desc")
     return Error{ErrorCode::invalid_argument, "order must be asc or desc"};
   q.descending = order == "desc";
-  auto limit = number_param(req, "limit", 100, kMaxPage);
+  auto limit = query_number(req, "limit", 100, kMaxPage);
   if (!limit) return limit.error();
   q.limit = *limit ? size_t(*limit) : 100;
-  auto after = number_param(req, "startedAfter", 0, int64_t(1) << 40);
+  auto after = query_number(req, "startedAfter", 0, int64_t(1) << 40);
   if (!after) return after.error();
   q.started_after_ms = *after * 1000;
   q.after_token = param("nextToken");
@@ -149,8 +135,8 @@ void E2bGateway::connect(const HttpRequest& req, ResponseWriter& out, client::Cl
 }
 
 void E2bGateway::metrics(const HttpRequest& req, ResponseWriter& out, client::Client& as, const std::string& id) {
-  auto start = number_param(req, "start", 0, int64_t(1) << 40);
-  auto end = number_param(req, "end", 0, int64_t(1) << 40);
+  auto start = query_number(req, "start", 0, int64_t(1) << 40);
+  auto end = query_number(req, "end", 0, int64_t(1) << 40);
   if (!start || !end) return send_error(out, 400, (!start ? start.error() : end.error()).message);
   auto info = as.info(id);
   if (!info) return send_error(out, about_sandbox(info.error(), id));

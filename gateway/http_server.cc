@@ -12,6 +12,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cerrno>
 #include <condition_variable>
 #include <mutex>
 #include <set>
@@ -375,6 +376,17 @@ std::map<std::string, std::string> parse_query(const std::string& q) {
     start = end + 1;
   }
   return out;
+}
+
+Result<int64_t> query_number(const HttpRequest& req, const std::string& name, int64_t fallback, int64_t max) {
+  const std::string text = req.query_param(name);
+  if (text.empty()) return fallback;
+  char* end = nullptr;
+  errno = 0;
+  const long long v = std::strtoll(text.c_str(), &end, 10);
+  if (*end || errno || v < 0 || v > max)
+    return Error{ErrorCode::invalid_argument, name + " must be a whole number from 0 to " + std::to_string(max)};
+  return int64_t(v);
 }
 
 }  // namespace soulbox::gateway

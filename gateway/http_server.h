@@ -32,6 +32,10 @@ struct HttpRequest {
     auto it = headers.find(lower_name);
     return it == headers.end() ? "" : it->second;
   }
+  std::string query_param(const std::string& name) const {
+    auto it = query.find(name);
+    return it == query.end() ? "" : it->second;
+  }
 };
 
 class ResponseWriter {
@@ -75,6 +79,9 @@ class HttpServer {
 
 // "%2Fhome%2Fuser" -> "/home/user" ('+' stays '+'); nullopt-like error on bad escapes.
 Result<std::string> percent_decode(const std::string& s);
+// A whole-number query parameter from 0 to `max`; `fallback` when absent
+// or empty; invalid_argument naming it otherwise.
+Result<int64_t> query_number(const HttpRequest& req, const std::string& name, int64_t fallback, int64_t max);
 // "a=1&b=x%20y" -> {a: 1, b: "x y"} ('+' is a space; pairs with bad escapes dropped).
 std::map<std::string, std::string> parse_query(const std::string& q);
 

@@ -16,11 +16,6 @@ int64_t now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::string param(const HttpRequest& req, const char* name) {
-  auto it = req.query.find(name);
-  return it == req.query.end() ? "" : it->second;
-}
-
 }  // namespace
 
 std::string file_signature(const std::string& path, const std::string& operation, const std::string& user,
@@ -67,16 +62,16 @@ Result<SignedUrls::Issued> SignedUrls::issue(const std::string& sandbox, const s
 
 Status SignedUrls::check(const HttpRequest& req, const std::string& sandbox, const std::string& path,
                          const std::string& operation) const {
-  const std::string signature = param(req, "signature");
+  const std::string signature = req.query_param("signature");
   if (signature.empty()) return Error{ErrorCode::permission_denied, "invalid or missing access token or signature"};
-  const std::string expiration = param(req, "signature_expiration");
+  const std::string expiration = req.query_param("signature_expiration");
   if (!expiration.empty() && std::strtoll(expiration.c_str(), nullptr, 10) < now_s())
     return Error{ErrorCode::permission_denied, "the signed URL has expired"};
-  const std::string nonce = param(req, "nonce");
+  const std::string nonce = req.query_param("nonce");
   if (!nonce.empty() && expiration.empty())
     return Error{ErrorCode::permission_denied, "a single-use URL needs its expiry"};
   // Signed with the raw `username` parameter (empty when the SDK sent none).
-  const std::string want = file_signature(path, operation, param(req, "username"), tokens_.token_for(sandbox),
+  const std::string want = file_signature(path, operation, req.query_param("username"), tokens_.token_for(sandbox),
                                           nonce.empty() ? expiration : expiration + ":" + nonce);
   if (signature.size() != want.size() || CRYPTO_memcmp(signature.data(), want.data(), want.size()) != 0)
     return Error{ErrorCode::permission_denied, "the URL's signature does not match it"};

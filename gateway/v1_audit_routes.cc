@@ -17,20 +17,6 @@ namespace {
 using json = nlohmann::json;
 constexpr size_t kDefaultLimit = 1000, kMaxLimit = 100000;
 
-Result<int64_t> number(const HttpRequest& req, const char* name, int64_t fallback, int64_t max) {
-  auto it = req.query.find(name);
-  if (it == req.query.end() || it->second.empty()) return fallback;
-  char* end = nullptr;
-  const long long v = std::strtoll(it->second.c_str(), &end, 10);
-  if (*end || v < 0 || v > max) return Error{ErrorCode::invalid_argument, std::string(name) + " is out of range"};
-  return int64_t(v);
-}
-
-std::string param(const HttpRequest& req, const char* name) {
-  auto it = req.query.find(name);
-  return it == req.query.end() ? "" : it->second;
-}
-
 }  // namespace
 
 void E2bGateway::audit_query(const HttpRequest& req, ResponseWriter& out, const Caller& caller) {
@@ -38,22 +24,22 @@ void E2bGateway::audit_query(const HttpRequest& req, ResponseWriter& out, const 
   if (!admin) return send_error(out, 403, caller.principal + " is not an admin");
   if (!jetstream_) return send_error(out, 503, "the audit stream needs JetStream, which this gateway cannot reach");
   audit::Query q;
-  q.tenant = param(req, "tenant");
+  q.tenant = req.query_param("tenant");
   if (caller.tenant != options_.system_tenant) {
     if (!q.tenant.empty() && q.tenant != caller.tenant)
       return send_error(out, 404, "tenant " + q.tenant + " not found");
     q.tenant = caller.tenant;  // a tenant's admins see their tenant only
   }
-  q.principal = param(req, "principal");
-  q.action = param(req, "action");
-  q.resource = param(req, "resource");
-  auto from = number(req, "from_ms", 0, int64_t(1) << 50), to = number(req, "to_ms", 0, int64_t(1) << 50);
-  auto limit = number(req, "limit", kDefaultLimit, kMaxLimit);
+  q.principal = req.query_param("principal");
+  q.action = req.query_param("action");
+  q.resource = req.query_param("resource");
+  auto from = query_number(req, "from_ms", 0, int64_t(1) << 50), to = query_number(req, "to_ms", 0, int64_t(1) << 50);
+  auto limit = query_number(req, "limit", kDefaultLimit, kMaxLimit);
   if (!from || !to || !limit) return send_error(out, 400, (!from ? from : !to ? to : limit).error().message);
   q.from_ms = *from;
   q.to_ms = *to;
   q.limit = size_t(*limit ? *limit : kDefaultLimit);
-  auto format = audit::parse_format(param(req, "format").empty() ? "json" : param(req, "format"));
+  auto format = audit::parse_format(req.query_param("format").empty() ? "json" : req.query_param("format"));
   if (!format) return send_error(out, 400, format.error().message);
 
   auto stored = jetstream_->read_all(bus::subjects::kAuditStream, "sb.v1.audit.events.>");

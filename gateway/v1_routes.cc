@@ -28,17 +28,8 @@ std::string tail_lines(const std::string& text, size_t lines) {
 // GET /v1/sandboxes/{id}/logs[?pid=N][&tail=K]: every process's output so
 // far (the agent keeps up to each process's output limit), oldest first.
 void E2bGateway::logs(const HttpRequest& req, ResponseWriter& out, client::Client& as, const std::string& id) {
-  auto param = [&](const char* name) -> Result<int64_t> {
-    auto it = req.query.find(name);
-    if (it == req.query.end() || it->second.empty()) return int64_t(0);
-    char* end = nullptr;
-    const long long v = std::strtoll(it->second.c_str(), &end, 10);
-    if (*end || v < 0 || v > 1000000000)
-      return Error{ErrorCode::invalid_argument, std::string(name) + " is not a count"};
-    return int64_t(v);
-  };
-  auto pid = param("pid");
-  auto tail = param("tail");
+  auto pid = query_number(req, "pid", 0, 1000000000);
+  auto tail = query_number(req, "tail", 0, 1000000000);
   if (!pid || !tail) return send_error(out, 400, (!pid ? pid.error() : tail.error()).message);
   auto procs = as.processes(id);
   if (!procs) return send_error(out, about_sandbox(procs.error(), id));
