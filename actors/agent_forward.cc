@@ -27,6 +27,18 @@ std::string key_of(const std::string& entry) {
   return entry.substr(0, entry.find('='));
 }
 
+// The sandbox's KEY=VALUE entries with the caller's over them.
+std::vector<std::string> merged_env(const std::vector<std::string>& sandbox_env, const std::vector<std::string>& own) {
+  std::vector<std::string> env = sandbox_env;
+  for (const auto& entry : own) {  // the caller's value wins
+    const std::string key = key_of(entry);
+    env.erase(std::remove_if(env.begin(), env.end(), [&](const std::string& e) { return key_of(e) == key; }),
+              env.end());
+    env.push_back(entry);
+  }
+  return env;
+}
+
 }  // namespace
 
 std::optional<std::string> forward_request(const bp::Envelope& envelope, uint64_t frame_id) {
@@ -49,14 +61,7 @@ std::optional<std::string> forward_request(const bp::Envelope& envelope, uint64_
 std::string process_start_frame(uint64_t frame_id, const ap::ProcStart& start,
                                 const std::vector<std::string>& sandbox_env) {
   std::unique_ptr<ap::ProcStartT> t(start.UnPack());
-  std::vector<std::string> env = sandbox_env;
-  for (const auto& entry : t->env) {  // the caller's value wins
-    const std::string key = key_of(entry);
-    env.erase(std::remove_if(env.begin(), env.end(), [&](const std::string& e) { return key_of(e) == key; }),
-              env.end());
-    env.push_back(entry);
-  }
-  t->env = std::move(env);
+  t->env = merged_env(sandbox_env, t->env);
   ap::FrameT frame;
   frame.id = frame_id;
   frame.body.Set(std::move(*t));
@@ -73,6 +78,15 @@ std::string watch_start_frame(uint64_t frame_id, const ap::WatchStart& watch) {
 
 std::string file_write_frame(uint64_t frame_id, const ap::FileWrite& write) {
   std::unique_ptr<ap::FileWriteT> t(write.UnPack());
+  ap::FrameT frame;
+  frame.id = frame_id;
+  frame.body.Set(std::move(*t));
+  return encode(frame);
+}
+
+std::string code_run_frame(uint64_t frame_id, const ap::CodeRun& run, const std::vector<std::string>& sandbox_env) {
+  std::unique_ptr<ap::CodeRunT> t(run.UnPack());
+  t->env = merged_env(sandbox_env, t->env);
   ap::FrameT frame;
   frame.id = frame_id;
   frame.body.Set(std::move(*t));

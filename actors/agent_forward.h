@@ -27,7 +27,12 @@ namespace soulbox::actors {
   X(MakeDir)                          \
   X(Remove)                           \
   X(Rename)                           \
-  X(WatchStop)
+  X(WatchStop)                        \
+  X(CtxCreate)                        \
+  X(CtxList)                          \
+  X(CtxRestart)                       \
+  X(CtxRemove)                        \
+  X(CtxInterrupt)
 
 // Agent bodies that travel back to clients as Reply bodies.
 #define SOULBOX_FORWARDED_REPLIES(X) \
@@ -39,7 +44,11 @@ namespace soulbox::actors {
   X(FileChunk)                       \
   X(FileListReply)                   \
   X(FileStatReply)                   \
-  X(WatchEvent)
+  X(WatchEvent)                      \
+  X(CtxInfo)                         \
+  X(CtxListReply)                    \
+  X(CodeEvent)                       \
+  X(CodeEnd)
 
 // The agent frame (length-prefixed, ready to send) for a forwardable body;
 // nullopt when the envelope's body is not one of SOULBOX_FORWARDED_REQUESTS.
@@ -50,6 +59,9 @@ std::string process_start_frame(uint64_t frame_id, const agentproto::ProcStart& 
                                 const std::vector<std::string>& sandbox_env);
 std::string watch_start_frame(uint64_t frame_id, const agentproto::WatchStart& watch);
 std::string file_write_frame(uint64_t frame_id, const agentproto::FileWrite& write);
+// A cell, with the sandbox's environment under the cell's own.
+std::string code_run_frame(uint64_t frame_id, const agentproto::CodeRun& run,
+                           const std::vector<std::string>& sandbox_env);
 
 // The Reply carrying an agent frame's body: an ErrorReply becomes the
 // Reply's code and message; a body outside SOULBOX_FORWARDED_REPLIES an

@@ -10,6 +10,7 @@
 #include "actors/node_status.h"
 #include "actors/sandbox_actor.h"
 #include "actors/sandbox_record.h"
+#include "actors/template_catalog.h"
 #include "bus/subjects.h"
 #include "common/log.h"
 #include "isolation/sandbox_spec.h"
@@ -109,8 +110,9 @@ std::string health_reply(Self* self, const std::string& request_id) {
 // Checks what a client asked for before anything is created.
 Status check_create(const bp::CreateSandbox& c, const std::string& tenant) {
   const std::string tmpl = c.template_name() ? c.template_name()->str() : "base";
-  if (tmpl != "base")
-    return Error{ErrorCode::not_found, "template '" + tmpl + "' does not exist (this node has: base)"};
+  if (!find_template(tmpl))
+    return Error{ErrorCode::not_found,
+                 "template '" + tmpl + "' does not exist (this node has: " + template_names() + ")"};
   if (!tenant.empty())
     if (auto ok = subjects::check_token("tenant", tenant); !ok) return ok;
   isolation::SandboxSpec spec;

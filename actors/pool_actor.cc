@@ -1,10 +1,14 @@
 #include "actors/pool_actor.h"
 
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 
+#include "actors/template_catalog.h"
 #include "common/log.h"
 #include "messages/bus_codec.h"
 
@@ -31,6 +35,24 @@ bool alive(const SandboxHandle& h) {
 void discard(Self* self, PoolTemplate& t, SandboxHandle h) {
   ++t.discarded;
   self->send(self->state.creator, destroy_atom::value, h.box->id);
+}
+
+// The template's kernels start while the sandbox waits in the pool (or is
+// handed out): the agent starts them in the background and answers ids the
+// sandbox actor ignores.
+void start_warm_contexts(const TemplateEntry& entry, const isolation::RemoteSandbox& box) {
+  for (const auto& frame : warm_context_frames(entry)) {
+    size_t done = 0;
+    while (done < frame.size()) {
+      const ssize_t n = ::send(box.channel.get(), frame.data() + done, frame.size() - done, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        logger("pool")->warn("{}: cannot start its warm contexts: {}", box.id, std::strerror(errno));
+        return;
+      }
+      done += size_t(n);
+    }
+  }
 }
 
 PoolTemplate* find(Self* self, const std::string& name) {
@@ -171,11 +193,13 @@ caf::behavior creator_actor(caf::event_based_actor* self, std::shared_ptr<NodeCo
   return {
       [=](make_atom, const AcquireRequest& r) {
         AcquireResult result;
+        const TemplateEntry* entry = find_template(r.template_name);
         isolation::SandboxSpec spec;
-        spec.template_name = r.template_name;
+        spec.template_name = entry ? entry->rootfs : r.template_name;
         spec.limits = limits_for(defaults, r);
         result.limits = spec.limits;
         auto box = ctx->launcher->create(spec);
+        if (box && entry) start_warm_contexts(*entry, *box);
         if (box) {
           result.handle = SandboxHandle{std::make_shared<isolation::RemoteSandbox>(std::move(*box)), unix_ms_now()};
         } else {

@@ -27,11 +27,25 @@ using Self = caf::stateful_actor<SandboxActorState>;
 // Client ops that go to the agent as they are, with the body each needs.
 const std::unordered_map<std::string, bp::Body>& forwarded_ops() {
   static const std::unordered_map<std::string, bp::Body> ops = {
-      {"stdin", bp::Body::ProcInput}, {"signal", bp::Body::ProcSignal},      {"resize", bp::Body::ProcResize},
-      {"ps", bp::Body::ProcList},     {"output", bp::Body::ProcOutputQuery}, {"killall", bp::Body::KillAll},
-      {"read", bp::Body::FileRead},   {"write", bp::Body::FileWrite},        {"ls", bp::Body::FileList},
-      {"stat", bp::Body::FileStat},   {"mkdir", bp::Body::MakeDir},          {"rm", bp::Body::Remove},
-      {"mv", bp::Body::Rename},       {"unwatch", bp::Body::WatchStop},
+      {"stdin", bp::Body::ProcInput},
+      {"signal", bp::Body::ProcSignal},
+      {"resize", bp::Body::ProcResize},
+      {"ps", bp::Body::ProcList},
+      {"output", bp::Body::ProcOutputQuery},
+      {"killall", bp::Body::KillAll},
+      {"read", bp::Body::FileRead},
+      {"write", bp::Body::FileWrite},
+      {"ls", bp::Body::FileList},
+      {"stat", bp::Body::FileStat},
+      {"mkdir", bp::Body::MakeDir},
+      {"rm", bp::Body::Remove},
+      {"mv", bp::Body::Rename},
+      {"unwatch", bp::Body::WatchStop},
+      {"ctx-create", bp::Body::CtxCreate},
+      {"ctx-list", bp::Body::CtxList},
+      {"ctx-restart", bp::Body::CtxRestart},
+      {"ctx-remove", bp::Body::CtxRemove},
+      {"ctx-interrupt", bp::Body::CtxInterrupt},
   };
   return ops;
 }
@@ -227,6 +241,29 @@ void on_agent_frame(Self* self, const std::string& bytes) {
       }
       st.pending.erase(it);
       return;
+    case Kind::code:
+      if (type == ap::Body::CodeAccepted && !call.reply_to.empty()) {
+        audited(call, true);
+        const auto* accepted = frame->body_as_CodeAccepted();
+        flatbuffers::FlatBufferBuilder fbb(256);
+        auto started =
+            bp::CreateCodeStarted(fbb, fbb.CreateString(accepted->context_id() ? accepted->context_id()->str() : ""),
+                                  accepted->pid(), fbb.CreateString(call.events_subject));
+        bp::FinishReplyBuffer(
+            fbb, bp::CreateReply(fbb, fbb.CreateString(call.request_id), 0, 0, bp::Body::CodeStarted, started.Union()));
+        publish(self, call.reply_to, bp::finish(fbb));
+        call.reply_to.clear();
+        return;
+      }
+      if (!call.reply_to.empty()) {  // refused before it ran
+        audited(call, false);
+        publish(self, call.reply_to, reply_from_agent(*frame, call.request_id));
+        st.pending.erase(it);
+        return;
+      }
+      publish(self, call.events_subject, reply_from_agent(*frame, call.request_id));
+      if (type == ap::Body::CodeEnd) st.pending.erase(it);
+      return;
     case Kind::unwatch:
       if (type == ap::Body::Ok) {
         for (auto w = st.pending.begin(); w != st.pending.end(); ++w) {
@@ -310,6 +347,19 @@ void on_exec(Self* self, const bus::Message& m, const bp::Envelope& env, const s
   }
   const uint64_t id = self->state.next_frame_id++;
   call_agent(self, process_start_frame(id, *exec->process(), *env_of_process), id, std::move(call));
+}
+
+// A cell for a code context. The sandbox's env goes with every cell, under
+// the cell's own (kernels set it for the cell and restore it after).
+void on_code(Self* self, const bus::Message& m, const bp::Envelope& env, const std::string& request_id) {
+  const auto* code = env.body_as_CodeExecute();
+  PendingCall call = pending_call(PendingCall::Kind::code, m.reply, request_id);
+  call.principal = principal_of(env);
+  call.audit_action = "code.run";
+  call.audit_path = code->run()->context_id() ? code->run()->context_id()->str() : "";
+  if (!check_events_token(self, m, request_id, code->events_token(), &call.events_subject)) return;
+  const uint64_t id = self->state.next_frame_id++;
+  call_agent(self, code_run_frame(id, *code->run(), self->state.settings.env), id, std::move(call));
 }
 
 void on_watch(Self* self, const bus::Message& m, const bp::Envelope& env, const std::string& request_id) {
@@ -517,14 +567,36 @@ std::pair<tenants::Resource, tenants::Action> permission_for(const std::string& 
   using R = tenants::Resource;
   using A = tenants::Action;
   static const std::unordered_map<std::string, std::pair<R, A>> table = {
-      {"info", {R::sandbox, A::read}},      {"metrics", {R::sandbox, A::read}},    {"ps", {R::sandbox, A::read}},
-      {"output", {R::sandbox, A::read}},    {"kill", {R::sandbox, A::delete_}},    {"pause", {R::sandbox, A::update}},
-      {"resume", {R::sandbox, A::update}},  {"timeout", {R::sandbox, A::update}},  {"exec", {R::sandbox, A::execute}},
-      {"attach", {R::sandbox, A::execute}}, {"stdin", {R::sandbox, A::execute}},   {"signal", {R::sandbox, A::execute}},
-      {"resize", {R::sandbox, A::execute}}, {"killall", {R::sandbox, A::execute}}, {"read", {R::file, A::read}},
-      {"ls", {R::file, A::read}},           {"stat", {R::file, A::read}},          {"watch", {R::file, A::read}},
-      {"unwatch", {R::file, A::read}},      {"write", {R::file, A::create}},       {"upload", {R::file, A::create}},
-      {"mkdir", {R::file, A::create}},      {"mv", {R::file, A::update}},          {"rm", {R::file, A::delete_}},
+      {"info", {R::sandbox, A::read}},
+      {"metrics", {R::sandbox, A::read}},
+      {"ps", {R::sandbox, A::read}},
+      {"output", {R::sandbox, A::read}},
+      {"kill", {R::sandbox, A::delete_}},
+      {"pause", {R::sandbox, A::update}},
+      {"resume", {R::sandbox, A::update}},
+      {"timeout", {R::sandbox, A::update}},
+      {"exec", {R::sandbox, A::execute}},
+      {"attach", {R::sandbox, A::execute}},
+      {"stdin", {R::sandbox, A::execute}},
+      {"signal", {R::sandbox, A::execute}},
+      {"resize", {R::sandbox, A::execute}},
+      {"killall", {R::sandbox, A::execute}},
+      {"read", {R::file, A::read}},
+      {"ls", {R::file, A::read}},
+      {"stat", {R::file, A::read}},
+      {"watch", {R::file, A::read}},
+      {"unwatch", {R::file, A::read}},
+      {"write", {R::file, A::create}},
+      {"upload", {R::file, A::create}},
+      {"mkdir", {R::file, A::create}},
+      {"mv", {R::file, A::update}},
+      {"rm", {R::file, A::delete_}},
+      {"code", {R::sandbox, A::execute}},
+      {"ctx-list", {R::sandbox, A::read}},
+      {"ctx-create", {R::sandbox, A::execute}},
+      {"ctx-restart", {R::sandbox, A::execute}},
+      {"ctx-remove", {R::sandbox, A::execute}},
+      {"ctx-interrupt", {R::sandbox, A::execute}},
   };
   auto it = table.find(op);
   return it == table.end() ? std::make_pair(R::system, A::admin) : it->second;
@@ -578,6 +650,7 @@ void on_bus(Self* self, const bus::Message& m) {
   if (op == "exec" && body == bp::Body::ExecStart) return on_exec(self, m, **env, request_id);
   if (op == "watch" && body == bp::Body::WatchOpen) return on_watch(self, m, **env, request_id);
   if (op == "attach" && body == bp::Body::ExecAttach) return on_attach(self, m, **env, request_id);
+  if (op == "code" && body == bp::Body::CodeExecute) return on_code(self, m, **env, request_id);
   if (op == "upload" && body == bp::Body::FileUpload) return on_upload(self, m, **env, request_id);
   const auto& ops = forwarded_ops();
   auto it = ops.find(op);

@@ -48,11 +48,12 @@ inline constexpr const char* node_restart = "node restart";
 // An agent request waiting for its answer(s).
 struct PendingCall {
   enum class Kind {
-    reply,   // one answer frame -> one Reply
-    exec,    // ProcStarted -> ExecStarted, then output and end on events
-    read,    // FileChunks gathered into one Reply
-    watch,   // WatchStarted -> WatchOpened, then WatchEvents on events
-    unwatch  // Ok -> also forget the watch's stream
+    reply,    // one answer frame -> one Reply
+    exec,     // ProcStarted -> ExecStarted, then output and end on events
+    read,     // FileChunks gathered into one Reply
+    watch,    // WatchStarted -> WatchOpened, then WatchEvents on events
+    unwatch,  // Ok -> also forget the watch's stream
+    code      // CodeAccepted -> CodeStarted, then CodeEvents and CodeEnd on events
   };
   Kind kind = Kind::reply;
   std::string reply_to;  // NATS reply subject ("" once answered)

@@ -5,16 +5,29 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "agent/replies.h"
 
 namespace soulbox::agent {
 namespace ap = agentproto;
 
+namespace {
+// The sooner of two epoll timeouts (-1: none).
+int earliest(int a, int b) {
+  if (a < 0) return b;
+  if (b < 0) return a;
+  return std::min(a, b);
+}
+}  // namespace
+
 Agent::Agent(int channel_fd, const AgentOptions& options)
     : channel_(channel_fd),
       processes_(loop_, channel_, options.output_limit),
       files_(channel_),
-      watches_(loop_, channel_) {
+      watches_(loop_, channel_),
+      contexts_(loop_, channel_, options.output_limit) {
+  processes_.set_other_child_handler([this](pid_t pid, int status) { return contexts_.on_child_exit(pid, status); });
   sigset_t mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGCHLD);
@@ -81,6 +94,18 @@ void Agent::dispatch(const ap::Frame& frame) {
       return watches_.start(id, *frame.body_as_WatchStart());
     case ap::Body::WatchStop:
       return watches_.stop(id, *frame.body_as_WatchStop());
+    case ap::Body::CtxCreate:
+      return contexts_.create(id, *frame.body_as_CtxCreate());
+    case ap::Body::CtxList:
+      return contexts_.list(id);
+    case ap::Body::CtxRestart:
+      return contexts_.restart(id, *frame.body_as_CtxRestart());
+    case ap::Body::CtxRemove:
+      return contexts_.remove(id, *frame.body_as_CtxRemove());
+    case ap::Body::CtxInterrupt:
+      return contexts_.interrupt(id, *frame.body_as_CtxInterrupt());
+    case ap::Body::CodeRun:
+      return contexts_.run(id, *frame.body_as_CodeRun());
     default:
       return reply_error(channel_, id, ErrorCode::invalid_argument,
                          std::string("the agent does not serve ") + ap::EnumNameBody(frame.body_type()));
@@ -88,10 +113,13 @@ void Agent::dispatch(const ap::Frame& frame) {
 }
 
 void Agent::apply_backpressure() {
-  if (channel_.congested())
+  if (channel_.congested()) {
     processes_.pause_output(true);
-  else if (channel_.drained())
+    contexts_.pause_output(true);
+  } else if (channel_.drained()) {
     processes_.pause_output(false);
+    contexts_.pause_output(false);
+  }
   if (files_.has_pending_reads()) files_.pump_reads();
   loop_.modify(channel_.fd(), EPOLLIN | (channel_.wants_write() ? EPOLLOUT : 0u));
 }
@@ -103,10 +131,11 @@ int Agent::run() {
   });
   while (running_) {
     apply_backpressure();
-    int timeout = processes_.next_deadline_ms();
+    int timeout = earliest(processes_.next_deadline_ms(), contexts_.next_deadline_ms());
     if (files_.has_pending_reads() && !channel_.congested()) timeout = 0;
     loop_.run_once(timeout);
     processes_.enforce_deadlines();
+    contexts_.enforce_deadlines();
   }
   return exit_status_;
 }

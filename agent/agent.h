@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "agent/channel.h"
+#include "agent/context_service.h"
 #include "agent/event_loop.h"
 #include "agent/file_service.h"
 #include "agent/process_table.h"
@@ -33,6 +34,7 @@ class Agent {
   ProcessTable processes_;
   FileService files_;
   WatchService watches_;
+  ContextService contexts_;
   unique_fd signals_;
   bool running_ = true;
   int exit_status_ = 0;

@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "agent/process_env.h"
 #include "agent/replies.h"
 #include "agent/spawn.h"
 #include "agent/users.h"
@@ -25,54 +26,19 @@ namespace ap = agentproto;
 
 namespace {
 
-constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
 int64_t now_ns() {
   struct timespec ts {};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
   return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
-// Minimal, predictable environment (PERF-NOTES: host variables such as
-// NODE_EXTRA_CA_CERTS cost interpreters tens of ms and leak host details).
 std::vector<std::string> build_env(const ap::ProcStart& req, const UserIdentity& user, bool pty) {
-  std::vector<std::string> env = {std::string("PATH=") + kDefaultPath,
-                                  std::string("HOME=") + user.home,
-                                  std::string("USER=") + user.name,
-                                  std::string("LOGNAME=") + user.name,
-                                  "SHELL=/bin/bash",
-                                  "LANG=C.UTF-8"};
-  if (pty) env.push_back("TERM=xterm-256color");
-  if (req.env()) {
-    for (const auto* kv : *req.env()) {
-      const std::string entry = kv->str();
-      const auto eq = entry.find('=');
-      if (eq == std::string::npos || eq == 0) continue;
-      const std::string key = entry.substr(0, eq + 1);
-      env.erase(std::remove_if(env.begin(), env.end(), [&](const std::string& e) { return e.rfind(key, 0) == 0; }),
-                env.end());
-      env.push_back(entry);
-    }
-  }
+  std::vector<std::string> env = default_env(user, pty);
+  std::vector<std::string> entries;
+  if (req.env())
+    for (const auto* kv : *req.env()) entries.push_back(kv->str());
+  apply_env(env, entries);
   return env;
-}
-
-// argv[0] without a slash is looked up on the process's PATH.
-std::string resolve_program(const std::string& name, const std::vector<std::string>& env) {
-  if (name.find('/') != std::string::npos) return name;
-  std::string path = kDefaultPath;
-  for (const auto& e : env)
-    if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t end = path.find(':', start);
-    if (end == std::string::npos) end = path.size();
-    const std::string candidate = path.substr(start, end - start) + "/" + name;
-    struct stat st {};
-    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) return candidate;
-    start = end + 1;
-  }
-  return {};
 }
 
 bool valid_c_string(const flatbuffers::String* s) {
@@ -370,7 +336,10 @@ void ProcessTable::reap_children() {
     const pid_t pid = ::wait4(-1, &status, WNOHANG, &usage);
     if (pid <= 0) return;  // orphans re-parented to PID 1 are reaped here too
     Process* p = find(pid);
-    if (p && p->running) finish(*p, status, usage);
+    if (p && p->running)
+      finish(*p, status, usage);
+    else if (!p && other_child_)
+      other_child_(pid, status);
   }
 }
 

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -37,6 +38,8 @@ class ProcessTable {
   void query_output(uint64_t id, const agentproto::ProcOutputQuery& req);
   void kill_all(uint64_t id);
 
+  // Children the table did not start (code-context kernels) go to `handler`.
+  void set_other_child_handler(std::function<bool(pid_t, int)> handler) { other_child_ = std::move(handler); }
   void reap_children();
   // Milliseconds until the next process deadline, or -1.
   int next_deadline_ms() const;
@@ -63,6 +66,7 @@ class ProcessTable {
   bool output_paused_ = false;
   std::map<pid_t, std::unique_ptr<Process>> procs_;
   std::deque<pid_t> finished_;
+  std::function<bool(pid_t, int)> other_child_;
 };
 
 }  // namespace soulbox::agent

@@ -54,6 +54,13 @@ int child_main(void* arg) {
     if (::setpgid(0, 0) < 0) child_exit(a, errno);
     if (::dup2(r.stdin_fd, 0) < 0 || ::dup2(r.stdout_fd, 1) < 0 || ::dup2(r.stderr_fd, 2) < 0) child_exit(a, errno);
   }
+  // Through fds >= 10 first, so a source numbered 3 or 4 is not overwritten
+  // before it is copied.
+  int moved[2] = {-1, -1};
+  for (int i = 0; i < 2; ++i)
+    if (r.extra_fds[i] >= 0 && (moved[i] = ::fcntl(r.extra_fds[i], F_DUPFD_CLOEXEC, 10)) < 0) child_exit(a, errno);
+  for (int i = 0; i < 2; ++i)
+    if (moved[i] >= 0 && ::dup2(moved[i], 3 + i) < 0) child_exit(a, errno);
   if (::chdir(r.cwd) != 0) child_exit(a, errno);
   if (int err = isolation::drop_to_user(r.uid, r.gid)) child_exit(a, err);
   ::execve(r.path, r.argv, r.envp);

@@ -21,6 +21,9 @@ struct SpawnRequest {
   int stdout_fd = -1;
   int stderr_fd = -1;
   const char* pty_slave = nullptr;  // path of the pts to make the controlling tty
+  // Become fds 3 and 4 of the child when >= 0 (a kernel's event and request
+  // pipes, kernels/README.md).
+  int extra_fds[2] = {-1, -1};
 };
 
 // Returns the child's pid, or -1 with *err set (the child's errno when exec or

@@ -16,6 +16,7 @@
 
 #include "agent/client/agent_client.h"
 #include "bus/connection.h"
+#include "client/code_types.h"
 #include "messages/bus_codec.h"
 
 namespace soulbox::client {
@@ -137,6 +138,22 @@ class Watch {
   std::unique_ptr<bus::Subscription> subscription_;
 };
 
+// A running cell: its events as they arrive, then its end.
+class CodeExecution {
+ public:
+  const std::string& context_id() const { return context_id_; }
+  // Events go to `on_event` (if set) as they arrive; returns at the cell's
+  // end. A timeout keeps what arrived: call wait() again to go on.
+  Result<CodeRunResult> wait(int timeout_ms, const CodeEventCallback& on_event = {});
+
+ private:
+  friend class Client;
+  std::string context_id_;
+  CodeRunResult partial_;
+  std::shared_ptr<EventQueue> events_;
+  std::unique_ptr<bus::Subscription> subscription_;
+};
+
 class Client {
  public:
   static Result<std::unique_ptr<Client>> connect(const bus::ConnectOptions& options);
@@ -199,6 +216,16 @@ class Client {
   Status rename(const std::string& id, const std::string& from, const std::string& to);
   Result<std::unique_ptr<Watch>> watch(const std::string& id, const std::string& path, bool recursive);
   Status unwatch(const std::string& id, uint32_t watch_id);
+
+  // --- code contexts (client/code_contexts.cc)
+  Result<CodeContextInfo> create_context(const std::string& id, const CodeContextSpec& spec);
+  Result<std::vector<CodeContextInfo>> contexts(const std::string& id);
+  Result<CodeContextInfo> restart_context(const std::string& id, const std::string& context_id);
+  Status remove_context(const std::string& id, const std::string& context_id);
+  Status interrupt_context(const std::string& id, const std::string& context_id);
+  Result<std::unique_ptr<CodeExecution>> start_code(const std::string& id, const CodeRunSpec& spec);
+  Result<CodeRunResult> run_code(const std::string& id, const CodeRunSpec& spec, int wait_ms = 60000,
+                                 const CodeEventCallback& on_event = {});
 
   // --- node
   Result<NodeHealth> health(const std::string& node);

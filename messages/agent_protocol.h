@@ -12,7 +12,7 @@
 namespace soulbox::agentproto {
 
 // Bump on every behavioural change of the protocol.
-inline constexpr uint32_t kProtocolVersion = 2;  // 2: FileListReply.truncated, bounded replies
+inline constexpr uint32_t kProtocolVersion = 3;  // 2: FileListReply.truncated, bounded replies; 3: code contexts
 // The host refuses agents older than this.
 inline constexpr uint32_t kMinAgentProtocolVersion = 1;
 inline constexpr const char* kAgentVersion = "0.1.0";

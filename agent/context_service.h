@@ -1,0 +1,97 @@
+// Code contexts: kernel processes the agent supervises (kernels/), each a
+// persistent Python namespace, Node.js scope, Bash shell or Ruby binding.
+// Cells queue per context and run one at a time; their output, results and
+// errors stream to the host as CodeEvents under the CodeRun's frame id, and
+// a CodeEnd closes each. Interrupts and timeouts send SIGINT; a kernel that
+// does not stop within a grace period, or dies, is replaced by a fresh one.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/artifact_scan.h"
+#include "agent/channel.h"
+#include "agent/event_loop.h"
+#include "agent/kernel_launcher.h"
+
+namespace soulbox::agent {
+
+class ContextService {
+ public:
+  static constexpr size_t kMaxContexts = 32;
+  static constexpr size_t kMaxQueuedCells = 32;
+  // How long a kernel has to stop after SIGINT before it is replaced.
+  static constexpr int64_t kInterruptGraceMs = 2000;
+
+  ContextService(EventLoop& loop, Channel& channel, uint64_t output_limit);
+  ~ContextService();
+
+  void create(uint64_t id, const agentproto::CtxCreate& req);
+  void list(uint64_t id);
+  void restart(uint64_t id, const agentproto::CtxRestart& req);
+  void remove(uint64_t id, const agentproto::CtxRemove& req);
+  void interrupt(uint64_t id, const agentproto::CtxInterrupt& req);
+  void run(uint64_t id, const agentproto::CodeRun& req);
+
+  // A child exited: true when it was a kernel (then handled here).
+  bool on_child_exit(pid_t pid, int status);
+  int next_deadline_ms() const;
+  void enforce_deadlines();
+  void pause_output(bool paused);
+
+ private:
+  struct Cell {
+    uint64_t frame_id = 0;
+    std::string request;  // the kernel request, NUL-separated fields
+    uint32_t timeout_ms = 0;
+    int64_t start_ns = 0, deadline_ns = 0, kill_at_ns = 0;
+    bool interrupted = false, timed_out = false, error = false;
+    uint32_t execution_count = 0;
+    uint64_t output_bytes = 0;
+  };
+  struct Context {
+    std::string id, language, cwd;
+    KernelSpec spec;
+    bool is_default = false;
+    KernelProcess kernel;
+    bool ready = false;
+    uint32_t execution_count = 0;
+    std::string events_buffer;
+    std::string pending_request;  // bytes not yet taken by the kernel's request pipe
+    std::optional<Cell> running;
+    std::deque<Cell> queued;
+    DirSnapshot files;  // the cwd as the last cell left it (artifacts)
+  };
+
+  Result<Context*> make_context(const KernelSpec& spec, bool is_default);
+  Status start_kernel(Context& c);
+  void stop_kernel(Context& c);
+  Context* find(const std::string& id);
+  Context* find_by_pid(pid_t pid);
+  Context* default_for(const std::string& language);
+  void send_info(uint64_t id, const Context& c);
+
+  void pump(Context& c);
+  void flush_request(Context& c);
+  void on_events(const std::string& context_id);
+  void on_output(const std::string& context_id, int stream);
+  void drain_output(Context& c);
+  void handle_event(Context& c, const std::string& line);
+  void send_event(const Cell& cell, agentproto::CodeEventKind kind, const std::string& data, uint32_t count = 0);
+  void finish_cell(Context& c, bool restarted);
+  void fail_cells(Context& c, const std::string& name, const std::string& why);
+
+  EventLoop& loop_;
+  Channel& channel_;
+  uint64_t output_limit_;
+  bool output_paused_ = false;
+  std::map<std::string, std::unique_ptr<Context>> contexts_;
+};
+
+}  // namespace soulbox::agent

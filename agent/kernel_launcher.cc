@@ -1,0 +1,110 @@
+#include "agent/kernel_launcher.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include "agent/kernel_sources.h"
+#include "agent/process_env.h"
+#include "agent/replies.h"
+#include "agent/spawn.h"
+
+namespace soulbox::agent {
+namespace {
+
+const std::vector<KernelLanguage>& languages() {
+  static const std::vector<KernelLanguage> table = {
+      {"python", {"python3", "-c"}, kernel_sources::python},
+      {"javascript", {"node", "-e"}, kernel_sources::javascript},
+      {"bash", {"bash", "--noprofile", "--norc", "-c"}, kernel_sources::bash},
+      {"ruby", {"ruby", "-e"}, kernel_sources::ruby},
+  };
+  return table;
+}
+
+// One pipe; `agent_reads` picks which end stays with the agent (non-blocking).
+Status open_pipe(unique_fd& agent_end, unique_fd& kernel_end, bool agent_reads) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return sys_error("pipe", errno, code_for_errno(errno));
+  agent_end.reset(fds[agent_reads ? 0 : 1]);
+  kernel_end.reset(fds[agent_reads ? 1 : 0]);
+  ::fcntl(agent_end.get(), F_SETFL, O_NONBLOCK);
+  return {};
+}
+
+}  // namespace
+
+std::string canonical_language(const std::string& name) {
+  static const std::map<std::string, std::string> aliases = {
+      {"", "python"},         {"python", "python"},     {"python3", "python"},
+      {"py", "python"},       {"js", "javascript"},     {"javascript", "javascript"},
+      {"node", "javascript"}, {"nodejs", "javascript"}, {"bash", "bash"},
+      {"sh", "bash"},         {"shell", "bash"},        {"ruby", "ruby"},
+      {"rb", "ruby"},
+  };
+  auto it = aliases.find(name);
+  return it == aliases.end() ? "" : it->second;
+}
+
+const KernelLanguage* kernel_language(const std::string& canonical) {
+  for (const auto& language : languages())
+    if (canonical == language.name) return &language;
+  return nullptr;
+}
+
+std::string served_languages() {
+  std::string names;
+  for (const auto& language : languages()) names += (names.empty() ? "" : ", ") + std::string(language.name);
+  return names;
+}
+
+Result<KernelProcess> launch_kernel(const KernelSpec& spec) {
+  std::vector<std::string> env = default_env(spec.user, false);
+  apply_env(env, spec.env);
+  if (!spec.preload.empty()) {
+    std::string joined;
+    for (const auto& module : spec.preload) joined += (joined.empty() ? "" : ",") + module;
+    apply_env(env, {"SOULBOX_PRELOAD=" + joined});
+  }
+  const std::string program = resolve_program(spec.language->argv[0], env);
+  if (program.empty())
+    return Error{ErrorCode::not_found, std::string(spec.language->argv[0]) + " is not installed in this sandbox, so " +
+                                           spec.language->name + " contexts cannot start"};
+  KernelProcess k;
+  unique_fd events_w, requests_r, out_w, err_w;
+  if (auto st = open_pipe(k.events, events_w, true); !st) return st.error();
+  if (auto st = open_pipe(k.requests, requests_r, false); !st) return st.error();
+  if (auto st = open_pipe(k.out, out_w, true); !st) return st.error();
+  if (auto st = open_pipe(k.err, err_w, true); !st) return st.error();
+  unique_fd dev_null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+
+  std::vector<char*> argv, envp;
+  for (const char* a : spec.language->argv) argv.push_back(const_cast<char*>(a));
+  argv.push_back(const_cast<char*>(spec.language->source));
+  argv.push_back(nullptr);
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  SpawnRequest req;
+  req.path = program.c_str();
+  req.argv = argv.data();
+  req.envp = envp.data();
+  req.cwd = spec.cwd.c_str();
+  req.uid = spec.user.uid;
+  req.gid = spec.user.gid;
+  req.stdin_fd = dev_null.get();
+  req.stdout_fd = out_w.get();
+  req.stderr_fd = err_w.get();
+  req.extra_fds[0] = events_w.get();
+  req.extra_fds[1] = requests_r.get();
+  int err = 0;
+  k.pid = spawn_process(req, &err);
+  if (k.pid < 0)
+    return Error{code_for_errno(err), std::string("start the ") + spec.language->name + " kernel in " + spec.cwd +
+                                          ": " + std::strerror(err)};
+  return k;
+}
+
+}  // namespace soulbox::agent

@@ -1,0 +1,161 @@
+// The client's code-context calls: ops ctx-* and code on sb.v1.sbx.<id>
+// (docs/bus.md, docs/code-interpreter.md).
+#include <chrono>
+
+#include "bus/subjects.h"
+#include "client/client.h"
+
+namespace soulbox::client {
+namespace ap = agentproto;
+namespace bp = busproto;
+namespace subjects = bus::subjects;
+
+namespace {
+
+std::string str(const flatbuffers::String* s) {
+  return s ? s->str() : "";
+}
+
+std::string bytes_of(const flatbuffers::Vector<uint8_t>* v) {
+  return v ? std::string(reinterpret_cast<const char*>(v->data()), v->size()) : std::string();
+}
+
+Error unexpected(const char* wanted, const bp::Reply& r) {
+  return Error{ErrorCode::internal,
+               std::string("expected a ") + wanted + " reply, got " + bp::EnumNameBody(r.body_type())};
+}
+
+CodeContextInfo info_of(const ap::CtxInfo& i) {
+  return CodeContextInfo{str(i.context_id()), str(i.language()), str(i.cwd()), i.pid(),
+                         i.is_default(),      i.ready(),         i.busy(),     i.execution_count()};
+}
+
+flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>>> strings(
+    flatbuffers::FlatBufferBuilder& b, const std::vector<std::string>& v) {
+  return v.empty() ? 0 : b.CreateVectorOfStrings(v);
+}
+
+void apply_end(const ap::CodeEnd& end, CodeRunResult& r) {
+  r.timed_out = end.timed_out();
+  r.interrupted = end.interrupted();
+  r.restarted = end.restarted();
+  r.wall_us = end.wall_us();
+  if (end.execution_count()) r.execution_count = end.execution_count();
+  if (end.artifacts())
+    for (const auto* a : *end.artifacts())
+      r.artifacts.push_back(CodeArtifact{str(a->path()), str(a->mime()), a->size()});
+}
+
+}  // namespace
+
+Result<CodeRunResult> CodeExecution::wait(int timeout_ms, const CodeEventCallback& on_event) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto event = events_->pop(int(std::max<int64_t>(0, left.count())));
+    if (!event) return event.error();
+    const bp::Reply& r = event->get();
+    if (r.code() != 0) return Error{ErrorCode(r.code()), r.message() ? r.message()->str() : "the cell's stream failed"};
+    if (const auto* e = r.body_as_CodeEvent()) {
+      CodeEventData data{e->kind(), bytes_of(e->data()), e->execution_count()};
+      if (on_event) on_event(data);
+      switch (data.kind) {
+        case ap::CodeEventKind::Stdout:
+          partial_.out += data.data;
+          break;
+        case ap::CodeEventKind::Stderr:
+          partial_.err += data.data;
+          break;
+        case ap::CodeEventKind::Result:
+          partial_.results.push_back(std::move(data.data));
+          break;
+        case ap::CodeEventKind::Error:
+          partial_.error = std::move(data.data);
+          break;
+        case ap::CodeEventKind::ExecutionCount:
+          partial_.execution_count = data.execution_count;
+          break;
+      }
+    } else if (const auto* end = r.body_as_CodeEnd()) {
+      apply_end(*end, partial_);
+      return partial_;
+    }
+  }
+}
+
+Result<CodeContextInfo> Client::create_context(const std::string& id, const CodeContextSpec& spec) {
+  if (auto ok = subjects::check_token("sandbox id", id); !ok) return ok.error();
+  auto r = call(subjects::sandbox_op(id, "ctx-create"), [&](flatbuffers::FlatBufferBuilder& b) {
+    auto create =
+        ap::CreateCtxCreate(b, b.CreateString(spec.language), b.CreateString(spec.cwd), b.CreateString(spec.user),
+                            strings(b, spec.env), strings(b, spec.preload), spec.make_default);
+    return std::make_pair(bp::Body::CtxCreate, create.Union());
+  });
+  if (!r) return r.error();
+  const auto* info = r->get().body_as_CtxInfo();
+  if (!info) return unexpected("CtxInfo", r->get());
+  return info_of(*info);
+}
+
+Result<std::vector<CodeContextInfo>> Client::contexts(const std::string& id) {
+  if (auto ok = subjects::check_token("sandbox id", id); !ok) return ok.error();
+  auto r = call(subjects::sandbox_op(id, "ctx-list"), [](flatbuffers::FlatBufferBuilder& b) {
+    return std::make_pair(bp::Body::CtxList, ap::CreateCtxList(b).Union());
+  });
+  if (!r) return r.error();
+  const auto* list = r->get().body_as_CtxListReply();
+  if (!list) return unexpected("CtxListReply", r->get());
+  std::vector<CodeContextInfo> out;
+  if (list->contexts())
+    for (const auto* c : *list->contexts()) out.push_back(info_of(*c));
+  return out;
+}
+
+Result<CodeContextInfo> Client::restart_context(const std::string& id, const std::string& context_id) {
+  if (auto ok = subjects::check_token("sandbox id", id); !ok) return ok.error();
+  auto r = call(subjects::sandbox_op(id, "ctx-restart"), [&](flatbuffers::FlatBufferBuilder& b) {
+    return std::make_pair(bp::Body::CtxRestart, ap::CreateCtxRestart(b, b.CreateString(context_id)).Union());
+  });
+  if (!r) return r.error();
+  const auto* info = r->get().body_as_CtxInfo();
+  if (!info) return unexpected("CtxInfo", r->get());
+  return info_of(*info);
+}
+
+Status Client::remove_context(const std::string& id, const std::string& context_id) {
+  return simple(id, "ctx-remove", [&](flatbuffers::FlatBufferBuilder& b) {
+    return std::make_pair(bp::Body::CtxRemove, ap::CreateCtxRemove(b, b.CreateString(context_id)).Union());
+  });
+}
+
+Status Client::interrupt_context(const std::string& id, const std::string& context_id) {
+  return simple(id, "ctx-interrupt", [&](flatbuffers::FlatBufferBuilder& b) {
+    return std::make_pair(bp::Body::CtxInterrupt, ap::CreateCtxInterrupt(b, b.CreateString(context_id)).Union());
+  });
+}
+
+Result<std::unique_ptr<CodeExecution>> Client::start_code(const std::string& id, const CodeRunSpec& spec) {
+  auto exec = std::make_unique<CodeExecution>();
+  auto token = open_events(id, exec->events_, exec->subscription_);
+  if (!token) return token.error();
+  auto r = call(subjects::sandbox_op(id, "code"), [&](flatbuffers::FlatBufferBuilder& b) {
+    auto run = ap::CreateCodeRun(b, b.CreateString(spec.code), b.CreateString(spec.context_id),
+                                 b.CreateString(spec.language), strings(b, spec.env), spec.timeout_ms);
+    return std::make_pair(bp::Body::CodeExecute, bp::CreateCodeExecute(b, run, b.CreateString(*token)).Union());
+  });
+  if (!r) return r.error();
+  const auto* started = r->get().body_as_CodeStarted();
+  if (!started) return unexpected("CodeStarted", r->get());
+  exec->context_id_ = str(started->context_id());
+  return exec;
+}
+
+Result<CodeRunResult> Client::run_code(const std::string& id, const CodeRunSpec& spec, int wait_ms,
+                                       const CodeEventCallback& on_event) {
+  auto exec = start_code(id, spec);
+  if (!exec) return exec.error();
+  return (*exec)->wait(wait_ms, on_event);
+}
+
+}  // namespace soulbox::client

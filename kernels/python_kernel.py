@@ -1,0 +1,351 @@
+# SoulBox's Python kernel: one persistent namespace per code context.
+#
+# The agent starts it with fd 3 = events (to the agent), fd 4 = requests
+# (from the agent), stdin = /dev/null, stdout/stderr = pipes the agent
+# streams while a cell runs (kernels/README.md has the protocol).
+# A request is NUL-terminated fields: op, code, the number of env vars, then
+# each KEY=VALUE. Events are lines "<kind> <json>": ready, count, result,
+# error, end. SIGINT interrupts the running cell (KeyboardInterrupt).
+import ast
+import asyncio
+import base64
+import builtins
+import inspect
+import io
+import json
+import linecache
+import os
+import signal
+import sys
+import traceback
+import types
+
+EVENTS_FD, REQUESTS_FD = 3, 4
+_count = 0
+_namespace = {"__name__": "__main__", "__builtins__": builtins}
+_loop = None
+
+
+def _emit(kind, payload=None):
+    line = kind if payload is None else kind + " " + json.dumps(payload, default=str)
+    data = (line + "\n").encode()
+    while data:  # a signal may cut a large write short
+        data = data[os.write(EVENTS_FD, data):]
+
+
+def _flush_streams():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
+# ---- rich results -----------------------------------------------------------
+
+_REPR_METHODS = [("_repr_html_", "html"), ("_repr_markdown_", "markdown"), ("_repr_svg_", "svg"),
+                 ("_repr_png_", "png"), ("_repr_jpeg_", "jpeg"), ("_repr_pdf_", "pdf"),
+                 ("_repr_latex_", "latex"), ("_repr_json_", "json"), ("_repr_javascript_", "javascript")]
+_MIME_KEYS = {"text/plain": "text", "text/html": "html", "text/markdown": "markdown", "image/svg+xml": "svg",
+              "image/png": "png", "image/jpeg": "jpeg", "application/pdf": "pdf", "text/latex": "latex",
+              "application/json": "json", "application/javascript": "javascript"}
+
+
+def _text_of(obj):
+    text = repr(obj)
+    if isinstance(obj, str) and len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1]  # E2B gives strings without their quotes
+    return text
+
+
+def _encoded(key, value):
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode() if key in ("png", "jpeg", "pdf") else value.decode("utf-8", "replace")
+    return value
+
+
+def _bundle(obj):
+    """The MIME bundle of an object, in E2B's result field names."""
+    if _is_figure(obj):
+        return _figure_bundle(obj)
+    data = {}
+    extra = {}
+    if not isinstance(obj, type):
+        mimebundle = getattr(obj, "_repr_mimebundle_", None)
+        if callable(mimebundle):
+            try:
+                got = mimebundle()
+                got = got[0] if isinstance(got, tuple) else got
+                for mime, value in (got or {}).items():
+                    key = _MIME_KEYS.get(mime)
+                    if key:
+                        data[key] = _encoded(key, value)
+                    else:
+                        extra[mime] = value
+            except Exception:
+                pass
+        for method, key in _REPR_METHODS:
+            fn = getattr(obj, method, None)
+            if key in data or not callable(fn):
+                continue
+            try:
+                value = fn()
+            except Exception:
+                continue
+            if isinstance(value, tuple):
+                value = value[0]
+            if value is not None:
+                data[key] = _encoded(key, value)
+    data.setdefault("text", _text_of(obj))
+    if extra:
+        data["extra"] = extra
+    return data
+
+
+def _publish(obj, main):
+    bundle = _bundle(obj)
+    bundle["is_main_result"] = main
+    _flush_streams()
+    _emit("result", bundle)
+
+
+def display(*objs, **_):
+    """Jupyter's display(): each object as a rich result now."""
+    for obj in objs:
+        _publish(obj, False)
+
+
+# ---- matplotlib: figures as PNG and SVG, with chart data ---------------------
+
+def _is_figure(obj):
+    mpl_figure = sys.modules.get("matplotlib.figure")
+    return mpl_figure is not None and isinstance(obj, mpl_figure.Figure)
+
+
+def _figure_bundle(fig):
+    png, svg = io.BytesIO(), io.BytesIO()
+    fig.savefig(png, format="png", bbox_inches="tight")
+    fig.savefig(svg, format="svg", bbox_inches="tight")
+    bundle = {"text": "<Figure size %dx%d with %d Axes>" % (fig.bbox.width, fig.bbox.height, len(fig.axes)),
+              "png": base64.b64encode(png.getvalue()).decode(), "svg": svg.getvalue().decode()}
+    try:
+        chart = _chart_of_figure(fig)
+        if chart:
+            bundle["chart"] = chart
+    except Exception:
+        pass
+    return bundle
+
+
+def _show_figures(*_, **__):
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is None:
+        return
+    for number in pyplot.get_fignums():
+        fig = pyplot.figure(number)
+        _publish(fig, False)
+    pyplot.close("all")
+
+
+class _InlineBackend:
+    """Finds and loads "soulbox_inline", the matplotlib backend the kernel
+    names in MPLBACKEND: Agg drawing, and show() publishes the figures."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "soulbox_inline":
+            return None
+        import importlib.machinery
+        return importlib.machinery.ModuleSpec(name, self)
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        from matplotlib.backends import backend_agg
+        module.FigureCanvas = backend_agg.FigureCanvasAgg
+        module.FigureManager = backend_agg.FigureManager
+        module.new_figure_manager = backend_agg.new_figure_manager
+        module.show = _show_figures
+
+
+def _install_inline_backend():
+    sys.meta_path.append(_InlineBackend())
+    os.environ["MPLBACKEND"] = "module://soulbox_inline"
+
+
+def _label(text_obj):
+    return text_obj.get_text() if text_obj is not None else ""
+
+
+def _axis_fields(ax, with_ticks):
+    fields = {"title": ax.get_title() or None, "x_label": ax.get_xlabel() or None,
+              "y_label": ax.get_ylabel() or None, "x_unit": None, "y_unit": None}
+    if with_ticks:
+        fields.update({
+            "x_ticks": [float(t) for t in ax.get_xticks()], "x_scale": ax.get_xscale(),
+            "x_tick_labels": [t.get_text() for t in ax.get_xticklabels()],
+            "y_ticks": [float(t) for t in ax.get_yticks()], "y_scale": ax.get_yscale(),
+            "y_tick_labels": [t.get_text() for t in ax.get_yticklabels()]})
+    return fields
+
+
+def _number(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _chart_of_axes(ax):
+    """E2B's chart data for one Axes: line, scatter, bar or pie."""
+    from matplotlib.collections import PathCollection
+    from matplotlib.patches import Rectangle, Wedge
+    wedges = [p for p in ax.patches if isinstance(p, Wedge)]
+    if wedges:
+        texts = [t.get_text() for t in ax.texts]
+        elements = [{"label": texts[i] if i < len(texts) else str(i), "angle": float(w.theta2 - w.theta1),
+                     "radius": float(w.r)} for i, w in enumerate(wedges)]
+        return {"type": "pie", "title": ax.get_title() or None, "elements": elements}
+    bars = [p for p in ax.patches if isinstance(p, Rectangle)]
+    if bars and ax.containers:
+        labels = [t.get_text() for t in ax.get_xticklabels()]
+        elements = []
+        for container in ax.containers:
+            group = container.get_label() or ""
+            for i, bar in enumerate(container):
+                elements.append({"label": labels[i] if i < len(labels) and labels[i] else str(i),
+                                 "value": float(bar.get_height()), "group": group})
+        return dict(_axis_fields(ax, False), type="bar", elements=elements)
+    if ax.lines:
+        elements = [{"label": line.get_label(),
+                     "points": [[_number(x), _number(y)] for x, y in zip(line.get_xdata(), line.get_ydata())]}
+                    for line in ax.lines]
+        return dict(_axis_fields(ax, True), type="line", elements=elements)
+    scatters = [c for c in ax.collections if isinstance(c, PathCollection)]
+    if scatters:
+        elements = [{"label": c.get_label(), "points": [[float(x), float(y)] for x, y in c.get_offsets()]}
+                    for c in scatters]
+        return dict(_axis_fields(ax, True), type="scatter", elements=elements)
+    return None
+
+
+def _chart_of_figure(fig):
+    charts = [c for c in (_chart_of_axes(ax) for ax in fig.axes) if c]
+    if not charts:
+        return None
+    if len(charts) == 1:
+        return charts[0]
+    title = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) else None
+    return {"type": "superchart", "title": title, "elements": charts}
+
+
+# ---- running a cell ---------------------------------------------------------
+
+def _error_of(exc):
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename != _cell_name():
+        tb = tb.tb_next  # the kernel's own frames are not the user's concern
+    lines = traceback.format_exception(type(exc), exc, tb)
+    return {"name": type(exc).__name__, "value": str(exc), "traceback": "".join(lines)}
+
+
+def _cell_name():
+    return "<cell-%d>" % _count
+
+
+def _run(code_obj):
+    result = eval(code_obj, _namespace)
+    if inspect.iscoroutine(result):  # top-level await
+        global _loop
+        if _loop is None:
+            _loop = asyncio.new_event_loop()
+        result = _loop.run_until_complete(result)
+    return result
+
+
+def _run_cell(code):
+    name = _cell_name()
+    linecache.cache[name] = (len(code), None, code.splitlines(True), name)
+    flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    tree = compile(code, name, "exec", ast.PyCF_ONLY_AST | flags)
+    last = None
+    # A trailing ";" hides the last value, as in Jupyter.
+    if tree.body and isinstance(tree.body[-1], ast.Expr) and not code.rstrip().endswith(";"):
+        last = ast.Expression(tree.body.pop().value)
+    if tree.body:
+        _run(compile(tree, name, "exec", flags))
+    if last is not None:
+        value = _run(compile(last, name, "eval", flags))
+        if value is not None:
+            _namespace["_"] = value
+            _publish(value, True)
+
+
+def _execute(code, env):
+    global _count
+    _count += 1
+    _emit("count", _count)
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    try:
+        _run_cell(code)
+        if "matplotlib.pyplot" in sys.modules:
+            _show_figures()  # figures left open show at the end, as in Jupyter
+    except BaseException as exc:  # KeyboardInterrupt and SystemExit included
+        _flush_streams()
+        _emit("error", _error_of(exc))
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        _flush_streams()
+    _emit("end")
+
+
+class _Requests:
+    def __init__(self):
+        self.buffer = b""
+
+    def field(self):
+        while b"\0" not in self.buffer:
+            try:
+                chunk = os.read(REQUESTS_FD, 1 << 16)
+            except KeyboardInterrupt:
+                continue  # an interrupt between cells has nothing to stop
+            if not chunk:
+                sys.exit(0)  # the agent closed the context
+            self.buffer += chunk
+        field, _, self.buffer = self.buffer.partition(b"\0")
+        return field.decode("utf-8", "replace")
+
+
+def main():
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8", errors="replace",
+                                  line_buffering=True)
+    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="replace",
+                                  line_buffering=True)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    builtins.display = display
+    _install_inline_backend()
+    sys.path.insert(0, os.getcwd())
+    for module in filter(None, os.environ.pop("SOULBOX_PRELOAD", "").split(",")):
+        try:
+            __import__(module)  # warm in sys.modules; the cell still imports it by name
+        except Exception as exc:
+            print("soulbox kernel: preload %s failed: %s" % (module, exc), file=sys.stderr)
+    requests = _Requests()
+    _emit("ready")
+    while True:
+        op = requests.field()
+        code = requests.field()
+        env = {}
+        for _ in range(int(requests.field() or 0)):
+            key, _, value = requests.field().partition("=")
+            env[key] = value
+        if op == "x":
+            _execute(code, env)
+
+
+main()
