@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bus/subjects.h"
+#include "gateway/code_interpreter.h"
 #include "gateway/e2b_errors.h"
 #include "gateway/e2b_json.h"
 #include "gateway/envd_files.h"
@@ -258,6 +259,9 @@ void E2bGateway::in_sandbox(const HttpRequest& req, ResponseWriter& out, const s
   if (auto ok = bus::subjects::check_token("sandbox id", id); !ok) return send_error(out, 400, ok.error().message);
   if (req.path == "/health") return out.send(204, "", "");
   const bool token_ok = tokens_.check(id, req.header("x-access-token"));
+  const std::string code_port = std::string(kCodeInterpreterPort);
+  if (req.header("e2b-sandbox-port") == code_port || req.header("host").rfind(code_port + "-", 0) == 0)
+    return serve_code_interpreter(bus_, req, out, id, token_ok);
   if (req.path == "/files") return serve_files(bus_, urls_, req, out, id, token_ok);
   if (!token_ok)
     return send_error(out, 401,

@@ -14,6 +14,9 @@ PACKAGES=(
   libboost-dev libcli11-dev nlohmann-json3-dev libssl-dev zlib1g-dev
   # languages that sandboxes run, and peers the benchmarks compare against
   python3 nodejs ruby perl lua5.4 gcc bubblewrap iproute2
+  # the code interpreter's Python data stack (code-interpreter-v1 preloads it;
+  # Pillow decodes its figures in the tests)
+  python3-numpy python3-pandas python3-matplotlib python3-pil
   # checks
   clang-format git curl openssl
 )
@@ -46,6 +49,6 @@ cmake --build "$BUILD_DIR" -j "$(nproc)"
 echo "setup: building examples/jobs-js (npm install, flatc --ts, tsc)"
 (cd examples/jobs-js && npm install --no-audit --no-fund --loglevel=error >/dev/null && npm run --silent build >/dev/null)
 
-# The unmodified E2B SDK the gateway tests drive (pinned in tests/e2b/package.json).
-echo "setup: installing the e2b SDK for the gateway tests (npm)"
+# The unmodified E2B SDKs the gateway tests drive (pinned in tests/e2b/package.json).
+echo "setup: installing the e2b and @e2b/code-interpreter SDKs for the gateway tests (npm)"
 (cd tests/e2b && npm install --no-audit --no-fund --loglevel=error >/dev/null)

@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "bus/subjects.h"
@@ -1141,4 +1142,133 @@ TEST_CASE("jobs over HTTP: submitted with an API key, run once, the result fetch
   CHECK(call(dev.second, "POST", "/v1/jobs", R"({"command":["x"],"timeoutMs":-1})").status == 400);
   CHECK(call(dev.second, "POST", "/v1/jobs", R"({"command":["x"],"jobID":"bad id!"})").status == 400);
   CHECK(call(dev.second, "GET", "/v1/jobs/nope").status == 404);
+}
+
+TEST_CASE("the unmodified e2b code-interpreter SDK runs python and javascript with contexts and charts",
+          "[gateway][e2b][code]") {
+  SdkRun run("ci-t", "code_interpreter.mjs");
+  const json& out = run.out;
+  INFO(out.dump(2));
+  CHECK(out["answer"]["text"] == "42");
+  CHECK(out["answer"]["stdout"] == json::array({"thinking\n"}));
+  CHECK(out["answer"]["streamed"] == json::array({"thinking\n"}));
+  CHECK(out["answer"]["count"].get<int>() >= 2);
+  CHECK(out["error"]["name"] == "ZeroDivisionError");
+  CHECK(out["error"]["traceback"].get<std::string>().find("1 / 0") != std::string::npos);
+  CHECK(out["env"] == "per-run");
+  CHECK(out["chart"]["pngMagic"] == "PNG");
+  CHECK(out["chart"]["pngBytes"].get<int>() > 1000);
+  CHECK(out["chart"]["chartType"] == "line");
+  CHECK(out["chart"]["chartTitle"] == "Sine wave");
+  CHECK(out["chart"]["points"] == 100);
+  CHECK(out["chart"]["isMain"] == false);
+  const auto formats = out["chart"]["formats"].dump();
+  CHECK(formats.find("png") != std::string::npos);
+  CHECK(formats.find("svg") != std::string::npos);
+  CHECK(out["dataframe"]["html"] == true);
+  CHECK(out["js"]["first"] == "10");
+  CHECK(out["js"]["second"] == "HI FROM JS");
+  CHECK(out["context"]["language"] == "python");
+  CHECK(out["context"]["cwd"] == "/tmp");
+  CHECK(out["context"]["hasId"] == true);
+  CHECK(out["inContext"] == "('in context', '/tmp')");
+  CHECK(out["defaultSeesY"] == "False");
+  CHECK(out["listed"] == true);
+  CHECK(out["afterRestart"] == "False");
+  CHECK(out["removed"]["name"] == "NotFoundError");
+  CHECK(out["removed"]["message"].get<std::string>().find("not found") != std::string::npos);
+  CHECK(out["killed"] == true);
+  // The SDK's default template, with its warm kernels.
+  auto info = run.d.client().info(out["sandboxId"].get<std::string>());
+  CHECK((!info.ok() || info->template_name == "code-interpreter-v1"));
+}
+
+// NDJSON lines of a chunked /execute answer (each line is one chunk: the
+// chunk-size lines between are skipped).
+std::vector<json> ndjson(const std::string& body) {
+  std::vector<json> lines;
+  std::istringstream in(body);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    json j = json::parse(line, nullptr, false);
+    if (j.is_object()) lines.push_back(std::move(j));
+  }
+  return lines;
+}
+
+TEST_CASE("the code interpreter API streams NDJSON and refuses bad input and unknown contexts and missing tokens",
+          "[gateway][code]") {
+  test::Daemon d({"--jobs-workers", "0"});
+  const auto key = developer_key(d.client(), "ci-raw");
+  Gateway g(d);
+  auto made = http(g.url(), "POST", "/v2/sandboxes", {"X-API-Key: " + key.second}, R"({"templateID":"base"})");
+  REQUIRE(made.status == 201);
+  const json created = json::parse(made.body);
+  const std::string id = created["sandboxID"], token = created["envdAccessToken"];
+  const std::vector<std::string> ci = {"E2b-Sandbox-Id: " + id, "E2b-Sandbox-Port: 49999",
+                                       "Content-Type: application/json", "X-Access-Token: " + token};
+  auto execute = [&](const std::string& body) { return http(g.url(), "POST", "/execute", ci, body); };
+
+  auto ok = execute(R"({"code":"open('out.txt','w').write('x')\nprint('hi')\n6 * 7"})");
+  REQUIRE(ok.status == 200);
+  CHECK(ok.head.find("application/x-ndjson") != std::string::npos);
+  const auto lines = ndjson(ok.body);
+  REQUIRE(lines.size() == 5);
+  CHECK(lines[0]["type"] == "number_of_executions");
+  CHECK(lines[1]["type"] == "stdout");
+  CHECK(lines[1]["text"] == "hi\n");
+  CHECK(lines[1]["timestamp"].get<std::string>().back() == 'Z');
+  CHECK(lines[2]["type"] == "result");
+  CHECK(lines[2]["text"] == "42");
+  CHECK(lines[2]["is_main_result"] == true);
+  CHECK(lines[3]["type"] == "artifacts");
+  CHECK(lines[3]["artifacts"][0]["path"] == "/home/user/out.txt");
+  CHECK(lines[3]["artifacts"][0]["mime_type"] == "text/plain");
+  CHECK(lines[4]["type"] == "end_of_execution");
+
+  // SoulBox's server-side timeout; the context keeps its state.
+  execute(R"({"code":"kept = 1"})");
+  auto slow = ndjson(execute(R"({"code":"while True: pass","timeout_ms":300})").body);
+  REQUIRE(slow.size() >= 3);
+  CHECK(slow[1]["type"] == "error");
+  CHECK(slow[1]["name"] == "TimeoutError");
+  CHECK(ndjson(execute(R"({"code":"kept"})").body)[1]["text"] == "1");
+
+  // Contexts over HTTP, and the interrupt route.
+  auto ctx = http(g.url(), "POST", "/contexts", ci, R"({"language":"bash"})");
+  REQUIRE(ctx.status == 200);
+  const std::string ctx_id = json::parse(ctx.body)["id"];
+  std::thread interrupter([&] {
+    std::this_thread::sleep_for(400ms);
+    CHECK(http(g.url(), "POST", "/contexts/" + ctx_id + "/interrupt", ci).status == 200);
+  });
+  auto stopped = ndjson(execute(R"({"code":"sleep 60","context_id":")" + ctx_id + R"("})").body);
+  interrupter.join();
+  REQUIRE(stopped.size() >= 3);
+  CHECK(stopped[1]["name"] == "KeyboardInterrupt");
+  auto listed = json::parse(http(g.url(), "GET", "/contexts", ci).body);
+  CHECK(listed.size() == 2);  // python's default and the bash one
+  CHECK(http(g.url(), "POST", "/contexts/" + ctx_id + "/restart", ci).status == 200);
+  CHECK(http(g.url(), "DELETE", "/contexts/" + ctx_id, ci).status == 204);
+  auto missing = execute(R"({"code":"1","context_id":")" + ctx_id + R"("})");
+  CHECK(missing.status == 404);
+  CHECK(missing.body == "Context " + ctx_id + " not found");
+  CHECK(http(g.url(), "DELETE", "/contexts/" + ctx_id, ci).status == 404);
+
+  // Bad input.
+  CHECK(execute("{not json").status == 400);
+  CHECK(execute(R"({"code":5})").status == 400);
+  CHECK(execute(R"({"code":"1","context_id":"a","language":"python"})").status == 400);
+  CHECK(execute(R"({"code":"1","language":"cobol"})").status == 400);
+  CHECK(execute(R"({"code":"1","env_vars":{"A":1}})").status == 400);
+  CHECK(execute(R"({"code":"1","timeout_ms":-1})").status == 400);
+  CHECK(http(g.url(), "POST", "/contexts", ci, R"({"language":7})").status == 400);
+  CHECK(http(g.url(), "GET", "/contexts/x/y", ci).status == 404);
+  // /execute needs the sandbox's token.
+  std::vector<std::string> no_token(ci.begin(), ci.end() - 1);
+  CHECK(http(g.url(), "POST", "/execute", no_token, R"({"code":"1"})").status == 401);
+  no_token.push_back("X-Access-Token: sbt_" + std::string(64, '0'));
+  CHECK(http(g.url(), "POST", "/execute", no_token, R"({"code":"1"})").status == 401);
+  // Everything still works.
+  CHECK(ndjson(execute(R"({"code":"kept + 1"})").body)[1]["text"] == "2");
 }
