@@ -83,6 +83,9 @@ void AgentIo::drain(int fd, Channel& channel) {
     closed = true;  // EOF or a hard error
     break;
   }
+  // The frames of one read go together: the actor can answer them with
+  // fewer bus messages (a cell's output and its end in one).
+  std::string batch;
   for (;;) {
     const agentproto::Frame* frame = nullptr;
     const auto status = channel.reader.next(frame);
@@ -91,8 +94,12 @@ void AgentIo::drain(int fd, Channel& channel) {
       closed = true;  // a broken agent is treated as a dead one
       break;
     }
-    caf::anon_send(channel.owner, agent_atom::value, channel.reader.last_frame_bytes());
+    const std::string bytes = channel.reader.last_frame_bytes();
+    const uint32_t n = uint32_t(bytes.size());
+    const char len[4] = {char(n & 0xff), char((n >> 8) & 0xff), char((n >> 16) & 0xff), char((n >> 24) & 0xff)};
+    batch.append(len, 4).append(bytes);
   }
+  if (!batch.empty()) caf::anon_send(channel.owner, agent_atom::value, std::move(batch));
   if (closed) {
     caf::anon_send(channel.owner, agent_eof_atom::value);
     ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);

@@ -1,6 +1,7 @@
 // One thread that reads every agent channel of the node. Sandbox actors
 // never block on their agent: this thread splits the byte stream into
-// verified frames and sends each to the owning actor as (agent_atom, bytes);
+// verified frames and sends those of one read to the owning actor together
+// as (agent_atom, bytes): each frame with its 4-byte little-endian length;
 // when a channel closes or breaks it sends agent_eof_atom once. Actors write
 // their requests to the channel themselves (small frames; the agent always
 // reads).

@@ -11,7 +11,7 @@
 namespace soulbox::actors {
 
 using bus_atom = caf::atom_constant<caf::atom("bus")>;             // a bus::Message for the receiver
-using agent_atom = caf::atom_constant<caf::atom("agent")>;         // one verified agent frame (bytes)
+using agent_atom = caf::atom_constant<caf::atom("agent")>;         // verified agent frames, each length-prefixed
 using agent_eof_atom = caf::atom_constant<caf::atom("agenteof")>;  // the agent channel closed
 using start_atom = caf::atom_constant<caf::atom("start")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;

@@ -4,8 +4,10 @@
 
 #include <cerrno>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <string_view>
 
 #include "actors/agent_forward.h"
 #include "actors/audit_actor.h"
@@ -248,7 +250,7 @@ void on_agent_frame(Self* self, const std::string& bytes) {
         flatbuffers::FlatBufferBuilder fbb(256);
         auto started =
             bp::CreateCodeStarted(fbb, fbb.CreateString(accepted->context_id() ? accepted->context_id()->str() : ""),
-                                  accepted->pid(), fbb.CreateString(call.events_subject));
+                                  accepted->pid(), fbb.CreateString(call.events_subject), accepted->execution_count());
         bp::FinishReplyBuffer(
             fbb, bp::CreateReply(fbb, fbb.CreateString(call.request_id), 0, 0, bp::Body::CodeStarted, started.Union()));
         publish(self, call.reply_to, bp::finish(fbb));
@@ -280,6 +282,66 @@ void on_agent_frame(Self* self, const std::string& bytes) {
       st.pending.erase(frame->id());
       return;
   }
+}
+
+// A running cell's events from one batch, published as one CodeEvents.
+struct CodeBurst {
+  std::vector<const ap::Frame*> frames;
+  size_t bytes = 0;
+};
+
+void publish_burst(Self* self, uint64_t id, const CodeBurst& burst) {
+  auto& st = self->state;
+  auto it = st.pending.find(id);
+  if (it == st.pending.end() || burst.frames.empty()) return;
+  PendingCall& call = it->second;
+  bp::ReplyT reply;
+  reply.request_id = call.request_id;
+  bp::CodeEventsT events;
+  bool ended = false;
+  for (const ap::Frame* f : burst.frames) {
+    if (const auto* e = f->body_as_CodeEvent()) events.events.emplace_back(e->UnPack());
+    if (const auto* end = f->body_as_CodeEnd()) {
+      events.end.reset(end->UnPack());
+      ended = true;
+    }
+  }
+  reply.body.Set(std::move(events));
+  flatbuffers::FlatBufferBuilder fbb(256 + burst.bytes);
+  bp::FinishReplyBuffer(fbb, bp::Reply::Pack(fbb, &reply));
+  publish(self, call.events_subject, bp::finish(fbb));
+  if (ended) st.pending.erase(it);
+}
+
+// Frames from the agent, as one read brought them: a running cell's events
+// and end are gathered per cell into one bus message (kept under 1 MiB);
+// everything else is handled frame by frame, in order.
+void on_agent_frames(Self* self, const std::string& batch) {
+  constexpr size_t kMaxBurstBytes = 1u << 20;
+  std::map<uint64_t, CodeBurst> bursts;
+  for (size_t at = 0; at + 4 <= batch.size();) {
+    const auto* p = reinterpret_cast<const unsigned char*>(batch.data() + at);
+    const uint32_t n = p[0] | (p[1] << 8) | (p[2] << 16) | (uint32_t(p[3]) << 24);
+    const std::string_view bytes(batch.data() + at + 4, n);
+    at += 4 + size_t(n);
+    const ap::Frame* frame = ap::GetFrame(reinterpret_cast<const uint8_t*>(bytes.data()));
+    auto call = self->state.pending.find(frame->id());
+    const bool cell_event = call != self->state.pending.end() && call->second.kind == PendingCall::Kind::code &&
+                            call->second.reply_to.empty() && call->second.attached_subjects.empty() &&
+                            (frame->body_type() == ap::Body::CodeEvent || frame->body_type() == ap::Body::CodeEnd);
+    if (!cell_event) {
+      on_agent_frame(self, std::string(bytes));
+      continue;
+    }
+    CodeBurst& burst = bursts[frame->id()];
+    burst.frames.push_back(frame);
+    burst.bytes += n;
+    if (burst.bytes > kMaxBurstBytes || frame->body_type() == ap::Body::CodeEnd) {
+      publish_burst(self, frame->id(), burst);
+      bursts.erase(frame->id());
+    }
+  }
+  for (const auto& [id, burst] : bursts) publish_burst(self, id, burst);
 }
 
 // --- requests from the bus ----------------------------------------------------
@@ -822,7 +884,7 @@ caf::behavior sandbox_actor(Self* self, std::shared_ptr<NodeContext> ctx, caf::a
         start(self, reply_to, request_id, pool_hit);
       },
       [=](bus_atom, const bus::Message& m) { on_bus(self, m); },
-      [=](agent_atom, const std::string& frame) { on_agent_frame(self, frame); },
+      [=](agent_atom, const std::string& frames) { on_agent_frames(self, frames); },
       [=](agent_eof_atom) { end(self, end_reason::agent_died); },
       [=](expire_atom, uint64_t generation) {
         auto& s = self->state;

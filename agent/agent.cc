@@ -133,9 +133,11 @@ int Agent::run() {
     apply_backpressure();
     int timeout = earliest(processes_.next_deadline_ms(), contexts_.next_deadline_ms());
     if (files_.has_pending_reads() && !channel_.congested()) timeout = 0;
+    channel_.cork();  // what this wake-up sends leaves in one write
     loop_.run_once(timeout);
     processes_.enforce_deadlines();
     contexts_.enforce_deadlines();
+    if (!channel_.uncork()) running_ = false;
   }
   return exit_status_;
 }

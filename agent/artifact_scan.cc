@@ -2,8 +2,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include "common/unique_fd.h"
@@ -18,7 +21,8 @@ bool skipped(const char* name) {
   return name[0] == '.' || std::strcmp(name, "__pycache__") == 0 || std::strcmp(name, "node_modules") == 0;
 }
 
-void scan(int dir_fd, const std::string& path, int depth, DirSnapshot& out) {
+void scan(int dir_fd, const std::string& path, int depth, DirSnapshot& out, std::vector<std::string>* dirs) {
+  if (dirs) dirs->push_back(path.empty() ? "/" : path);
   DIR* dir = ::fdopendir(dir_fd);
   if (!dir) {
     ::close(dir_fd);
@@ -34,7 +38,7 @@ void scan(int dir_fd, const std::string& path, int depth, DirSnapshot& out) {
       out[child] = FileMark{uint64_t(st.st_size), int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
     } else if (S_ISDIR(st.st_mode) && depth < kMaxDepth) {
       const int sub = ::openat(::dirfd(dir), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (sub >= 0) scan(sub, child, depth + 1, out);
+      if (sub >= 0) scan(sub, child, depth + 1, out, dirs);
     }
   }
   ::closedir(dir);
@@ -42,11 +46,36 @@ void scan(int dir_fd, const std::string& path, int depth, DirSnapshot& out) {
 
 }  // namespace
 
-DirSnapshot snapshot_dir(const std::string& dir) {
+DirSnapshot snapshot_dir(const std::string& dir, std::vector<std::string>* dirs) {
   DirSnapshot out;
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) scan(fd, dir == "/" ? "" : dir, 1, out);
+  if (fd >= 0) scan(fd, dir == "/" ? "" : dir, 1, out, dirs);
   return out;
+}
+
+ChangeWatch::ChangeWatch() : fd_(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {}
+
+void ChangeWatch::watch(const std::vector<std::string>& dirs) {
+  if (!fd_) return;
+  constexpr uint32_t kEvents = IN_CREATE | IN_DELETE | IN_CLOSE_WRITE | IN_MODIFY | IN_MOVED_FROM | IN_MOVED_TO |
+                               IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
+  for (const auto& dir : dirs)
+    if (::inotify_add_watch(fd_.get(), dir.c_str(), kEvents) < 0 && errno == ENOSPC) fd_.reset();  // out of watches
+}
+
+bool ChangeWatch::changed() {
+  if (!fd_) return true;
+  bool any = false;
+  char buf[8192];
+  for (;;) {
+    const ssize_t n = ::read(fd_.get(), buf, sizeof buf);
+    if (n > 0) {
+      any = true;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    return any || (n < 0 && errno != EAGAIN);  // an error: scan to be safe
+  }
 }
 
 std::vector<ArtifactInfo> changed_files(const DirSnapshot& before, const DirSnapshot& after) {

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "common/unique_fd.h"
+
 namespace soulbox::agent {
 
 struct FileMark {
@@ -22,8 +24,24 @@ struct ArtifactInfo {
 };
 
 // Regular files under `dir` up to two levels down, at most 2000; hidden
-// names, __pycache__ and node_modules skipped.
-DirSnapshot snapshot_dir(const std::string& dir);
+// names, __pycache__ and node_modules skipped. `dirs` (optional) gets the
+// directories looked into.
+DirSnapshot snapshot_dir(const std::string& dir, std::vector<std::string>* dirs = nullptr);
+
+// Tells whether anything changed under a directory since the last look, so
+// a cell that touched no file costs no scan (inotify on the directory and
+// the subdirectories a scan went into; without inotify, always "changed").
+class ChangeWatch {
+ public:
+  ChangeWatch();
+  // Watches these directories (again: a no-op for those watched already).
+  void watch(const std::vector<std::string>& dirs);
+  // True when events came since the last call (they are consumed).
+  bool changed();
+
+ private:
+  unique_fd fd_;
+};
 // Files in `after` that are absent from `before` or differ in size or mtime.
 std::vector<ArtifactInfo> changed_files(const DirSnapshot& before, const DirSnapshot& after);
 // A MIME type from the file name's extension (application/octet-stream else).

@@ -1,6 +1,7 @@
 #include "agent/channel.h"
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,22 +13,36 @@ void Channel::send(const flatbuffers::FlatBufferBuilder& fbb) {
   std::string frame = agentproto::encode_frame(fbb);
   queued_ += frame.size();
   out_.push_back(std::move(frame));
-  flush();
+  if (!corked_) flush();
 }
 
 bool Channel::flush() {
   while (!out_.empty() && !broken_) {
-    const std::string& head = out_.front();
-    const ssize_t n = ::send(fd_, head.data() + out_offset_, head.size() - out_offset_, MSG_NOSIGNAL | MSG_DONTWAIT);
+    struct iovec iov[64];
+    int count = 0;
+    for (auto it = out_.begin(); it != out_.end() && count < 64; ++it, ++count) {
+      const size_t skip = count == 0 ? out_offset_ : 0;
+      iov[count].iov_base = const_cast<char*>(it->data() + skip);
+      iov[count].iov_len = it->size() - skip;
+    }
+    struct msghdr msg {};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = size_t(count);
+    ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) return true;
       broken_ = true;
       break;
     }
-    out_offset_ += size_t(n);
     queued_ -= size_t(n);
-    if (out_offset_ == head.size()) {
+    while (n > 0) {  // drop what went, keep the offset into a partly sent frame
+      const size_t left = out_.front().size() - out_offset_;
+      if (size_t(n) < left) {
+        out_offset_ += size_t(n);
+        break;
+      }
+      n -= ssize_t(left);
       out_.pop_front();
       out_offset_ = 0;
     }

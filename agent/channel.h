@@ -19,8 +19,17 @@ class Channel {
   explicit Channel(int fd) : fd_(fd) {}
 
   int fd() const { return fd_; }
-  // Queues a finished frame and writes as much as the socket takes.
+  // Queues a finished frame and writes as much as the socket takes (unless
+  // corked).
   void send(const flatbuffers::FlatBufferBuilder& fbb);
+  // While corked, frames only queue; uncorking writes them together (one
+  // sendmsg), so the frames one wake-up of the agent produced reach the host
+  // in one wake-up too.
+  void cork() { corked_ = true; }
+  bool uncork() {
+    corked_ = false;
+    return flush();
+  }
   // Writes queued bytes; call on EPOLLOUT. False when the host is gone.
   bool flush();
   size_t queued_bytes() const { return queued_; }
@@ -38,6 +47,7 @@ class Channel {
   size_t out_offset_ = 0;
   size_t queued_ = 0;
   bool broken_ = false;
+  bool corked_ = false;
   agentproto::FrameReader reader_;
 };
 

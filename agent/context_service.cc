@@ -172,7 +172,7 @@ Result<ContextService::Context*> ContextService::make_context(const KernelSpec& 
   c->cwd = spec.cwd;
   c->spec = spec;
   if (auto started = start_kernel(*c); !started) return started.error();
-  c->files = snapshot_dir(c->cwd);
+  rescan_files(*c);
   if (is_default) {
     for (auto& [id, other] : contexts_)
       if (other->language == c->language) other->is_default = false;
@@ -332,19 +332,25 @@ void ContextService::run(uint64_t id, const ap::CodeRun& req) {
   cell.frame_id = id;
   cell.request = cell_request(req);
   cell.timeout_ms = req.timeout_ms();
+  c->queued.push_back(std::move(cell));
+  // A cell that starts at once has its count in the acceptance: one frame less.
+  const uint32_t count = start_next(*c);
   const pid_t pid = c->kernel.pid;
   const std::string cid = c->id;
   send_frame(channel_, id, [&](flatbuffers::FlatBufferBuilder& fbb) {
-    return std::make_pair(ap::Body::CodeAccepted, ap::CreateCodeAccepted(fbb, fbb.CreateString(cid), pid).Union());
+    return std::make_pair(ap::Body::CodeAccepted,
+                          ap::CreateCodeAccepted(fbb, fbb.CreateString(cid), pid, count).Union());
   });
-  c->queued.push_back(std::move(cell));
-  pump(*c);
 }
 
 // --- cells --------------------------------------------------------------------
 
 void ContextService::pump(Context& c) {
-  if (!c.ready || c.running || c.queued.empty() || c.kernel.pid < 0) return;
+  if (const uint32_t count = start_next(c)) send_event(*c.running, ap::CodeEventKind::ExecutionCount, "", count);
+}
+
+uint32_t ContextService::start_next(Context& c) {
+  if (!c.ready || c.running || c.queued.empty() || c.kernel.pid < 0) return 0;
   c.running = std::move(c.queued.front());
   c.queued.pop_front();
   Cell& cell = *c.running;
@@ -352,6 +358,8 @@ void ContextService::pump(Context& c) {
   if (cell.timeout_ms) cell.deadline_ns = cell.start_ns + int64_t(cell.timeout_ms) * 1000000;
   c.pending_request = std::move(cell.request);
   flush_request(c);
+  // Counted here, not by the kernel: one event less on the kernel's side.
+  return cell.execution_count = ++c.execution_count;
 }
 
 // The request pipe is non-blocking: a kernel that stopped reading never
@@ -396,10 +404,19 @@ void ContextService::on_events(const std::string& context_id) {
     c->events_buffer.append(buf, size_t(n));
     if (size_t(n) < sizeof buf) break;
   }
+  // Lines "<kind> <json>", and "out <n>"/"err <n>" lines followed by n bytes.
   size_t start = 0, nl;
   const std::string id = c->id;
   while ((nl = c->events_buffer.find('\n', start)) != std::string::npos) {
     const std::string line = c->events_buffer.substr(start, nl - start);
+    const bool out = line.rfind("out ", 0) == 0, err = line.rfind("err ", 0) == 0;
+    if (out || err) {
+      const size_t n = std::strtoull(line.c_str() + 4, nullptr, 10);
+      if (c->events_buffer.size() - (nl + 1) < n) break;  // the rest is on its way
+      forward_output(*c, out ? 0 : 1, c->events_buffer.data() + nl + 1, n);
+      start = nl + 1 + n;
+      continue;
+    }
     start = nl + 1;
     handle_event(*c, line);
     if (!find(id) || !c->kernel.events) return;  // the kernel was replaced meanwhile
@@ -421,10 +438,7 @@ void ContextService::handle_event(Context& c, const std::string& line) {
   }
   if (!c.running) return;
   Cell& cell = *c.running;
-  if (kind == "count") {
-    cell.execution_count = c.execution_count = uint32_t(std::strtoul(payload.c_str(), nullptr, 10));
-    send_event(cell, ap::CodeEventKind::ExecutionCount, "", cell.execution_count);
-  } else if (kind == "result") {
+  if (kind == "result") {
     drain_output(c);
     send_event(cell, ap::CodeEventKind::Result,
                payload.size() <= kMaxResultBytes
@@ -456,9 +470,12 @@ void ContextService::send_event(const Cell& cell, ap::CodeEventKind kind, const 
 void ContextService::finish_cell(Context& c, bool restarted) {
   const Cell cell = std::move(*c.running);
   c.running.reset();
-  DirSnapshot now = snapshot_dir(c.cwd);
-  auto changed = changed_files(c.files, now);
-  c.files = std::move(now);
+  std::vector<ArtifactInfo> changed;
+  if (c.file_changes.changed()) {  // a cell that touched no file costs no scan
+    const DirSnapshot before = std::move(c.files);
+    rescan_files(c);
+    changed = changed_files(before, c.files);
+  }
   if (changed.size() > kMaxArtifacts) changed.resize(kMaxArtifacts);
   const uint64_t wall_us = uint64_t(now_ns() - cell.start_ns) / 1000;
   send_frame(channel_, cell.frame_id, [&](flatbuffers::FlatBufferBuilder& fbb) {
@@ -470,6 +487,12 @@ void ContextService::finish_cell(Context& c, bool restarted) {
     return std::make_pair(ap::Body::CodeEnd, end.Union());
   });
   pump(c);
+}
+
+void ContextService::rescan_files(Context& c) {
+  std::vector<std::string> dirs;
+  c.files = snapshot_dir(c.cwd, &dirs);
+  c.file_changes.watch(dirs);
 }
 
 // Ends the running cell and every queued one with an error: the kernel they
@@ -514,14 +537,20 @@ void ContextService::on_output(const std::string& context_id, int stream) {
       return;
     }
     budget -= std::min(budget, size_t(n));
-    if (!c->running) continue;  // output between cells (a background thread) has no cell to go to
-    Cell& cell = *c->running;
-    const uint64_t room = output_limit_ > cell.output_bytes ? output_limit_ - cell.output_bytes : 0;
-    const size_t keep = size_t(std::min<uint64_t>(room, uint64_t(n)));
-    if (keep == 0) continue;
-    cell.output_bytes += keep;
-    send_event(cell, stream == 0 ? ap::CodeEventKind::Stdout : ap::CodeEventKind::Stderr, std::string(buf, keep));
+    forward_output(*c, stream, buf, size_t(n));
   }
+}
+
+// Output goes to the running cell, up to the output limit; output between
+// cells (a background thread) has no cell to go to.
+void ContextService::forward_output(Context& c, int stream, const char* data, size_t n) {
+  if (!c.running) return;
+  Cell& cell = *c.running;
+  const uint64_t room = output_limit_ > cell.output_bytes ? output_limit_ - cell.output_bytes : 0;
+  const size_t keep = size_t(std::min<uint64_t>(room, uint64_t(n)));
+  if (keep == 0) return;
+  cell.output_bytes += keep;
+  send_event(cell, stream == 0 ? ap::CodeEventKind::Stdout : ap::CodeEventKind::Stderr, std::string(data, keep));
 }
 
 // The kernel wrote its output before the event that follows it: read what

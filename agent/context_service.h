@@ -67,6 +67,7 @@ class ContextService {
     std::optional<Cell> running;
     std::deque<Cell> queued;
     DirSnapshot files;  // the cwd as the last cell left it (artifacts)
+    ChangeWatch file_changes;
   };
 
   Result<Context*> make_context(const KernelSpec& spec, bool is_default);
@@ -77,14 +78,19 @@ class ContextService {
   Context* default_for(const std::string& language);
   void send_info(uint64_t id, const Context& c);
 
+  // Starts the next queued cell if the kernel is free: its execution count,
+  // or 0. pump() also sends the count as an event.
+  uint32_t start_next(Context& c);
   void pump(Context& c);
   void flush_request(Context& c);
   void on_events(const std::string& context_id);
   void on_output(const std::string& context_id, int stream);
   void drain_output(Context& c);
+  void forward_output(Context& c, int stream, const char* data, size_t n);
   void handle_event(Context& c, const std::string& line);
   void send_event(const Cell& cell, agentproto::CodeEventKind kind, const std::string& data, uint32_t count = 0);
   void finish_cell(Context& c, bool restarted);
+  void rescan_files(Context& c);
   void fail_cells(Context& c, const std::string& name, const std::string& why);
 
   EventLoop& loop_;

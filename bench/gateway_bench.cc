@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "bench/bench_env.h"
+#include "bench/bench_http.h"
 #include "bench/stats.h"
 #include "bus/subjects.h"
 #include "client/client.h"
@@ -43,100 +44,11 @@ struct Config {
   std::string root = "/var/lib/soulbox-bench-gateway";
 };
 
-[[noreturn]] void die(const std::string& what, const std::string& why) {
-  std::cerr << "gateway_bench: " << what << ": " << why << "\n";
-  std::exit(1);
-}
-
-template <class T>
-T must(Result<T> r, const std::string& what) {
-  if (!r) die(what, r.error().message);
-  return std::move(*r);
-}
-
-// One keep-alive HTTP/1.1 connection (Beast, synchronous).
-class HttpConnection {
- public:
-  explicit HttpConnection(uint16_t port) : stream_(io_) { stream_.connect(tcp::endpoint(tcp::v4(), port)); }
-  http::response<http::string_body> call(http::verb verb, const std::string& target,
-                                         const std::vector<std::pair<std::string, std::string>>& headers,
-                                         const std::string& body = "") {
-    http::request<http::string_body> req{verb, target, 11};
-    req.set(http::field::host, "127.0.0.1");
-    for (const auto& [k, v] : headers) req.set(k, v);
-    req.body() = body;
-    req.prepare_payload();
-    http::write(stream_, req);
-    http::response<http::string_body> res;
-    http::read(stream_, buffer_, res);
-    return res;
-  }
-
- private:
-  boost::asio::io_context io_;
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
-};
-
-pid_t start_gateway(const std::string& build, const std::string& data_dir, const std::string& ready) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const std::string log = ready + ".out";
-    std::freopen(log.c_str(), "w", stdout);
-    std::freopen(log.c_str(), "a", stderr);
-    const std::string bin = build + "/soulbox-gateway";
-    ::execl(bin.c_str(), bin.c_str(), "--data-dir", data_dir.c_str(), "--port", "0", "--ready-file", ready.c_str(),
-            nullptr);
-    ::_exit(127);
-  }
-  return pid;
-}
-
-uint16_t wait_port(const std::string& ready) {
-  for (int i = 0; i < 200; ++i) {
-    std::ifstream in(ready);
-    const json j = json::parse(in, nullptr, false);
-    if (j.is_object()) {
-      const std::string url = j.value("url", "");
-      return uint16_t(std::stoi(url.substr(url.rfind(':') + 1)));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  die("gateway", "no ready file");
-}
-
-std::string api_key(client::Client& c) {
-  namespace bp = busproto;
-  must(c.call(bus::subjects::tenant_op("upsert"),
-              [](flatbuffers::FlatBufferBuilder& fbb) {
-                return std::make_pair(bp::Body::TenantUpsert,
-                                      bp::CreateTenantUpsert(fbb, fbb.CreateString("bench")).Union());
-              }),
-       "tenant upsert");
-  auto r = must(c.call(bus::subjects::tenant_op("key-create"),
-                       [](flatbuffers::FlatBufferBuilder& fbb) {
-                         auto roles = fbb.CreateVectorOfStrings(std::vector<std::string>{"admin"});
-                         return std::make_pair(bp::Body::KeyCreate,
-                                               bp::CreateKeyCreate(fbb, fbb.CreateString("bench"), roles).Union());
-                       }),
-                "key-create");
-  return r.get().body_as_KeyCreated()->token()->str();
-}
-
 std::string connect_envelope(const std::string& text) {
   std::string out(5, '\0');
   out[3] = char((text.size() >> 8) & 0xff);
   out[4] = char(text.size() & 0xff);
   return out + text;
-}
-
-void header(const std::string& title) {
-  std::cout << "\n### " << title << "\n\n| what | p50 | p90 | p99 | ratio (p50) |\n|---|---:|---:|---:|---:|\n";
-}
-
-void row(const std::string& name, const Summary& s, double base) {
-  std::cout << "| " << name << " | " << fmt(s.p50) << " | " << fmt(s.p90) << " | " << fmt(s.p99) << " | "
-            << fmt(s.p50 / base, 2) << "x |\n";
 }
 
 // Calls `one` from `threads` threads for `seconds`: completed calls per second.
@@ -191,7 +103,7 @@ int main(int argc, char** argv) {
   std::cout << "## gateway benchmark\n\nhost: " << sysconf(_SC_NPROCESSORS_ONLN) << " cores; rounds " << c.rounds
             << ", throughput windows " << c.seconds << " s; soulboxd with a warm pool of 4, one gateway\n";
 
-  header("1. Create (warm pool, placed) (µs)");
+  table_header("1. Create (warm pool, placed) (µs)");
   std::vector<double> bus_create, http_create;
   for (int i = 0; i < c.rounds; ++i) {
     double t0 = now_us();
@@ -206,8 +118,8 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let the pool refill, for both alike
   }
   const Summary bc = summarize(bus_create), hc = summarize(http_create);
-  row("bus: Client::create", bc, bc.p50);
-  row("HTTP: POST /v2/sandboxes", hc, bc.p50);
+  table_row("bus: Client::create", bc, bc.p50);
+  table_row("HTTP: POST /v2/sandboxes", hc, bc.p50);
 
   auto made = conn.call(http::verb::post, "/v2/sandboxes", auth, R"({"timeout":600})");
   const json created = json::parse(made.body());
@@ -218,7 +130,7 @@ int main(int argc, char** argv) {
       {"X-Access-Token", created["envdAccessToken"].get<std::string>()},
       {"Content-Type", "application/connect+json"}};
 
-  header("2. Exec of /bin/echo x, to its end (µs)");
+  table_header("2. Exec of /bin/echo x, to its end (µs)");
   ProcessSpec spec;
   spec.argv = {"/bin/echo", "x"};
   const std::string start = connect_envelope(R"({"process":{"cmd":"/bin/echo","args":["x"]}})");
@@ -233,10 +145,10 @@ int main(int argc, char** argv) {
     if (res.body().find("\"end\"") == std::string::npos) die("http exec", res.body());
   }
   const Summary be = summarize(bus_exec), he = summarize(http_exec);
-  row("bus: Client::run", be, be.p50);
-  row("HTTP: process.Process/Start (Connect stream)", he, be.p50);
+  table_row("bus: Client::run", be, be.p50);
+  table_row("HTTP: process.Process/Start (Connect stream)", he, be.p50);
 
-  header("3. Unary call: sandbox info (µs)");
+  table_header("3. Unary call: sandbox info (µs)");
   std::vector<double> bus_info, http_info;
   for (int i = 0; i < c.rounds; ++i) {
     double t0 = now_us();
@@ -248,8 +160,8 @@ int main(int argc, char** argv) {
     if (res.result_int() != 200) die("http info", res.body());
   }
   const Summary bi = summarize(bus_info), hi = summarize(http_info);
-  row("bus: Client::info", bi, bi.p50);
-  row("HTTP: GET /sandboxes/{id}", hi, bi.p50);
+  table_row("bus: Client::info", bi, bi.p50);
+  table_row("HTTP: GET /sandboxes/{id}", hi, bi.p50);
 
   std::cout << "\n| requests/s (" << c.seconds << " s each) | 1 caller | 4 callers |\n|---|---:|---:|\n";
   auto bus_caller = [&] { return std::function<void()>([&] { must(bus->info(id), "bus info"); }); };

@@ -148,7 +148,9 @@ class CodeExecution {
 
  private:
   friend class Client;
+  void take(const agentproto::CodeEvent& e, const CodeEventCallback& on_event);
   std::string context_id_;
+  uint32_t started_count_ = 0;  // from CodeStarted: told to on_event first
   CodeRunResult partial_;
   std::shared_ptr<EventQueue> events_;
   std::unique_ptr<bus::Subscription> subscription_;

@@ -1,6 +1,7 @@
 // The client's code-context calls: ops ctx-* and code on sb.v1.sbx.<id>
 // (docs/bus.md, docs/code-interpreter.md).
 #include <chrono>
+#include <utility>
 
 #include "bus/subjects.h"
 #include "client/client.h"
@@ -50,6 +51,10 @@ void apply_end(const ap::CodeEnd& end, CodeRunResult& r) {
 
 Result<CodeRunResult> CodeExecution::wait(int timeout_ms, const CodeEventCallback& on_event) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  if (started_count_) {  // the cell started at once: its count came with CodeStarted
+    partial_.execution_count = std::exchange(started_count_, 0);
+    if (on_event) on_event(CodeEventData{ap::CodeEventKind::ExecutionCount, "", partial_.execution_count});
+  }
   for (;;) {
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -58,29 +63,40 @@ Result<CodeRunResult> CodeExecution::wait(int timeout_ms, const CodeEventCallbac
     const bp::Reply& r = event->get();
     if (r.code() != 0) return Error{ErrorCode(r.code()), r.message() ? r.message()->str() : "the cell's stream failed"};
     if (const auto* e = r.body_as_CodeEvent()) {
-      CodeEventData data{e->kind(), bytes_of(e->data()), e->execution_count()};
-      if (on_event) on_event(data);
-      switch (data.kind) {
-        case ap::CodeEventKind::Stdout:
-          partial_.out += data.data;
-          break;
-        case ap::CodeEventKind::Stderr:
-          partial_.err += data.data;
-          break;
-        case ap::CodeEventKind::Result:
-          partial_.results.push_back(std::move(data.data));
-          break;
-        case ap::CodeEventKind::Error:
-          partial_.error = std::move(data.data);
-          break;
-        case ap::CodeEventKind::ExecutionCount:
-          partial_.execution_count = data.execution_count;
-          break;
-      }
+      take(*e, on_event);
     } else if (const auto* end = r.body_as_CodeEnd()) {
       apply_end(*end, partial_);
       return partial_;
+    } else if (const auto* burst = r.body_as_CodeEvents()) {
+      if (burst->events())
+        for (const auto* one : *burst->events()) take(*one, on_event);
+      if (burst->end()) {
+        apply_end(*burst->end(), partial_);
+        return partial_;
+      }
     }
+  }
+}
+
+void CodeExecution::take(const ap::CodeEvent& e, const CodeEventCallback& on_event) {
+  CodeEventData data{e.kind(), bytes_of(e.data()), e.execution_count()};
+  if (on_event) on_event(data);
+  switch (data.kind) {
+    case ap::CodeEventKind::Stdout:
+      partial_.out += data.data;
+      break;
+    case ap::CodeEventKind::Stderr:
+      partial_.err += data.data;
+      break;
+    case ap::CodeEventKind::Result:
+      partial_.results.push_back(std::move(data.data));
+      break;
+    case ap::CodeEventKind::Error:
+      partial_.error = std::move(data.data);
+      break;
+    case ap::CodeEventKind::ExecutionCount:
+      partial_.execution_count = data.execution_count;
+      break;
   }
 }
 
@@ -148,6 +164,7 @@ Result<std::unique_ptr<CodeExecution>> Client::start_code(const std::string& id,
   const auto* started = r->get().body_as_CodeStarted();
   if (!started) return unexpected("CodeStarted", r->get());
   exec->context_id_ = str(started->context_id());
+  exec->started_count_ = started->execution_count();
   return exec;
 }
 

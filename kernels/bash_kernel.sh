@@ -5,7 +5,6 @@
 # Protocol: kernels/README.md.
 shopt -s extdebug
 __sb_interrupted=
-__sb_count=0
 trap '__sb_interrupted=1' INT
 __sb_debug() {
   # Only inside the cell (a sourced file): at the kernel's level a non-zero
@@ -49,8 +48,6 @@ while :; do
     export "$__sb_kv"
   done
   [[ $__sb_op == x ]] || continue
-  __sb_count=$((__sb_count + 1))
-  printf 'count %d\n' "$__sb_count" >&3
   __sb_interrupted=
   source /dev/fd/5 5<<<"$__sb_code"
   __sb_status=$?

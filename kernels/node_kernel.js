@@ -80,7 +80,6 @@ async function runCell(code) {
 
 async function execute(code, env) {
   count += 1;
-  emit('count', count);
   const saved = {};
   for (const [key, value] of Object.entries(env)) {
     saved[key] = process.env[key];

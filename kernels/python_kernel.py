@@ -4,8 +4,12 @@
 # (from the agent), stdin = /dev/null, stdout/stderr = pipes the agent
 # streams while a cell runs (kernels/README.md has the protocol).
 # A request is NUL-terminated fields: op, code, the number of env vars, then
-# each KEY=VALUE. Events are lines "<kind> <json>": ready, count, result,
-# error, end. SIGINT interrupts the running cell (KeyboardInterrupt).
+# each KEY=VALUE. Events are lines "<kind> <json>": ready, result, error,
+# end; and "out <n>"/"err <n>" lines followed by n bytes of what the cell
+# printed. Python-level output travels on fd 3 with the events, so a quick
+# cell's output and its end leave in one write (one wake-up of the agent);
+# fds 1 and 2 carry what subprocesses and C code write. SIGINT interrupts
+# the running cell (KeyboardInterrupt).
 import ast
 import asyncio
 import base64
@@ -17,20 +21,80 @@ import linecache
 import os
 import signal
 import sys
+import time
 import traceback
 import types
 
 EVENTS_FD, REQUESTS_FD = 3, 4
 _count = 0
 _namespace = {"__name__": "__main__", "__builtins__": builtins}
+_sources = {}  # cell name -> its code
 _loop = None
 
 
-def _emit(kind, payload=None):
-    line = kind if payload is None else kind + " " + json.dumps(payload, default=str)
-    data = (line + "\n").encode()
+def _write_events(data):
     while data:  # a signal may cut a large write short
         data = data[os.write(EVENTS_FD, data):]
+
+
+def _event(kind, payload=None):
+    line = kind if payload is None else kind + " " + json.dumps(payload, default=str)
+    return (line + "\n").encode()
+
+
+def _emit(kind, payload=None):
+    """An event, after what the cell printed before it (one write)."""
+    _write_events(_pending_output() + _event(kind, payload))
+
+
+class _CellStream(io.TextIOBase):
+    """sys.stdout/sys.stderr: text the cell prints, held until an event or
+    the cell's end goes out (one write for both), or sent at a newline once
+    the cell has run 50 ms (long cells stream), or past 64 KiB."""
+
+    def __init__(self, kind, fd):
+        super().__init__()
+        self._kind, self._fd, self._parts, self._size = kind, fd, [], 0
+
+    def writable(self):
+        return True
+
+    @property
+    def encoding(self):
+        return "utf-8"
+
+    def fileno(self):
+        return self._fd  # for subprocess(stdout=sys.stdout) and faulthandler
+
+    def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError("write() argument must be str, not %s" % type(text).__name__)
+        self._parts.append(text)
+        self._size += len(text)
+        if self._size > 65536 or ("\n" in text and time.monotonic() - _cell_started > 0.05):
+            self.flush()
+        return len(text)
+
+    def take(self):
+        if not self._parts:
+            return b""
+        data = "".join(self._parts).encode("utf-8", "replace")
+        self._parts, self._size = [], 0
+        return b"%s %d\n" % (self._kind, len(data)) + data
+
+    def flush(self):
+        data = self.take()
+        if data:
+            _write_events(data)
+
+
+_stdout = _CellStream(b"out", 1)
+_stderr = _CellStream(b"err", 2)
+_cell_started = 0.0
+
+
+def _pending_output():
+    return _stdout.take() + _stderr.take()
 
 
 def _flush_streams():
@@ -105,7 +169,6 @@ def _bundle(obj):
 def _publish(obj, main):
     bundle = _bundle(obj)
     bundle["is_main_result"] = main
-    _flush_streams()
     _emit("result", bundle)
 
 
@@ -242,6 +305,8 @@ def _chart_of_figure(fig):
 # ---- running a cell ---------------------------------------------------------
 
 def _error_of(exc):
+    for name, source in _sources.items():
+        linecache.cache.setdefault(name, (len(source), None, source.splitlines(True), name))
     tb = exc.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename != _cell_name():
         tb = tb.tb_next  # the kernel's own frames are not the user's concern
@@ -265,8 +330,15 @@ def _run(code_obj):
 
 def _run_cell(code):
     name = _cell_name()
-    linecache.cache[name] = (len(code), None, code.splitlines(True), name)
+    _sources[name] = code  # for tracebacks (linecache), filled in when one is shown
     flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    if "\n" not in code.strip() and not code.rstrip().endswith(";"):
+        try:  # one line that is an expression: one compile, no AST
+            expression = compile(code, name, "eval", flags)
+        except SyntaxError:
+            expression = None
+        if expression is not None:
+            return _publish_value(_run(expression))
     tree = compile(code, name, "exec", ast.PyCF_ONLY_AST | flags)
     last = None
     # A trailing ";" hides the last value, as in Jupyter.
@@ -275,24 +347,27 @@ def _run_cell(code):
     if tree.body:
         _run(compile(tree, name, "exec", flags))
     if last is not None:
-        value = _run(compile(last, name, "eval", flags))
-        if value is not None:
-            _namespace["_"] = value
-            _publish(value, True)
+        _publish_value(_run(compile(last, name, "eval", flags)))
+
+
+def _publish_value(value):
+    if value is not None:
+        _namespace["_"] = value
+        _publish(value, True)
 
 
 def _execute(code, env):
-    global _count
+    global _count, _cell_started
     _count += 1
-    _emit("count", _count)
+    _cell_started = time.monotonic()
     saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
+    if env:
+        os.environ.update(env)
     try:
         _run_cell(code)
         if "matplotlib.pyplot" in sys.modules:
             _show_figures()  # figures left open show at the end, as in Jupyter
     except BaseException as exc:  # KeyboardInterrupt and SystemExit included
-        _flush_streams()
         _emit("error", _error_of(exc))
     finally:
         for key, value in saved.items():
@@ -300,8 +375,7 @@ def _execute(code, env):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        _flush_streams()
-    _emit("end")
+    _emit("end")  # with what the cell printed last
 
 
 class _Requests:
@@ -322,10 +396,7 @@ class _Requests:
 
 
 def main():
-    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8", errors="replace",
-                                  line_buffering=True)
-    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="replace",
-                                  line_buffering=True)
+    sys.stdout, sys.stderr = _stdout, _stderr
     signal.signal(signal.SIGINT, signal.default_int_handler)
     builtins.display = display
     _install_inline_backend()

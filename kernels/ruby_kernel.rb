@@ -22,7 +22,6 @@ rescue Interrupt
 end
 
 def soulbox_execute(count, code, env)
-  soulbox_emit('count', count)
   saved = env.keys.to_h { |k| [k, ENV[k]] }
   env.each { |k, v| ENV[k] = v }
   begin
