@@ -15,7 +15,7 @@ rm -f "$READY"
 # E2B's HTTP API is served from inside soulboxd here (soulbox-gateway runs
 # the same apart, for clusters and for JWT/OIDC/mTLS options).
 HTTP_PORT=${SOULBOX_HTTP_PORT:-3000}
-"$BUILD_DIR/soulboxd" --data-dir "$DATA_DIR" --http-port "$HTTP_PORT" &
+"$BUILD_DIR/soulboxd" --data-dir "$DATA_DIR" --http-port "$HTTP_PORT" --code-pool-min 1 &
 daemon=$!
 trap 'kill -TERM $daemon 2>/dev/null; wait $daemon' INT TERM
 for _ in $(seq 300); do

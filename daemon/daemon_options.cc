@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <climits>
 
+#include "actors/template_catalog.h"
 #include "bus/subjects.h"
 
 namespace soulbox::daemon {
@@ -39,6 +40,9 @@ void add_options(CLI::App& app, DaemonOptions& o) {
   app.add_option("--http-host", o.http_host, "Listen address of --http-port")->capture_default_str();
   app.add_option("--pool-min", o.pool_min, "Warm sandboxes kept per template")->capture_default_str();
   app.add_option("--pool-max", o.pool_max, "Most warm sandboxes per template")->capture_default_str();
+  app.add_option("--code-pool-min", o.code_pool_min,
+                 "Warm code-interpreter-v1 sandboxes kept, their Python and JavaScript contexts started")
+      ->capture_default_str();
   app.add_option("--pool-strategy", o.pool_strategy, "fixed, historical or dynamic")->capture_default_str();
   app.add_option("--placement", o.placement, "bin-packing or spread")->capture_default_str();
   app.add_option("--default-timeout", o.default_timeout_s, "Sandbox lifetime when a create names none (s)")
@@ -73,6 +77,14 @@ Result<actors::PoolSettings> pool_settings(const DaemonOptions& o) {
   base.min_warm = o.pool_min;
   base.max_size = o.pool_max;
   s.pools.push_back(base);
+  if (o.code_pool_min > 256) return Error{ErrorCode::invalid_argument, "--code-pool-min must be at most 256"};
+  if (o.code_pool_min > 0) {  // each holds Python's data stack in memory: kept only when asked for
+    actors::PoolConfig code = base;
+    code.template_name = actors::kCodeInterpreterTemplate;
+    code.min_warm = o.code_pool_min;
+    code.max_size = std::max(o.code_pool_min, o.pool_max);
+    s.pools.push_back(code);
+  }
   return s;
 }
 

@@ -20,6 +20,7 @@ struct DaemonOptions {
   std::string pool_strategy = "fixed";
   std::string placement = "bin-packing";
   uint32_t pool_min = 2, pool_max = 8;
+  uint32_t code_pool_min = 0;  // warm code-interpreter-v1 sandboxes (their kernels started)
   double default_timeout_s = 300, max_lifetime_s = 86400;
   actors::NodeSettings node;
   int jobs_workers = 2;

@@ -156,25 +156,24 @@ Result<json> ApiClient::rpc(const Sandbox& s, const std::string& method, const j
   return json::parse(text->empty() ? "{}" : *text, nullptr, false);
 }
 
-Status ApiClient::stream(const Sandbox& s, const std::string& method, const json& message,
-                         const std::function<bool(const json&)>& on_message) {
+Status ApiClient::post_stream(const std::string& target, const std::map<std::string, std::string>& headers,
+                              const std::string& body, const StreamConsumer& consume) {
   // A stream holds its connection to the end: its own, so rpc() calls
   // (stdin, resize) can go on meanwhile.
   try {
     Connection c;
     tcp::resolver resolver(c.io);
     c.stream.connect(resolver.resolve(host_, std::to_string(port_)));
-    http::request<http::string_body> req{http::verb::post, "/" + method, 11};
+    http::request<http::string_body> req{http::verb::post, target, 11};
     req.set(http::field::host, host_);
-    for (const auto& [k, v] : envd_headers(s, "application/connect+json")) req.set(k, v);
-    req.body() = envelope(message.dump());
+    for (const auto& [k, v] : headers) req.set(k, v);
+    req.body() = body;
     req.prepare_payload();
     http::write(c.stream, req);
     http::response_parser<http::buffer_body> parser;
     parser.body_limit(boost::none);
     http::read_header(c.stream, c.buffer, parser);
-    if (parser.get().result_int() != 200)
-      return Error{code_for(parser.get().result_int()), "HTTP " + std::to_string(parser.get().result_int())};
+    const int status = parser.get().result_int();
     std::string pending;
     char chunk[64 * 1024];
     while (!parser.is_done()) {
@@ -184,26 +183,56 @@ Status ApiClient::stream(const Sandbox& s, const std::string& method, const json
       http::read_some(c.stream, c.buffer, parser, ec);
       if (ec && ec != http::error::need_buffer) return Error{ErrorCode::unavailable, "stream: " + ec.message()};
       pending.append(chunk, sizeof chunk - parser.get().body().size);
-      while (pending.size() >= 5) {
-        const uint32_t n = (uint32_t(uint8_t(pending[1])) << 24) | (uint32_t(uint8_t(pending[2])) << 16) |
-                           (uint32_t(uint8_t(pending[3])) << 8) | uint32_t(uint8_t(pending[4]));
-        if (pending.size() < 5 + n) break;
-        const bool end = pending[0] & 0x02;
-        const json m = json::parse(pending.substr(5, n), nullptr, false);
-        pending.erase(0, 5 + n);
-        if (end) {
-          if (m.is_object() && m.contains("error"))
-            return Error{ErrorCode::internal,
-                         m["error"].value("code", "error") + ": " + m["error"].value("message", "")};
-          return {};
-        }
-        if (!on_message(m)) return {};
-      }
+      if (status != 200) continue;  // the error's body, read whole below
+      auto more = consume(pending);
+      if (!more) return more.error();
+      if (!*more) return {};
     }
-    return Error{ErrorCode::protocol_error, "the stream ended without its end-of-stream message"};
+    if (status != 200) return Error{code_for(status), error_message(status, pending)};
+    return Error{ErrorCode::protocol_error, "the stream ended before its end message"};
   } catch (const std::exception& e) {
     return Error{ErrorCode::unavailable, std::string("stream: ") + e.what()};
   }
+}
+
+Status ApiClient::stream(const Sandbox& s, const std::string& method, const json& message,
+                         const std::function<bool(const json&)>& on_message) {
+  return post_stream("/" + method, envd_headers(s, "application/connect+json"), envelope(message.dump()),
+                     [&](std::string& pending) -> Result<bool> {
+                       while (pending.size() >= 5) {  // Connect envelopes: flags, length, message
+                         const uint32_t n = (uint32_t(uint8_t(pending[1])) << 24) |
+                                            (uint32_t(uint8_t(pending[2])) << 16) |
+                                            (uint32_t(uint8_t(pending[3])) << 8) | uint32_t(uint8_t(pending[4]));
+                         if (pending.size() < 5 + n) break;
+                         const bool end = pending[0] & 0x02;
+                         const json m = json::parse(pending.substr(5, n), nullptr, false);
+                         pending.erase(0, 5 + n);
+                         if (end) {
+                           if (m.is_object() && m.contains("error"))
+                             return Error{ErrorCode::internal,
+                                          m["error"].value("code", "error") + ": " + m["error"].value("message", "")};
+                           return false;
+                         }
+                         if (!on_message(m)) return false;
+                       }
+                       return true;
+                     });
+}
+
+Status ApiClient::execute(const Sandbox& s, const json& body, const std::function<bool(const json&)>& on_line) {
+  auto headers = envd_headers(s, "application/json");
+  headers["E2b-Sandbox-Port"] = "49999";
+  headers.erase("Connect-Protocol-Version");
+  return post_stream("/execute", headers, body.dump(), [&](std::string& pending) -> Result<bool> {
+    for (size_t nl; (nl = pending.find('\n')) != std::string::npos;) {  // NDJSON
+      const json line = json::parse(pending.substr(0, nl), nullptr, false);
+      pending.erase(0, nl + 1);
+      if (!line.is_object()) return Error{ErrorCode::protocol_error, "a line of the answer is not a JSON object"};
+      if (line.value("type", "") == "end_of_execution") return false;
+      if (!on_line(line)) return false;
+    }
+    return true;
+  });
 }
 
 Status ApiClient::upload(const Sandbox& s, const std::string& path, const std::string& data, const Progress& progress) {

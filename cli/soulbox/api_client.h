@@ -44,11 +44,19 @@ class ApiClient {
   // A Connect server stream: `on_message` gets each message; false stops.
   Status stream(const Sandbox& s, const std::string& method, const nlohmann::json& message,
                 const std::function<bool(const nlohmann::json&)>& on_message);
+  // POST /execute of the code interpreter (port 49999): `on_line` gets each
+  // NDJSON line before end_of_execution; false stops.
+  Status execute(const Sandbox& s, const nlohmann::json& body,
+                 const std::function<bool(const nlohmann::json&)>& on_line);
   Status upload(const Sandbox& s, const std::string& path, const std::string& data, const Progress& progress);
   Result<std::string> download(const Sandbox& s, const std::string& path, const Progress& progress);
 
  private:
   struct Connection;
+  // Takes what arrived of a streamed body: true for more, false when done.
+  using StreamConsumer = std::function<Result<bool>(std::string& pending)>;
+  Status post_stream(const std::string& target, const std::map<std::string, std::string>& headers,
+                     const std::string& body, const StreamConsumer& consume);
   Result<std::string> request(const std::string& method, const std::string& target,
                               const std::map<std::string, std::string>& headers, const std::string& body, int* status,
                               const Progress& progress = {});

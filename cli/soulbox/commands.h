@@ -29,7 +29,14 @@ int sandbox_pause(Context& c, const std::string& id);
 int sandbox_resume(Context& c, const std::string& id);
 
 int exec_command(Context& c, const std::string& id, const std::vector<std::string>& argv, bool interactive);
-int run_code(Context& c, const std::string& language, const std::string& code, int timeout_s);
+struct RunArgs {
+  std::string language = "python";
+  std::string code;     // "-": read from stdin
+  std::string sandbox;  // set: run in this sandbox's contexts (state persists); else a fresh sandbox
+  std::string context;  // a context id in --sandbox
+  int timeout_s = 60;
+};
+int run_code(Context& c, const RunArgs& a);
 int copy(Context& c, const std::string& from, const std::string& to, bool recursive, bool progress);
 int logs(Context& c, const std::string& id, int pid, int tail, bool follow);
 

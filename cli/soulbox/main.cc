@@ -2,7 +2,7 @@
 //   soulbox init --api-url http://127.0.0.1:3000 --api-key sb_...
 //   soulbox sandbox create|list|info|kill|pause|resume
 //   soulbox exec [-i] <id> -- cmd ...     soulbox cp [-r] <src> <dst>
-//   soulbox logs [-f] [--tail N] <id>     soulbox run --lang python 'print(1)'
+//   soulbox logs [-f] [--tail N] <id>     soulbox run [--sandbox ID] --lang python 'print(1)'
 //   soulbox config
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -89,12 +89,16 @@ int main(int argc, char** argv) {
   logs_cmd->add_option("--pid", pid, "One process");
   logs_cmd->add_option("id", id, "Sandbox id")->required();
 
-  std::string language = "python", code;
-  int run_timeout = 60;
-  auto* run = app.add_subcommand("run", "Run code once in a fresh sandbox: run --lang python 'print(1)'");
-  run->add_option("-l,--lang", language, "python, javascript, bash, ruby, lua")->capture_default_str();
-  run->add_option("--timeout", run_timeout, "Seconds")->capture_default_str();
-  run->add_option("code", code, "The program")->required();
+  RunArgs run_args;
+  auto* run = app.add_subcommand(
+      "run",
+      "Run code in a code context: run --lang python 'print(1)' (a fresh sandbox), or --sandbox ID to keep state");
+  run->add_option("-l,--lang", run_args.language, "python, javascript, bash, ruby (code contexts); lua, perl (a file)")
+      ->capture_default_str();
+  run->add_option("-s,--sandbox", run_args.sandbox, "Run in this sandbox's context of the language (state persists)");
+  run->add_option("--context", run_args.context, "Run in this context of --sandbox");
+  run->add_option("--timeout", run_args.timeout_s, "Seconds")->capture_default_str();
+  run->add_option("code", run_args.code, "The program, or - to read it from stdin")->required();
 
   CLI11_PARSE(app, argc, argv);
 
@@ -123,6 +127,6 @@ int main(int argc, char** argv) {
   if (*exec) return exec_command(c, id, command, interactive);
   if (*cp) return copy(c, from, to, recursive, !quiet);
   if (*logs_cmd) return logs(c, id, pid, tail, follow);
-  if (*run) return run_code(c, language, code, run_timeout);
+  if (*run) return run_code(c, run_args);
   return 2;
 }

@@ -96,26 +96,4 @@ int sandbox_resume(Context& c, const std::string& id) {
   return lifecycle(c, "POST", "/sandboxes/" + id + "/connect", "resumed " + id);
 }
 
-int run_code(Context& c, const std::string& language, const std::string& code, int timeout_s) {
-  static const std::map<std::string, std::pair<std::string, std::string>> runners = {
-      {"python", {"python3", "py"}}, {"javascript", {"node", "js"}}, {"js", {"node", "js"}},
-      {"bash", {"bash", "sh"}},      {"ruby", {"ruby", "rb"}},       {"lua", {"lua5.4", "lua"}}};
-  auto runner = runners.find(language);
-  if (runner == runners.end())
-    return fail("run", Error{ErrorCode::invalid_argument,
-                             "unknown language '" + language + "' (python, javascript, bash, ruby, lua)"});
-  auto made = c.api.call("POST", "/v2/sandboxes", json{{"timeout", timeout_s + 30}});
-  if (!made) return fail("run", made.error());
-  const std::string id = made->value("sandboxID", "");
-  const ApiClient::Sandbox box{id, made->value("envdAccessToken", "")};
-  const std::string path = "/tmp/main." + runner->second.second;
-  int code_out = 1;
-  if (auto up = c.api.upload(box, path, code, {}); !up)
-    fail("run", up.error());
-  else
-    code_out = exec_command(c, id, {runner->second.first, path}, false);
-  (void)c.api.call("DELETE", "/sandboxes/" + id);
-  return code_out;
-}
-
 }  // namespace soulbox::cli

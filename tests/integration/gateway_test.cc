@@ -721,9 +721,16 @@ TEST_CASE("the Python SDK (standard library only) drives SoulBox through the gat
   CHECK(out["pty"] == json::array({true, true}));
   CHECK(out["py"] == "45\n");
   CHECK(out["js"] == "2,4,6\n");
-  CHECK(out["pyError"] == 3);
+  CHECK(out["pyError"] == json::array({"ZeroDivisionError", true}));
+  CHECK(out["state"] == json::array({"42", "twice\n", json::array({"twice\n"}), 4}));
+  CHECK(out["html"] == true);
+  CHECK(out["artifacts"] == json::array({"/home/user/a.csv"}));
+  CHECK(out["bash"] == "7 /tmp\n");
+  CHECK(out["contexts"] == json::array({"bash", "javascript", "python"}));
+  CHECK(out["removed"] == "not found");
+  CHECK(out["timeout"] == "TimeoutError");
   CHECK(out["tool"]["stdout"] == "42\n");
-  CHECK(out["tool"]["exit_code"] == 0);
+  CHECK(out["tool"]["error"] == nullptr);
   CHECK(out["toolRead"]["content"] == "tool");
   CHECK(out["toolBad"]["error"].get<std::string>().find("bad arguments") == 0);
   CHECK(out["toolMissing"]["type"] == "NotFoundError");
@@ -823,6 +830,17 @@ TEST_CASE("the soulbox CLI: init, sandboxes, exec, cp both ways, logs, run, and 
   CHECK(py.exit_code == 0);
   CHECK(py.out == "42\n");
   CHECK(sb({"run", "--lang", "cobol", "x"}).exit_code == 1);
+  CHECK(sb({"run", "--lang", "lua", "print(2 + 3)"}).out == "5\n");  // no kernel: a file, run once
+  // --sandbox: the sandbox's context of the language, so state persists.
+  CHECK(sb({"run", "--sandbox", id, "kept = 21"}).exit_code == 0);
+  auto again = sb({"run", "--sandbox", id, "print('doubled')\nkept * 2"});
+  CHECK(again.exit_code == 0);
+  CHECK(again.out == "doubled\n42\n");
+  auto raised = sb({"run", "--sandbox", id, "1 / 0"});
+  CHECK(raised.exit_code == 1);
+  CHECK(raised.err.find("ZeroDivisionError") != std::string::npos);
+  CHECK(sb({"run", "--sandbox", id, "--lang", "bash", "echo $((6 * 7))"}).out == "42\n");
+  CHECK(sb({"run", "--sandbox", id, "--context", "nope", "1"}).exit_code == 1);
 
   // exec -i through a pseudo-terminal: window size, keystrokes, resize, exit code.
   int master = -1;

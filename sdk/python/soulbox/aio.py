@@ -23,8 +23,8 @@ class AsyncSandbox:
     async def read_file(self, path, format="text"):
         return await asyncio.to_thread(self._sb.files.read, path, format)
 
-    async def run_code(self, code, language="python", timeout=60):
-        return await asyncio.to_thread(self._sb.run_code, code, language, timeout)
+    async def run_code(self, code, **kw):
+        return await asyncio.to_thread(self._sb.run_code, code, **kw)
 
     async def set_timeout(self, seconds):
         return await asyncio.to_thread(self._sb.set_timeout, seconds)

@@ -8,6 +8,7 @@ import uuid
 
 from ._connect import envelope, read_stream
 from ._http import Transport
+from .code import CodeInterpreter
 from .errors import CommandExitError, NotFoundError, SoulBoxError, TimeoutError
 
 ENVD_PORT = "49983"
@@ -239,6 +240,7 @@ class Sandbox:
         self.commands = Commands(self)
         self.files = Files(self)
         self.pty = Pty(self)
+        self.code = CodeInterpreter(self)
 
     @classmethod
     def create(cls, template="base", timeout=300, metadata=None, envs=None, **config):
@@ -300,17 +302,28 @@ class Sandbox:
         except NotFoundError:
             return False
 
-    def run_code(self, code, language="python", timeout=60):
-        """One-shot code in a fresh interpreter: python, javascript or bash."""
-        runners = {"python": "python3", "javascript": "node", "js": "node", "bash": "bash", "sh": "sh"}
-        if language not in runners:
-            raise SoulBoxError("unknown language %r (python, javascript, bash)" % language)
-        path = "/tmp/soulbox-%s" % uuid.uuid4().hex
-        self.files.write(path, code)
-        try:
-            return self.commands.run("%s %s" % (runners[language], path), timeout=timeout)
-        except CommandExitError as e:
-            return e.result
+    def run_code(self, code, language=None, context=None, envs=None, on_stdout=None, on_stderr=None,
+                 on_result=None, on_error=None, timeout=60):
+        """Runs a cell in a persistent code context (the language's default,
+        or `context`): an Execution with results, logs, error and artifacts.
+        State persists from one call to the next."""
+        return self.code.run(code, language=language, context=context, envs=envs, on_stdout=on_stdout,
+                             on_stderr=on_stderr, on_result=on_result, on_error=on_error, timeout=timeout)
+
+    def create_code_context(self, language="python", cwd=None):
+        return self.code.create_context(language, cwd)
+
+    def list_code_contexts(self):
+        return self.code.list_contexts()
+
+    def restart_code_context(self, context):
+        return self.code.restart_context(context)
+
+    def remove_code_context(self, context):
+        self.code.remove_context(context)
+
+    def interrupt_code_context(self, context):
+        self.code.interrupt_context(context)
 
     def __enter__(self):
         return self

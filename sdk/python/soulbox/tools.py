@@ -11,11 +11,12 @@ TOOLS = [
         "type": "function",
         "function": {
             "name": "execute_code",
-            "description": "Run code in an isolated sandbox and return its stdout, stderr and exit code.",
+            "description": "Run code in an isolated sandbox (state persists between calls of one language) and "
+                           "return its stdout, stderr, the value of its last expression and any error.",
             "parameters": {
                 "type": "object",
                 "properties": {
-                    "language": {"type": "string", "enum": ["python", "javascript", "bash"]},
+                    "language": {"type": "string", "enum": ["python", "javascript", "bash", "ruby"]},
                     "code": {"type": "string", "description": "The program to run."},
                 },
                 "required": ["language", "code"],
@@ -63,8 +64,10 @@ def handle_tool_call(sandbox, tool_call):
         return json.dumps({"error": "bad arguments: %s" % e})
     try:
         if name == "execute_code":
-            r = sandbox.run_code(str(args.get("code", "")), str(args.get("language", "python")))
-            return json.dumps({"stdout": r.stdout, "stderr": r.stderr, "exit_code": r.exit_code})
+            r = sandbox.run_code(str(args.get("code", "")), language=str(args.get("language", "python")))
+            error = None if r.error is None else {"name": r.error.name, "value": r.error.value,
+                                                  "traceback": r.error.traceback}
+            return json.dumps({"stdout": r.stdout, "stderr": r.stderr, "result": r.text, "error": error})
         if name == "read_file":
             return json.dumps({"content": sandbox.files.read(str(args["path"]))})
         if name == "write_file":

@@ -68,7 +68,28 @@ with Sandbox.create(timeout=120, metadata={"suite": "py"}) as sbx:
 
     out["py"] = sbx.run_code("import sys; print(sum(range(10)), file=sys.stdout)").stdout
     out["js"] = sbx.run_code("console.log([1,2,3].map(x => x * 2).join(','))", language="javascript").stdout
-    out["pyError"] = sbx.run_code("raise SystemExit(3)").exit_code
+    failed = sbx.run_code("def f():\n    return 1 / 0\nf()")
+    out["pyError"] = [failed.error.name, "return 1 / 0" in failed.error.traceback]
+    # State persists; results are rich; artifacts are listed; contexts.
+    sbx.run_code("kept = 20")
+    streamed = []
+    again = sbx.run_code("print('twice')\nkept * 2 + 2", on_stdout=streamed.append)
+    out["state"] = [again.text, again.stdout, streamed, again.execution_count]
+    frame = sbx.run_code("import pandas as pd\nopen('a.csv', 'w').write('x')\npd.DataFrame({'a': [1]})")
+    out["html"] = "<table" in (frame.results[0].html or "")
+    out["artifacts"] = [a["path"] for a in frame.artifacts]
+    ctx = sbx.create_code_context(language="bash", cwd="/tmp")
+    sbx.run_code("X=7", context=ctx)
+    out["bash"] = sbx.run_code("echo $X $PWD", context=ctx).stdout
+    out["contexts"] = sorted(c["language"] for c in sbx.list_code_contexts())
+    sbx.remove_code_context(ctx)
+    try:
+        sbx.run_code("1", context=ctx)
+        out["removed"] = "ran"
+    except soulbox.NotFoundError:
+        out["removed"] = "not found"
+    slow = sbx.run_code("while True: pass", timeout=0.5)
+    out["timeout"] = slow.error.name
 
     call = {"function": {"name": "execute_code", "arguments": json.dumps({"language": "python", "code": "print(7*6)"})}}
     out["tool"] = json.loads(soulbox.handle_tool_call(sbx, call))
