@@ -356,3 +356,57 @@ TEST_CASE("the code-interpreter-v1 template starts warm python and javascript co
 }
 
 }  // namespace
+
+namespace {
+
+TEST_CASE("hostile cells cannot reach the agent or the host and their bombs stay inside the sandbox",
+          "[code][security]") {
+  Daemon d;
+  client::CreateOptions o;
+  o.memory_bytes = 256ull << 20;
+  o.pids = 64;
+  auto made = d.client().create(o);
+  REQUIRE(made.ok());
+  const std::string sb = made->id;
+
+  // The kernel holds no socket (the agent's channel is one), runs as the
+  // sandbox's user, and can neither signal nor trace the agent (PID 1).
+  auto fds = run(d, sb,
+                 "import os\n"
+                 "sorted(set(os.readlink('/proc/self/fd/' + f).split(':')[0] for f in os.listdir('/proc/self/fd')))");
+  INFO(main_text(fds));
+  CHECK(main_text(fds).find("socket") == std::string::npos);
+  CHECK(main_text(run(d, sb, "import os\n(os.getuid(), os.getgid())")) == "(1000, 1000)");
+  CHECK(error_of(run(d, sb, "import os, signal\nos.kill(1, signal.SIGKILL)"))["name"] == "PermissionError");
+  CHECK(main_text(run(d, sb,
+                      "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+                      "(libc.ptrace(16, 1, 0, 0), ctypes.get_errno())")) == "(-1, 1)");  // PTRACE_ATTACH: EPERM
+  auto sysrq = run(d, sb, "import os\nos.open('/proc/sysrq-trigger', os.O_WRONLY)");     // opened, never written
+  CHECK_FALSE(sysrq.error.empty());
+
+  // A memory bomb (at most 2 GiB, the sandbox has 256 MiB) ends in the
+  // kernel: the OOM killer or a MemoryError; the context and sandbox go on.
+  auto bomb = run(d, sb, "x = []\nfor i in range(64):\n    x.append(b'\\x01' * (32 << 20))");
+  const std::string bomb_error = error_of(bomb)["name"];
+  CHECK((bomb_error == "KernelDied" || bomb_error == "MemoryError"));
+  CHECK(main_text(run(d, sb, "1 + 1")) == "2");
+  auto info = d.client().info(sb);
+  REQUIRE(info.ok());
+  CHECK(info->state == busproto::SandboxState::Running);
+
+  // Processes a context starts count against the sandbox's pids limit (200
+  // asked for, 64 allowed: the rest refused), and the kernel goes on.
+  auto spawned = run(d, sb,
+                     "import subprocess\nprocs, refused = [], 0\nfor i in range(200):\n"
+                     "    try:\n        procs.append(subprocess.Popen(['sleep', '30']))\n"
+                     "    except OSError:\n        refused += 1\n"
+                     "n = len(procs)\nfor p in procs:\n    p.kill()\n    p.wait()\n"
+                     "(n > 0, n < 64, refused > 0)");
+  INFO(spawned.err << spawned.error);
+  CHECK(main_text(spawned) == "(True, True, True)");
+  CHECK(main_text(run(d, sb, "'still here'")) == "still here");
+  const std::string sh = context_of(d, sb, "bash");
+  CHECK(run(d, sb, "echo alive", sh).out == "alive\n");
+}
+
+}  // namespace
