@@ -28,6 +28,9 @@ arr=lambda x: {"type":"array","items":x}
 selector=obj(pid=i(),tag=s())
 entry={"$ref":"#/components/schemas/EntryInfo"}
 strmap={"type":"object","additionalProperties":{"type":"string"}}
+code_headers=[envd_headers[0],{"name":"E2b-Sandbox-Port","in":"header","required":True,"schema":{"type":"string","enum":["49999"]}},envd_headers[2]]
+context_id={"name":"contextID","in":"path","required":True,"schema":{"type":"string"}}
+context=obj(id=s(),language=s(),cwd=s(),is_default=b(),ready=b(),busy=b(),execution_count=i())
 logs_proc=obj(pid=i(),argv=arr(s()),tag=s(),running=b(),exitCode={"type":"integer","nullable":True},stdout=s(),stderr=s(),truncated=b())
 doc={
  "openapi":"3.0.3",
@@ -103,6 +106,15 @@ doc={
   "/filesystem.Filesystem/MakeDir":rpc("Make a directory (already_exists when it does)",obj(path=s()),obj(entry=entry)),
   "/filesystem.Filesystem/Move":rpc("Rename",obj(source=s(),destination=s()),obj(entry=entry)),
   "/filesystem.Filesystem/Remove":rpc("Remove (recursively)",obj(path=s()),obj()),
+  "/execute":{"post":{"tags":["code-interpreter"],"security":[],"summary":"Run a cell in a code context (E2b-Sandbox-Port: 49999): its events as NDJSON lines, ending with end_of_execution (docs/code-interpreter.md)","parameters":code_headers,
+     "requestBody":{"required":True,"content":{"application/json":{"schema":obj(code=s(),context_id=s(),language={"type":"string","enum":["python","javascript","bash","ruby"]},env_vars=strmap,timeout_ms=i())}}},
+     "responses":{"200":{"description":"One JSON object per line: number_of_executions, stdout, stderr, result, error, keepalive, artifacts, end_of_execution","content":{"application/x-ndjson":{"schema":{"type":"object"}}}},**errors(400,401),"404":{"description":"Context <id> not found (text)","content":{"text/plain":{}}}}}},
+  "/contexts":{
+   "post":{"tags":["code-interpreter"],"security":[],"summary":"Create a code context","parameters":code_headers,"requestBody":{"content":{"application/json":{"schema":obj(language=s(),cwd=s())}}},"responses":{"200":resp("The context",context),**errors(400,404)}},
+   "get":{"tags":["code-interpreter"],"security":[],"summary":"Every code context of the sandbox","parameters":code_headers,"responses":{"200":resp("Contexts",arr(context)),**errors(404)}}},
+  "/contexts/{contextID}":{"delete":{"tags":["code-interpreter"],"security":[],"summary":"Remove a context","parameters":code_headers+[context_id],"responses":{"204":{"description":"Removed"},"404":{"description":"Context <id> not found (text)"}}}},
+  "/contexts/{contextID}/restart":{"post":{"tags":["code-interpreter"],"security":[],"summary":"A fresh kernel for the context (its state is gone)","parameters":code_headers+[context_id],"responses":{"200":resp("The context",context),"404":{"description":"Context <id> not found (text)"}}}},
+  "/contexts/{contextID}/interrupt":{"post":{"tags":["code-interpreter"],"security":[],"summary":"Interrupt the running cell (SoulBox's own); the state stays","parameters":code_headers+[context_id],"responses":{"200":{"description":"Interrupted"},"404":{"description":"Context <id> not found (text)"}}}},
   "/filesystem.Filesystem/WatchDir":rpc("Stream changes under a directory",obj(path=s(),recursive=b(),includeEntry=b()),{"type":"object","description":"start{}, filesystem{name, type, entry?}, keepalive{}"},True),
  }}
 open('docs/openapi.json','w').write(json.dumps(doc,indent=1)+"\n")
