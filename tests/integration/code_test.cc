@@ -154,6 +154,20 @@ TEST_CASE("matplotlib figures come back as PNG and SVG with chart data and DataF
   CHECK(bar_chart["elements"][1]["label"] == "b");
   CHECK(bar_chart["elements"][1]["value"] == 5.0);
 
+  auto scatter = run(d, sb, "import matplotlib.pyplot as plt\nplt.scatter([1, 2, 3], [4, 5, 6], label='pts');");
+  REQUIRE(scatter.results.size() == 1);
+  const json scatter_chart = json::parse(scatter.results[0])["chart"];
+  CHECK(scatter_chart["type"] == "scatter");
+  CHECK(scatter_chart["elements"][0]["points"] ==
+        json::array({json::array({1.0, 4.0}), json::array({2.0, 5.0}), json::array({3.0, 6.0})}));
+  auto pie = run(d, sb, "import matplotlib.pyplot as plt\nplt.pie([1, 3], labels=['a', 'b']);");
+  REQUIRE(pie.results.size() == 1);
+  const json pie_chart = json::parse(pie.results[0])["chart"];
+  CHECK(pie_chart["type"] == "pie");
+  REQUIRE(pie_chart["elements"].size() == 2);
+  CHECK(pie_chart["elements"][1]["label"] == "b");
+  CHECK(pie_chart["elements"][1]["angle"] == 270.0);
+
   auto frame = run(d, sb, "import pandas as pd\npd.DataFrame({'name': ['ada', 'alan'], 'born': [1815, 1912]})");
   REQUIRE(frame.results.size() == 1);
   const json table = json::parse(frame.results[0]);

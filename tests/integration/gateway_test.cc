@@ -1243,6 +1243,11 @@ TEST_CASE("the code interpreter API streams NDJSON and refuses bad input and unk
   CHECK(lines[3]["artifacts"][0]["path"] == "/home/user/out.txt");
   CHECK(lines[3]["artifacts"][0]["mime_type"] == "text/plain");
   CHECK(lines[4]["type"] == "end_of_execution");
+  // The artifact is fetched with the files API.
+  auto fetched = http(g.url(), "GET", "/files?path=%2Fhome%2Fuser%2Fout.txt",
+                      {"E2b-Sandbox-Id: " + id, "E2b-Sandbox-Port: 49983", "X-Access-Token: " + token});
+  CHECK(fetched.status == 200);
+  CHECK(fetched.body == "x");
 
   // SoulBox's server-side timeout; the context keeps its state.
   execute(R"({"code":"kept = 1"})");
