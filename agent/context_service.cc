@@ -189,6 +189,7 @@ bool ContextService::on_child_exit(pid_t pid, int status) {
   on_events(c->id);  // what it said before it went (maybe the cell's end)
   drain_output(*c);
   const std::string why = "the " + c->language + " kernel " + exit_text(status);
+  const bool was_ready = c->ready;
   stop_kernel(*c);
   if (c->running) {
     Cell& cell = *c->running;
@@ -203,6 +204,12 @@ bool ContextService::on_child_exit(pid_t pid, int status) {
     send_event(cell, ap::CodeEventKind::Error, error);
     cell.error = true;
     finish_cell(*c, true);
+  }
+  // One that died before it was ready would die again: no restart loop; the
+  // next cell tries once more.
+  if (!was_ready) {
+    fail_cells(*c, "KernelDied", why + " before it was ready");
+    return true;
   }
   if (auto restarted = start_kernel(*c); !restarted)
     fail_cells(*c, "KernelDied", why + ": " + restarted.error().message);

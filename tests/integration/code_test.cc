@@ -330,6 +330,20 @@ TEST_CASE("contexts are listed and restarted and removed and bad requests are re
   bad_preload.preload = {"os; import shutil"};
   CHECK(d.client().create_context(sb, bad_preload).error().code == ErrorCode::invalid_argument);
 
+  // A kernel that dies while it starts (here: a preloaded module exits) is
+  // not restarted in a loop: its cells fail saying so, the next one retries.
+  REQUIRE(d.client().write_file(sb, "/home/user/boom.py", "import os\nos._exit(3)\n").ok());
+  client::CodeContextSpec doomed;
+  doomed.preload = {"boom"};
+  auto broken = d.client().create_context(sb, doomed);
+  REQUIRE(broken.ok());
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto died = run(d, sb, "1", broken->id);
+    CHECK(error_of(died)["name"] == "KernelDied");
+    CHECK(error_of(died)["value"].get<std::string>().find("before it was ready") != std::string::npos);
+  }
+  REQUIRE(d.client().remove_context(sb, broken->id).ok());
+
   client::CodeRunSpec nul;
   nul.code = std::string("print(1)\0", 9);
   CHECK(d.client().run_code(sb, nul).error().code == ErrorCode::invalid_argument);
