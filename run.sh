@@ -49,6 +49,7 @@ Subjects and messages: docs/bus.md.
 E2B's API on http://127.0.0.1:$HTTP_PORT: any E2B SDK works with
   E2B_API_URL=http://127.0.0.1:$HTTP_PORT E2B_SANDBOX_URL=http://127.0.0.1:$HTTP_PORT E2B_API_KEY=<the key printed above>
 or the CLI: $BUILD_DIR/soulbox init --api-key <the key printed above>; $BUILD_DIR/soulbox run --lang python 'print(6*7)'
-(docs/gateway.md, docs/cli.md, sdk/python). Press Ctrl-C to stop (every sandbox is ended).
+(docs/gateway.md, docs/cli.md, sdk/python). @e2b/code-interpreter works too: its template
+code-interpreter-v1 keeps a warm sandbox with Python and JavaScript contexts (docs/code-interpreter.md). Press Ctrl-C to stop (every sandbox is ended).
 MSG
 wait $daemon
