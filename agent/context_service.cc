@@ -139,6 +139,7 @@ Status ContextService::start_kernel(Context& c) {
   c.ready = false;
   c.events_buffer.clear();
   c.pending_request.clear();
+  c.request_watched = false;
   const std::string id = c.id;
   const uint32_t in = output_paused_ ? 0u : uint32_t(EPOLLIN);
   loop_.add(c.kernel.events.get(), in, [this, id](uint32_t) { on_events(id); });
@@ -385,14 +386,16 @@ void ContextService::flush_request(Context& c) {
   }
   if (fd < 0) return;
   if (c.pending_request.empty()) {
-    loop_.remove(fd);
+    if (c.request_watched) loop_.remove(fd);  // (an epoll_ctl only when the pipe was full)
+    c.request_watched = false;
     return;
   }
   const std::string id = c.id;
-  if (!loop_.add(fd, EPOLLOUT, [this, id](uint32_t) {
-        if (Context* ctx = find(id)) flush_request(*ctx);
-      }))
-    loop_.modify(fd, EPOLLOUT);
+  if (!c.request_watched)
+    loop_.add(fd, EPOLLOUT, [this, id](uint32_t) {
+      if (Context* ctx = find(id)) flush_request(*ctx);
+    });
+  c.request_watched = true;
 }
 
 void ContextService::on_events(const std::string& context_id) {

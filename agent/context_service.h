@@ -63,7 +63,8 @@ class ContextService {
     bool ready = false;
     uint32_t execution_count = 0;
     std::string events_buffer;
-    std::string pending_request;  // bytes not yet taken by the kernel's request pipe
+    std::string pending_request;   // bytes not yet taken by the kernel's request pipe
+    bool request_watched = false;  // waiting for room in that pipe (EPOLLOUT)
     std::optional<Cell> running;
     std::deque<Cell> queued;
     DirSnapshot files;  // the cwd as the last cell left it (artifacts)

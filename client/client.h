@@ -142,9 +142,12 @@ class Watch {
 class CodeExecution {
  public:
   const std::string& context_id() const { return context_id_; }
-  // Events go to `on_event` (if set) as they arrive; returns at the cell's
-  // end. A timeout keeps what arrived: call wait() again to go on.
-  Result<CodeRunResult> wait(int timeout_ms, const CodeEventCallback& on_event = {});
+  // Events go to `on_event` (if set) as they arrive; `on_batch_end` (if
+  // set) after each bus message's events (several may come in one);
+  // returns at the cell's end. A timeout keeps what arrived: call wait()
+  // again to go on.
+  Result<CodeRunResult> wait(int timeout_ms, const CodeEventCallback& on_event = {},
+                             const std::function<void()>& on_batch_end = {});
 
  private:
   friend class Client;

@@ -49,7 +49,8 @@ void apply_end(const ap::CodeEnd& end, CodeRunResult& r) {
 
 }  // namespace
 
-Result<CodeRunResult> CodeExecution::wait(int timeout_ms, const CodeEventCallback& on_event) {
+Result<CodeRunResult> CodeExecution::wait(int timeout_ms, const CodeEventCallback& on_event,
+                                          const std::function<void()>& on_batch_end) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   if (started_count_) {  // the cell started at once: its count came with CodeStarted
     partial_.execution_count = std::exchange(started_count_, 0);
@@ -64,12 +65,14 @@ Result<CodeRunResult> CodeExecution::wait(int timeout_ms, const CodeEventCallbac
     if (r.code() != 0) return Error{ErrorCode(r.code()), r.message() ? r.message()->str() : "the cell's stream failed"};
     if (const auto* e = r.body_as_CodeEvent()) {
       take(*e, on_event);
+      if (on_batch_end) on_batch_end();
     } else if (const auto* end = r.body_as_CodeEnd()) {
       apply_end(*end, partial_);
       return partial_;
     } else if (const auto* burst = r.body_as_CodeEvents()) {
       if (burst->events())
         for (const auto* one : *burst->events()) take(*one, on_event);
+      if (on_batch_end && !burst->end()) on_batch_end();
       if (burst->end()) {
         apply_end(*burst->end(), partial_);
         return partial_;

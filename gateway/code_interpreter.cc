@@ -107,7 +107,9 @@ json artifacts_line(const std::vector<client::CodeArtifact>& artifacts) {
   return json{{"type", "artifacts"}, {"artifacts", list}};
 }
 
-// POST /execute: the cell's events as NDJSON lines, flushed as they come.
+// POST /execute: the cell's events as NDJSON lines. The lines of one bus
+// message go out in one write, and a quick cell's whole answer (head,
+// lines, end) in one: what a cell says in its first 50 ms waits that long.
 // A client that leaves interrupts its cell: nobody waits for it any more.
 void execute(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox) {
   auto spec = execute_spec(req);
@@ -117,24 +119,29 @@ void execute(client::Client& bus, const HttpRequest& req, ResponseWriter& out, c
   if (!out.start(200, kNdjson)) return;
   StreamClock clock("", kKeepaliveMs, 1000);
   bool client_gone = false;
-  auto on_event = [&](const client::CodeEventData& e) {
-    if (!client_gone && !out.write(json_text(event_line(e)) + "\n")) client_gone = true;
+  std::string pending;
+  auto on_event = [&](const client::CodeEventData& e) { pending += json_text(event_line(e)) + "\n"; };
+  auto flush = [&] {
+    if (!pending.empty() && !client_gone && !out.write(pending)) client_gone = true;
+    pending.clear();
   };
-  for (;;) {
-    auto result = (*exec)->wait(clock.wait_ms(), on_event);
+  for (bool first = true;; first = false) {
+    auto result = (*exec)->wait(first ? 50 : clock.wait_ms(), on_event, first ? std::function<void()>() : flush);
     if (result) {
-      if (!result->artifacts.empty()) out.write(json_text(artifacts_line(result->artifacts)) + "\n");
-      out.write(R"({"type":"end_of_execution"})"
-                "\n");
-      return out.finish();
+      if (!result->artifacts.empty()) pending += json_text(artifacts_line(result->artifacts)) + "\n";
+      pending += R"({"type":"end_of_execution"})"
+                 "\n";
+      return out.finish_with(pending);
     }
     if (result.error().code != ErrorCode::timeout) {
+      flush();
       out.write(
           json_text(
               json{{"type", "error"}, {"name", "SandboxError"}, {"value", result.error().message}, {"traceback", ""}}) +
           "\n");
       return out.abort();  // the SDK sees a cut stream, not a finished cell
     }
+    flush();
     if (client_gone || out.client_gone()) {
       (void)bus.interrupt_context(sandbox, (*exec)->context_id());
       return out.finish();

@@ -49,6 +49,7 @@ class StatusRecorder final : public ResponseWriter {
   }
   bool write(const std::string& chunk) override { return inner_.write(chunk); }
   void finish() override { inner_.finish(); }
+  void finish_with(const std::string& chunk) override { inner_.finish_with(chunk); }
   bool client_gone() override { return inner_.client_gone(); }
   void abort() override { inner_.abort(); }
   int status() const { return status_; }

@@ -48,6 +48,11 @@ class ResponseWriter {
   virtual bool start(int status, const std::string& content_type) = 0;
   virtual bool write(const std::string& chunk) = 0;
   virtual void finish() = 0;
+  // The last chunk and the end together (one write).
+  virtual void finish_with(const std::string& chunk) {
+    write(chunk);
+    finish();
+  }
   // While streaming: true once the client has closed its side (checked
   // without blocking), so a stream that has nothing to send can stop.
   virtual bool client_gone() { return false; }

@@ -379,20 +379,22 @@ def _execute(code, env):
 
 
 class _Requests:
+    """Requests from fd 4: NUL-terminated fields, split once per read."""
+
     def __init__(self):
-        self.buffer = b""
+        self.fields, self.partial = [], b""
 
     def field(self):
-        while b"\0" not in self.buffer:
+        while not self.fields:
             try:
                 chunk = os.read(REQUESTS_FD, 1 << 16)
             except KeyboardInterrupt:
                 continue  # an interrupt between cells has nothing to stop
             if not chunk:
                 sys.exit(0)  # the agent closed the context
-            self.buffer += chunk
-        field, _, self.buffer = self.buffer.partition(b"\0")
-        return field.decode("utf-8", "replace")
+            *whole, self.partial = (self.partial + chunk).split(b"\0")
+            self.fields = [f.decode("utf-8", "replace") for f in reversed(whole)]
+        return self.fields.pop()
 
 
 def main():

@@ -103,6 +103,9 @@ TEST_CASE("a python context keeps its state and streams output and reports error
   auto after = run(d, sb, "import os\nos.environ.get('CELL_VAR') is None");
   CHECK(main_text(after) == "True");
 
+  // A cell larger than the kernel's request pipe (64 KiB) goes in pieces.
+  CHECK(main_text(run(d, sb, "len('" + std::string(300000, 'a') + "')")) == "300000");
+
   // State survives errors; top-level await works.
   CHECK(main_text(run(d, sb, "import asyncio\nawait asyncio.sleep(0.01)\nx * 2")) == "82");
 }
