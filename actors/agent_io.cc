@@ -94,10 +94,7 @@ void AgentIo::drain(int fd, Channel& channel) {
       closed = true;  // a broken agent is treated as a dead one
       break;
     }
-    const std::string bytes = channel.reader.last_frame_bytes();
-    const uint32_t n = uint32_t(bytes.size());
-    const char len[4] = {char(n & 0xff), char((n >> 8) & 0xff), char((n >> 16) & 0xff), char((n >> 24) & 0xff)};
-    batch.append(len, 4).append(bytes);
+    batch.append(channel.reader.last_frame_encoded());
   }
   if (!batch.empty()) caf::anon_send(channel.owner, agent_atom::value, std::move(batch));
   if (closed) {

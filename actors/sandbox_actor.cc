@@ -158,7 +158,7 @@ void note_upload_failure(Self* self, const ap::Frame& frame) {
 
 // --- answers from the agent -------------------------------------------------
 
-void on_agent_frame(Self* self, const std::string& bytes) {
+void on_agent_frame(Self* self, std::string_view bytes) {
   auto& st = self->state;
   const ap::Frame* frame = ap::GetFrame(reinterpret_cast<const uint8_t*>(bytes.data()));
   auto audited = [&](const PendingCall& call, bool ok) {
@@ -330,7 +330,7 @@ void on_agent_frames(Self* self, const std::string& batch) {
                             call->second.reply_to.empty() && call->second.attached_subjects.empty() &&
                             (frame->body_type() == ap::Body::CodeEvent || frame->body_type() == ap::Body::CodeEnd);
     if (!cell_event) {
-      on_agent_frame(self, std::string(bytes));
+      on_agent_frame(self, bytes);
       continue;
     }
     CodeBurst& burst = bursts[frame->id()];

@@ -76,6 +76,25 @@ std::string error_json(const std::string& name, const std::string& value) {
          ",\"traceback\":" + json_string(name + ": " + value) + "}";
 }
 
+constexpr const char* kBadEnv = "env entries are KEY=VALUE without NUL bytes";
+
+// KEY=VALUE with a non-empty key and no NUL byte, each one.
+bool valid_env(const flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>>* env) {
+  if (!env) return true;
+  return std::all_of(env->begin(), env->end(), [](const flatbuffers::String* kv) {
+    return !has_nul(kv) && kv->size() > 0 && kv->str().find('=') != std::string::npos && kv->str()[0] != '=';
+  });
+}
+
+// The kernel of a language as a request names it.
+Result<const KernelLanguage*> kernel_for(const flatbuffers::String* name) {
+  const KernelLanguage* kernel = kernel_language(canonical_language(str(name)));
+  if (!kernel)
+    return Error{ErrorCode::invalid_argument,
+                 "language '" + str(name) + "' has no kernel here (served: " + served_languages() + ")"};
+  return kernel;
+}
+
 bool valid_module_name(const std::string& name) {
   return !name.empty() && name.size() < 128 && std::all_of(name.begin(), name.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.';
@@ -116,6 +135,13 @@ ContextService::~ContextService() {
 ContextService::Context* ContextService::find(const std::string& id) {
   auto it = contexts_.find(id);
   return it == contexts_.end() ? nullptr : it->second.get();
+}
+
+// The context, or nullptr after answering `frame_id` with E2B's words.
+ContextService::Context* ContextService::find_or_refuse(uint64_t frame_id, const std::string& context_id) {
+  Context* c = find(context_id);
+  if (!c) reply_error(channel_, frame_id, ErrorCode::not_found, "Context " + context_id + " not found");
+  return c;
 }
 
 ContextService::Context* ContextService::find_by_pid(pid_t pid) {
@@ -220,25 +246,18 @@ bool ContextService::on_child_exit(pid_t pid, int status) {
 // --- requests -----------------------------------------------------------------
 
 void ContextService::create(uint64_t id, const ap::CtxCreate& req) {
-  const std::string language = canonical_language(str(req.language()));
-  const KernelLanguage* kernel = kernel_language(language);
-  if (!kernel)
-    return reply_error(
-        channel_, id, ErrorCode::invalid_argument,
-        "language '" + str(req.language()) + "' has no kernel here (served: " + served_languages() + ")");
+  auto kernel = kernel_for(req.language());
+  if (!kernel) return reply_error(channel_, id, kernel.error().code, kernel.error().message);
+  if (!valid_env(req.env())) return reply_error(channel_, id, ErrorCode::invalid_argument, kBadEnv);
   auto user = lookup_user(str(req.user()));
   if (!user) return reply_error(channel_, id, ErrorCode::invalid_argument, "unknown user (use 'user' or 'root')");
   if (has_nul(req.cwd())) return reply_error(channel_, id, ErrorCode::invalid_argument, "cwd contains a NUL byte");
   KernelSpec spec;
-  spec.language = kernel;
+  spec.language = *kernel;
   spec.user = *user;
   spec.cwd = req.cwd() && req.cwd()->size() ? req.cwd()->str() : user->home;
   if (req.env())
-    for (const auto* kv : *req.env()) {
-      if (has_nul(kv) || kv->str().find('=') == std::string::npos)
-        return reply_error(channel_, id, ErrorCode::invalid_argument, "env entries are KEY=VALUE without NUL bytes");
-      spec.env.push_back(kv->str());
-    }
+    for (const auto* kv : *req.env()) spec.env.push_back(kv->str());
   if (req.preload())
     for (const auto* module : *req.preload()) {
       if (!valid_module_name(module->str()))
@@ -271,8 +290,8 @@ void ContextService::list(uint64_t id) {
 }
 
 void ContextService::restart(uint64_t id, const ap::CtxRestart& req) {
-  Context* c = find(req.context_id()->str());
-  if (!c) return reply_error(channel_, id, ErrorCode::not_found, "Context " + req.context_id()->str() + " not found");
+  Context* c = find_or_refuse(id, req.context_id()->str());
+  if (!c) return;
   stop_kernel(*c);
   fail_cells(*c, "ContextRestarted", "the context was restarted");
   c->execution_count = 0;
@@ -282,8 +301,8 @@ void ContextService::restart(uint64_t id, const ap::CtxRestart& req) {
 }
 
 void ContextService::remove(uint64_t id, const ap::CtxRemove& req) {
-  Context* c = find(req.context_id()->str());
-  if (!c) return reply_error(channel_, id, ErrorCode::not_found, "Context " + req.context_id()->str() + " not found");
+  Context* c = find_or_refuse(id, req.context_id()->str());
+  if (!c) return;
   stop_kernel(*c);
   fail_cells(*c, "ContextRemoved", "the context was removed");
   contexts_.erase(c->id);
@@ -291,8 +310,8 @@ void ContextService::remove(uint64_t id, const ap::CtxRemove& req) {
 }
 
 void ContextService::interrupt(uint64_t id, const ap::CtxInterrupt& req) {
-  Context* c = find(req.context_id()->str());
-  if (!c) return reply_error(channel_, id, ErrorCode::not_found, "Context " + req.context_id()->str() + " not found");
+  Context* c = find_or_refuse(id, req.context_id()->str());
+  if (!c) return;
   if (c->running && c->kernel.pid > 0) {
     Cell& cell = *c->running;
     cell.interrupted = true;
@@ -304,25 +323,18 @@ void ContextService::interrupt(uint64_t id, const ap::CtxInterrupt& req) {
 
 void ContextService::run(uint64_t id, const ap::CodeRun& req) {
   if (has_nul(req.code())) return reply_error(channel_, id, ErrorCode::invalid_argument, "code contains a NUL byte");
-  if (req.env())
-    for (const auto* kv : *req.env())
-      if (has_nul(kv) || kv->str().find('=') == std::string::npos || kv->str()[0] == '=')
-        return reply_error(channel_, id, ErrorCode::invalid_argument, "env entries are KEY=VALUE without NUL bytes");
+  if (!valid_env(req.env())) return reply_error(channel_, id, ErrorCode::invalid_argument, kBadEnv);
   Context* c = nullptr;
   if (req.context_id() && req.context_id()->size()) {
-    c = find(req.context_id()->str());
-    if (!c) return reply_error(channel_, id, ErrorCode::not_found, "Context " + req.context_id()->str() + " not found");
+    c = find_or_refuse(id, req.context_id()->str());
+    if (!c) return;
   } else {
-    const std::string language = canonical_language(str(req.language()));
-    const KernelLanguage* kernel = kernel_language(language);
-    if (!kernel)
-      return reply_error(
-          channel_, id, ErrorCode::invalid_argument,
-          "language '" + str(req.language()) + "' has no kernel here (served: " + served_languages() + ")");
-    c = default_for(language);
+    auto kernel = kernel_for(req.language());
+    if (!kernel) return reply_error(channel_, id, kernel.error().code, kernel.error().message);
+    c = default_for((*kernel)->name);
     if (!c) {  // the language's default context starts on first use
       KernelSpec spec;
-      spec.language = kernel;
+      spec.language = *kernel;
       spec.user = *lookup_user("user");
       spec.cwd = spec.user.home;
       auto made = make_context(spec, true);

@@ -75,6 +75,7 @@ class ContextService {
   Status start_kernel(Context& c);
   void stop_kernel(Context& c);
   Context* find(const std::string& id);
+  Context* find_or_refuse(uint64_t frame_id, const std::string& context_id);
   Context* find_by_pid(pid_t pid);
   Context* default_for(const std::string& language);
   void send_info(uint64_t id, const Context& c);

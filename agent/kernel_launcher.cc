@@ -81,12 +81,9 @@ Result<KernelProcess> launch_kernel(const KernelSpec& spec) {
   if (auto st = open_pipe(k.err, err_w, true); !st) return st.error();
   unique_fd dev_null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
 
-  std::vector<char*> argv, envp;
-  for (const char* a : spec.language->argv) argv.push_back(const_cast<char*>(a));
-  argv.push_back(const_cast<char*>(spec.language->source));
-  argv.push_back(nullptr);
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
+  std::vector<std::string> args(spec.language->argv.begin(), spec.language->argv.end());
+  args.emplace_back(spec.language->source);
+  std::vector<char*> argv = exec_array(args), envp = exec_array(env);
   SpawnRequest req;
   req.path = program.c_str();
   req.argv = argv.data();

@@ -146,11 +146,7 @@ void ProcessTable::start(uint64_t id, const ap::ProcStart& req) {
   auto stdio = open_stdio(*p, req, *user);
   if (!stdio) return reply_error(channel_, id, stdio.error().code, stdio.error().message);
 
-  std::vector<char*> argv, envp;
-  for (auto& a : p->argv) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
+  std::vector<char*> argv = exec_array(p->argv), envp = exec_array(env);
   SpawnRequest spawn;
   spawn.path = program.c_str();
   spawn.argv = argv.data();

@@ -77,6 +77,14 @@ char* spawn_stack() {
 
 }  // namespace
 
+std::vector<char*> exec_array(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  for (auto& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
 pid_t spawn_process(const SpawnRequest& request, int* err) {
   char* stack = spawn_stack();
   if (!stack) {

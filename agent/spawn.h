@@ -7,6 +7,8 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace soulbox::agent {
 
@@ -25,6 +27,10 @@ struct SpawnRequest {
   // pipes, kernels/README.md).
   int extra_fds[2] = {-1, -1};
 };
+
+// argv/envp for execve: pointers into `strings`, then nullptr (valid while
+// `strings` lives unchanged).
+std::vector<char*> exec_array(std::vector<std::string>& strings);
 
 // Returns the child's pid, or -1 with *err set (the child's errno when exec or
 // a setup step failed).

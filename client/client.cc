@@ -6,6 +6,7 @@
 #include <random>
 
 #include "bus/subjects.h"
+#include "client/reply_fields.h"
 
 namespace soulbox::client {
 namespace ap = agentproto;
@@ -14,17 +15,9 @@ namespace subjects = bus::subjects;
 
 namespace {
 
-std::string str(const flatbuffers::String* s) {
-  return s ? s->str() : std::string();
-}
-
 int64_t unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string bytes_of(const flatbuffers::Vector<uint8_t>* v) {
-  return v ? std::string(reinterpret_cast<const char*>(v->data()), v->size()) : std::string();
 }
 
 SandboxInfo info_of(const bp::SandboxInfo* i) {
@@ -59,11 +52,6 @@ flatbuffers::Offset<bp::CreateSandbox> build_create(flatbuffers::FlatBufferBuild
                                  key_values(b, o.metadata), key_values(b, o.node_selector), b.CreateString(o.region),
                                  b.CreateString(o.prefer_node), b.CreateString(reservation_id),
                                  b.CreateVectorOfStrings(o.secrets));
-}
-
-Error wrong_body(const char* wanted, const bp::Reply& r) {
-  return Error{ErrorCode::protocol_error,
-               std::string("expected a ") + wanted + " reply, got " + bp::EnumNameBody(r.body_type())};
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "bus/subjects.h"
 #include "client/client.h"
+#include "client/reply_fields.h"
 
 namespace soulbox::client {
 namespace ap = agentproto;
@@ -12,19 +13,6 @@ namespace bp = busproto;
 namespace subjects = bus::subjects;
 
 namespace {
-
-std::string str(const flatbuffers::String* s) {
-  return s ? s->str() : "";
-}
-
-std::string bytes_of(const flatbuffers::Vector<uint8_t>* v) {
-  return v ? std::string(reinterpret_cast<const char*>(v->data()), v->size()) : std::string();
-}
-
-Error unexpected(const char* wanted, const bp::Reply& r) {
-  return Error{ErrorCode::internal,
-               std::string("expected a ") + wanted + " reply, got " + bp::EnumNameBody(r.body_type())};
-}
 
 CodeContextInfo info_of(const ap::CtxInfo& i) {
   return CodeContextInfo{str(i.context_id()), str(i.language()), str(i.cwd()), i.pid(),
@@ -113,7 +101,7 @@ Result<CodeContextInfo> Client::create_context(const std::string& id, const Code
   });
   if (!r) return r.error();
   const auto* info = r->get().body_as_CtxInfo();
-  if (!info) return unexpected("CtxInfo", r->get());
+  if (!info) return wrong_body("CtxInfo", r->get());
   return info_of(*info);
 }
 
@@ -124,7 +112,7 @@ Result<std::vector<CodeContextInfo>> Client::contexts(const std::string& id) {
   });
   if (!r) return r.error();
   const auto* list = r->get().body_as_CtxListReply();
-  if (!list) return unexpected("CtxListReply", r->get());
+  if (!list) return wrong_body("CtxListReply", r->get());
   std::vector<CodeContextInfo> out;
   if (list->contexts())
     for (const auto* c : *list->contexts()) out.push_back(info_of(*c));
@@ -138,7 +126,7 @@ Result<CodeContextInfo> Client::restart_context(const std::string& id, const std
   });
   if (!r) return r.error();
   const auto* info = r->get().body_as_CtxInfo();
-  if (!info) return unexpected("CtxInfo", r->get());
+  if (!info) return wrong_body("CtxInfo", r->get());
   return info_of(*info);
 }
 
@@ -165,7 +153,7 @@ Result<std::unique_ptr<CodeExecution>> Client::start_code(const std::string& id,
   });
   if (!r) return r.error();
   const auto* started = r->get().body_as_CodeStarted();
-  if (!started) return unexpected("CodeStarted", r->get());
+  if (!started) return wrong_body("CodeStarted", r->get());
   exec->context_id_ = str(started->context_id());
   exec->started_count_ = started->execution_count();
   return exec;

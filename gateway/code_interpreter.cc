@@ -1,10 +1,10 @@
 #include "gateway/code_interpreter.h"
 
 #include <chrono>
-#include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "gateway/e2b_errors.h"
+#include "gateway/e2b_json.h"
 #include "gateway/json_text.h"
 #include "gateway/stream_clock.h"
 
@@ -17,17 +17,10 @@ constexpr const char* kNdjson = "application/x-ndjson";
 // E2B's server sends a keepalive line every 5 s while a cell is quiet.
 constexpr int kKeepaliveMs = 5000;
 
-// "2026-11-30T12:00:00.123456Z"
 std::string utc_timestamp() {
-  const auto now = std::chrono::system_clock::now();
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
-  const std::time_t secs = std::time_t(us / 1000000);
-  std::tm tm{};
-  ::gmtime_r(&secs, &tm);
-  char buf[64];
-  const size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%06lldZ", static_cast<long long>(us % 1000000));
-  return buf;
+  return rfc3339_ns(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
 }
 
 // E2B's SDK turns a 404's body text into NotFoundError("Context X not found").

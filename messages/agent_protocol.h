@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent_generated.h"
@@ -62,6 +63,9 @@ class FrameReader {
 
   // The bytes of the frame last returned by next() (without the length).
   std::string last_frame_bytes() const { return buf_.substr(4, consumed_ - 4); }
+  // The same frame with its 4-byte length in front, as it came (valid until
+  // the next call of next()).
+  std::string_view last_frame_encoded() const { return std::string_view(buf_).substr(0, consumed_); }
 
   size_t buffered() const { return buf_.size() - consumed_; }
 
