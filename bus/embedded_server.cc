@@ -1,12 +1,9 @@
 #include "bus/embedded_server.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,8 +13,8 @@
 #include <fstream>
 #include <thread>
 
+#include "bus/loopback_port.h"
 #include "common/log.h"
-#include "common/unique_fd.h"
 
 namespace soulbox::bus {
 namespace {
@@ -34,26 +31,18 @@ std::string random_hex(size_t bytes) {
   return out;
 }
 
-// A port the kernel considers free right now (the server binds it next).
-Result<int> free_loopback_port() {
-  unique_fd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (!s || ::bind(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(s.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-    return sys_error("find a free loopback port");
-  return int(ntohs(addr.sin_port));
+off_t file_size(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? st.st_size : 0;
 }
 
-bool port_accepts(int port) {
-  unique_fd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(uint16_t(port));
-  return s && ::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+// True when what the server logged from `from` on says its port was taken (by
+// whoever bound it between our check and the server's own bind).
+bool log_says_port_taken(const std::string& log, off_t from) {
+  std::ifstream in(log);
+  in.seekg(from);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return text.find("address already in use") != std::string::npos;
 }
 
 }  // namespace
@@ -69,21 +58,33 @@ Result<std::unique_ptr<EmbeddedServer>> EmbeddedServer::start(const EmbeddedServ
   if (::mkdir(options.dir.c_str(), 0700) != 0 && errno != EEXIST) return sys_error("mkdir " + options.dir);
   s->user_ = "soulbox";
   s->password_ = random_hex(24);
-  auto port = free_loopback_port();
-  if (!port) return port.error();
-  s->port_ = *port;
   s->config_ = options.dir + "/nats-server.conf";
   s->log_ = options.dir + "/nats-server.log";
+  for (int attempt = 1;; ++attempt) {
+    auto port = pick_loopback_port();
+    if (!port) return port.error();
+    s->port_ = *port;
+    if (auto st = s->write_config(); !st) return st.error();
+    const off_t logged = file_size(s->log_);
+    auto launched = s->launch();
+    if (launched) break;
+    const bool exited = s->pid_ < 0;
+    if (attempt == 3 || !exited || !log_says_port_taken(s->log_, logged)) return launched.error();
+    logger("bus")->warn("nats-server's port {} was taken before it could bind it; choosing another", s->port_);
+  }
+  return s;
+}
+
+Status EmbeddedServer::write_config() const {
   // Quoted values: the password is hex, the store path was created above.
-  std::ofstream conf(s->config_, std::ios::trunc);
-  conf << "listen: \"127.0.0.1:" << s->port_ << "\"\n"
-       << "authorization { user: \"" << s->user_ << "\", password: \"" << s->password_ << "\" }\n"
-       << "jetstream { store_dir: \"" << options.dir << "/jetstream\" }\n"
+  std::ofstream conf(config_, std::ios::trunc);
+  conf << "listen: \"127.0.0.1:" << port_ << "\"\n"
+       << "authorization { user: \"" << user_ << "\", password: \"" << password_ << "\" }\n"
+       << "jetstream { store_dir: \"" << options_.dir << "/jetstream\" }\n"
        << "max_payload: 8MB\n";
   conf.close();
-  if (!conf || ::chmod(s->config_.c_str(), 0600) != 0) return sys_error("write " + s->config_);
-  if (auto st = s->launch(); !st) return st.error();
-  return s;
+  if (!conf || ::chmod(config_.c_str(), 0600) != 0) return sys_error("write " + config_);
+  return {};
 }
 
 Status EmbeddedServer::launch() {

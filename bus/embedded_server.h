@@ -34,6 +34,7 @@ class EmbeddedServer {
 
  private:
   EmbeddedServer() = default;
+  Status write_config() const;
   Status launch();
   Status wait_ready();
 

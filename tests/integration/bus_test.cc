@@ -16,6 +16,7 @@
 
 #include "bus/connection.h"
 #include "bus/embedded_server.h"
+#include "bus/loopback_port.h"
 #include "bus/subjects.h"
 
 using namespace soulbox;
@@ -23,20 +24,28 @@ using namespace soulbox::bus;
 
 namespace {
 
+// A temporary directory removed when the fixture goes, even when the
+// fixture's own constructor fails a REQUIRE (its destructor would not run).
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/soulbox-test-bus-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+};
+
 struct ServerFixture {
-  std::string dir;
+  TempDir dir;
   std::unique_ptr<EmbeddedServer> server;
   ServerFixture() {
-    char tmpl[] = "/tmp/soulbox-test-bus-XXXXXX";
-    dir = ::mkdtemp(tmpl);
-    auto s = EmbeddedServer::start({dir + "/nats", "", 10000});
+    auto s = EmbeddedServer::start({dir.path + "/nats", "", 10000});
     INFO((s ? "" : s.error().message));
     REQUIRE(s.ok());
     server = std::move(*s);
-  }
-  ~ServerFixture() {
-    server.reset();
-    std::filesystem::remove_all(dir);
   }
   std::unique_ptr<Connection> connect() {
     auto c = Connection::connect({server->url(), server->user(), server->password(), "test", 2000, 200});
@@ -74,8 +83,49 @@ TEST_CASE("the embedded server listens on loopback with generated credentials", 
   std::string args(std::istreambuf_iterator<char>(cmdline), {});
   CHECK(args.find(f.server->password()) == std::string::npos);
   struct stat st {};
-  REQUIRE(::stat((f.dir + "/nats/nats-server.conf").c_str(), &st) == 0);
+  REQUIRE(::stat((f.dir.path + "/nats/nats-server.conf").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
+}
+
+TEST_CASE("the embedded server's port lies below the ephemeral range", "[bus]") {
+  // So that no outgoing connection can hold it while a dead server restarts.
+  ServerFixture f;
+  const auto [low, high] = ephemeral_port_range();
+  CHECK(low <= high);
+  CHECK(f.server->port() >= 1024);
+  CHECK(f.server->port() < low);
+}
+
+TEST_CASE("a port taken before the server binds it makes start-up choose another", "[bus]") {
+  TempDir dir;
+  // A stand-in for nats-server that loses the race once (printing what the
+  // real one prints), then runs the real server.
+  const std::string fake = dir.path + "/nats-server";
+  std::ofstream(fake) << "#!/bin/sh\n"
+                      << "marker=\"$(dirname \"$2\")/lost-once\"\n"
+                      << "if [ ! -e \"$marker\" ]; then touch \"$marker\"\n"
+                      << "  echo 'listen tcp 127.0.0.1:1: bind: address already in use'; exit 1; fi\n"
+                      << "exec /usr/sbin/nats-server \"$@\"\n";
+  REQUIRE(::chmod(fake.c_str(), 0700) == 0);
+  auto s = EmbeddedServer::start({dir.path + "/nats", fake, 10000});
+  INFO((s ? "" : s.error().message));
+  REQUIRE(s.ok());
+  CHECK(std::filesystem::exists(dir.path + "/nats/lost-once"));
+  auto c = Connection::connect({(*s)->url(), (*s)->user(), (*s)->password(), "test", 2000, 200});
+  CHECK(c.ok());
+}
+
+TEST_CASE("a server that fails for another reason is not retried", "[bus]") {
+  TempDir dir;
+  const std::string fake = dir.path + "/nats-server";
+  std::ofstream(fake) << "#!/bin/sh\necho run >> \"$(dirname \"$2\")/runs\"\necho 'bad config'\nexit 1\n";
+  REQUIRE(::chmod(fake.c_str(), 0700) == 0);
+  auto s = EmbeddedServer::start({dir.path + "/nats", fake, 5000});
+  REQUIRE_FALSE(s.ok());
+  CHECK_THAT(s.error().message, Catch::Contains("exited during start-up"));
+  std::ifstream runs(dir.path + "/nats/runs");
+  std::string all(std::istreambuf_iterator<char>(runs), {});
+  CHECK(all == "run\n");
 }
 
 TEST_CASE("request and reply carry binary payloads", "[bus]") {
@@ -120,7 +170,16 @@ TEST_CASE("a killed nats-server is restarted and clients reconnect", "[bus]") {
   const pid_t first = f.server->pid();
   ::kill(first, SIGKILL);
   CHECK(eventually([&] { return !c->connected(); }, 5000));
-  auto restarted = f.server->ensure_running();
+  // The client can see the socket close before the dead server can be
+  // reaped; soulboxd asks every second, so ask until it is (or fails).
+  Result<bool> restarted = false;
+  CHECK(eventually(
+      [&] {
+        restarted = f.server->ensure_running();
+        return !restarted.ok() || *restarted;
+      },
+      5000));
+  INFO((restarted ? "" : restarted.error().message));
   REQUIRE(restarted.ok());
   CHECK(*restarted);
   CHECK(f.server->pid() != first);
