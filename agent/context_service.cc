@@ -2,38 +2,26 @@
 
 #include <signal.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 
+#include "agent/kernel_wire.h"
 #include "agent/replies.h"
+#include "common/monotonic_clock.h"
 
 namespace soulbox::agent {
 namespace ap = agentproto;
 
 namespace {
 
-constexpr size_t kMaxEventLine = 16u << 20;
-constexpr size_t kMaxArtifacts = 100;
-// A result over this cannot travel in one agent frame with its envelope.
-constexpr size_t kMaxResultBytes = ap::kMaxFrameBytes - (64u << 10);
-
-int64_t now_ns() {
-  struct timespec ts {};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
 std::string random_id() {
   unsigned char bytes[8] = {};
   if (::getrandom(bytes, sizeof bytes, 0) != ssize_t(sizeof bytes)) {
-    const uint64_t t = uint64_t(now_ns());
+    const uint64_t t = uint64_t(monotonic_ns());
     std::memcpy(bytes, &t, sizeof bytes);
   }
   static const char* hex = "0123456789abcdef";
@@ -51,29 +39,6 @@ bool has_nul(const flatbuffers::String* s) {
 
 std::string str(const flatbuffers::String* s) {
   return s ? s->str() : "";
-}
-
-// JSON string literal (for the errors the agent itself reports).
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += char(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += char(c);
-    }
-  }
-  return out + "\"";
-}
-
-std::string error_json(const std::string& name, const std::string& value) {
-  return "{\"name\":" + json_string(name) + ",\"value\":" + json_string(value) +
-         ",\"traceback\":" + json_string(name + ": " + value) + "}";
 }
 
 constexpr const char* kBadEnv = "env entries are KEY=VALUE without NUL bytes";
@@ -101,21 +66,11 @@ bool valid_module_name(const std::string& name) {
   });
 }
 
-// The kernel request for a cell (kernels/README.md): op, code, the number of
-// env entries, then each; every field NUL-terminated.
-std::string cell_request(const ap::CodeRun& req) {
-  std::string r = "x";
-  r += '\0';
-  r += req.code()->str();
-  r += '\0';
-  r += std::to_string(req.env() ? req.env()->size() : 0);
-  r += '\0';
+std::string request_for(const ap::CodeRun& req) {
+  std::vector<std::string_view> env;
   if (req.env())
-    for (const auto* kv : *req.env()) {
-      r += kv->str();
-      r += '\0';
-    }
-  return r;
+    for (const auto* kv : *req.env()) env.push_back(kv->string_view());
+  return cell_request(req.code()->string_view(), env);
 }
 
 std::string exit_text(int status) {
@@ -163,7 +118,7 @@ Status ContextService::start_kernel(Context& c) {
   if (!kernel) return kernel.error();
   c.kernel = std::move(*kernel);
   c.ready = false;
-  c.events_buffer.clear();
+  c.events.clear();
   c.pending_request.clear();
   c.request_watched = false;
   const std::string id = c.id;
@@ -316,7 +271,7 @@ void ContextService::interrupt(uint64_t id, const ap::CtxInterrupt& req) {
     Cell& cell = *c->running;
     cell.interrupted = true;
     ::kill(-c->kernel.pid, SIGINT);  // the cell's children too
-    if (!cell.kill_at_ns) cell.kill_at_ns = now_ns() + kInterruptGraceMs * 1000000;
+    if (!cell.kill_at_ns) cell.kill_at_ns = monotonic_ns() + kInterruptGraceMs * 1000000;
   }
   reply_ok(channel_, id);
 }
@@ -350,7 +305,7 @@ void ContextService::run(uint64_t id, const ap::CodeRun& req) {
       return reply_error(channel_, id, started.error().code, started.error().message);
   Cell cell;
   cell.frame_id = id;
-  cell.request = cell_request(req);
+  cell.request = request_for(req);
   cell.timeout_ms = req.timeout_ms();
   c->queued.push_back(std::move(cell));
   // A cell that starts at once has its count in the acceptance: one frame less.
@@ -361,272 +316,6 @@ void ContextService::run(uint64_t id, const ap::CodeRun& req) {
     return std::make_pair(ap::Body::CodeAccepted,
                           ap::CreateCodeAccepted(fbb, fbb.CreateString(cid), pid, count).Union());
   });
-}
-
-// --- cells --------------------------------------------------------------------
-
-void ContextService::pump(Context& c) {
-  if (const uint32_t count = start_next(c)) send_event(*c.running, ap::CodeEventKind::ExecutionCount, "", count);
-}
-
-uint32_t ContextService::start_next(Context& c) {
-  if (!c.ready || c.running || c.queued.empty() || c.kernel.pid < 0) return 0;
-  c.running = std::move(c.queued.front());
-  c.queued.pop_front();
-  Cell& cell = *c.running;
-  cell.start_ns = now_ns();
-  if (cell.timeout_ms) cell.deadline_ns = cell.start_ns + int64_t(cell.timeout_ms) * 1000000;
-  c.pending_request = std::move(cell.request);
-  flush_request(c);
-  // Counted here, not by the kernel: one event less on the kernel's side.
-  return cell.execution_count = ++c.execution_count;
-}
-
-// The request pipe is non-blocking: a kernel that stopped reading never
-// blocks the agent; the rest goes when the pipe has room.
-void ContextService::flush_request(Context& c) {
-  const int fd = c.kernel.requests.get();
-  while (!c.pending_request.empty() && fd >= 0) {
-    const ssize_t n = ::write(fd, c.pending_request.data(), c.pending_request.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) break;
-    if (n < 0) {  // the kernel is gone: its exit is reaped and reported
-      c.pending_request.clear();
-      break;
-    }
-    c.pending_request.erase(0, size_t(n));
-  }
-  if (fd < 0) return;
-  if (c.pending_request.empty()) {
-    if (c.request_watched) loop_.remove(fd);  // (an epoll_ctl only when the pipe was full)
-    c.request_watched = false;
-    return;
-  }
-  const std::string id = c.id;
-  if (!c.request_watched)
-    loop_.add(fd, EPOLLOUT, [this, id](uint32_t) {
-      if (Context* ctx = find(id)) flush_request(*ctx);
-    });
-  c.request_watched = true;
-}
-
-void ContextService::on_events(const std::string& context_id) {
-  Context* c = find(context_id);
-  if (!c || !c->kernel.events) return;
-  char buf[65536];
-  for (;;) {
-    const ssize_t n = ::read(c->kernel.events.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;  // EAGAIN
-    if (n == 0) {      // the kernel closed it (exiting): its exit is reaped
-      loop_.remove(c->kernel.events.get());
-      c->kernel.events.reset();
-      break;
-    }
-    c->events_buffer.append(buf, size_t(n));
-    if (size_t(n) < sizeof buf) break;
-  }
-  // Lines "<kind> <json>", and "out <n>"/"err <n>" lines followed by n bytes.
-  size_t start = 0, nl;
-  const std::string id = c->id;
-  while ((nl = c->events_buffer.find('\n', start)) != std::string::npos) {
-    const std::string line = c->events_buffer.substr(start, nl - start);
-    const bool out = line.rfind("out ", 0) == 0, err = line.rfind("err ", 0) == 0;
-    if (out || err) {
-      const size_t n = std::strtoull(line.c_str() + 4, nullptr, 10);
-      if (c->events_buffer.size() - (nl + 1) < n) break;  // the rest is on its way
-      forward_output(*c, out ? 0 : 1, c->events_buffer.data() + nl + 1, n);
-      start = nl + 1 + n;
-      continue;
-    }
-    start = nl + 1;
-    handle_event(*c, line);
-    if (!find(id) || !c->kernel.events) return;  // the kernel was replaced meanwhile
-  }
-  c->events_buffer.erase(0, start);
-  if (c->events_buffer.size() > kMaxEventLine) {  // a kernel that writes no newlines is broken
-    ::kill(-c->kernel.pid, SIGKILL);
-    c->events_buffer.clear();
-  }
-}
-
-void ContextService::handle_event(Context& c, const std::string& line) {
-  const auto space = line.find(' ');
-  const std::string kind = line.substr(0, space);
-  const std::string payload = space == std::string::npos ? "" : line.substr(space + 1);
-  if (kind == "ready") {
-    c.ready = true;
-    return pump(c);
-  }
-  if (!c.running) return;
-  Cell& cell = *c.running;
-  if (kind == "result") {
-    drain_output(c);
-    send_event(cell, ap::CodeEventKind::Result,
-               payload.size() <= kMaxResultBytes
-                   ? payload
-                   : "{\"is_main_result\":false,\"text\":" +
-                         json_string("[a result of " + std::to_string(payload.size()) +
-                                     " bytes was dropped: results travel in frames of at most 4 MiB]") +
-                         "}");
-  } else if (kind == "error") {
-    drain_output(c);
-    cell.error = true;
-    send_event(cell, ap::CodeEventKind::Error,
-               cell.timed_out ? error_json("TimeoutError", "the cell ran longer than its timeout of " +
-                                                               std::to_string(cell.timeout_ms) + " ms")
-                              : payload);
-  } else if (kind == "end") {
-    drain_output(c);
-    finish_cell(c, false);
-  }
-}
-
-void ContextService::send_event(const Cell& cell, ap::CodeEventKind kind, const std::string& data, uint32_t count) {
-  send_frame(channel_, cell.frame_id, [&](flatbuffers::FlatBufferBuilder& fbb) {
-    auto bytes = fbb.CreateVector(reinterpret_cast<const uint8_t*>(data.data()), data.size());
-    return std::make_pair(ap::Body::CodeEvent, ap::CreateCodeEvent(fbb, kind, bytes, count).Union());
-  });
-}
-
-void ContextService::finish_cell(Context& c, bool restarted) {
-  const Cell cell = std::move(*c.running);
-  c.running.reset();
-  std::vector<ArtifactInfo> changed;
-  if (c.file_changes.changed()) {  // a cell that touched no file costs no scan
-    const DirSnapshot before = std::move(c.files);
-    rescan_files(c);
-    changed = changed_files(before, c.files);
-  }
-  if (changed.size() > kMaxArtifacts) changed.resize(kMaxArtifacts);
-  const uint64_t wall_us = uint64_t(now_ns() - cell.start_ns) / 1000;
-  send_frame(channel_, cell.frame_id, [&](flatbuffers::FlatBufferBuilder& fbb) {
-    std::vector<flatbuffers::Offset<ap::Artifact>> artifacts;
-    for (const auto& a : changed)
-      artifacts.push_back(ap::CreateArtifact(fbb, fbb.CreateString(a.path), fbb.CreateString(a.mime), a.size));
-    auto end = ap::CreateCodeEnd(fbb, cell.error, cell.timed_out, cell.interrupted, restarted, wall_us,
-                                 cell.execution_count, fbb.CreateVector(artifacts));
-    return std::make_pair(ap::Body::CodeEnd, end.Union());
-  });
-  pump(c);
-}
-
-void ContextService::rescan_files(Context& c) {
-  std::vector<std::string> dirs;
-  c.files = snapshot_dir(c.cwd, &dirs);
-  c.file_changes.watch(dirs);
-}
-
-// Ends the running cell and every queued one with an error: the kernel they
-// were meant for is gone.
-void ContextService::fail_cells(Context& c, const std::string& name, const std::string& why) {
-  if (c.running) {
-    c.running->error = true;
-    send_event(*c.running, ap::CodeEventKind::Error, error_json(name, why));
-    const Cell cell = std::move(*c.running);
-    c.running.reset();
-    send_frame(channel_, cell.frame_id, [&](flatbuffers::FlatBufferBuilder& fbb) {
-      return std::make_pair(ap::Body::CodeEnd,
-                            ap::CreateCodeEnd(fbb, true, cell.timed_out, cell.interrupted, true,
-                                              uint64_t(now_ns() - cell.start_ns) / 1000, cell.execution_count)
-                                .Union());
-    });
-  }
-  for (const Cell& cell : c.queued) {
-    send_event(cell, ap::CodeEventKind::Error, error_json(name, why));
-    send_frame(channel_, cell.frame_id, [&](flatbuffers::FlatBufferBuilder& fbb) {
-      return std::make_pair(ap::Body::CodeEnd, ap::CreateCodeEnd(fbb, true).Union());
-    });
-  }
-  c.queued.clear();
-}
-
-// --- output -------------------------------------------------------------------
-
-void ContextService::on_output(const std::string& context_id, int stream) {
-  Context* c = find(context_id);
-  if (!c) return;
-  unique_fd& fd = stream == 0 ? c->kernel.out : c->kernel.err;
-  char buf[65536];
-  size_t budget = 256u << 10;  // one noisy kernel cannot starve the loop
-  while (fd && budget > 0) {
-    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return;  // EAGAIN
-    if (n == 0) {
-      loop_.remove(fd.get());
-      fd.reset();
-      return;
-    }
-    budget -= std::min(budget, size_t(n));
-    forward_output(*c, stream, buf, size_t(n));
-  }
-}
-
-// Output goes to the running cell, up to the output limit; output between
-// cells (a background thread) has no cell to go to.
-void ContextService::forward_output(Context& c, int stream, const char* data, size_t n) {
-  if (!c.running) return;
-  Cell& cell = *c.running;
-  const uint64_t room = output_limit_ > cell.output_bytes ? output_limit_ - cell.output_bytes : 0;
-  const size_t keep = size_t(std::min<uint64_t>(room, uint64_t(n)));
-  if (keep == 0) return;
-  cell.output_bytes += keep;
-  send_event(cell, stream == 0 ? ap::CodeEventKind::Stdout : ap::CodeEventKind::Stderr, std::string(data, keep));
-}
-
-// The kernel wrote its output before the event that follows it: read what
-// is in the pipes first, so the host sees them in order.
-void ContextService::drain_output(Context& c) {
-  const std::string id = c.id;
-  for (int stream = 0; stream < 2; ++stream) {
-    for (int rounds = 0; rounds < 32; ++rounds) {  // 32 x 256 KiB at most
-      unique_fd& fd = stream == 0 ? c.kernel.out : c.kernel.err;
-      int available = 0;
-      if (!fd || ::ioctl(fd.get(), FIONREAD, &available) != 0 || available == 0) break;
-      on_output(id, stream);
-    }
-  }
-}
-
-// --- time -----------------------------------------------------------------------
-
-int ContextService::next_deadline_ms() const {
-  int64_t next = 0;
-  for (const auto& [id, c] : contexts_) {
-    if (!c->running) continue;
-    const Cell& cell = *c->running;
-    for (int64_t t : {cell.timed_out ? 0 : cell.deadline_ns, cell.kill_at_ns})
-      if (t && (next == 0 || t < next)) next = t;
-  }
-  if (next == 0) return -1;
-  const int64_t ms = (next - now_ns() + 999999) / 1000000;
-  return int(std::max<int64_t>(0, std::min<int64_t>(ms, 60000)));
-}
-
-void ContextService::enforce_deadlines() {
-  const int64_t now = now_ns();
-  for (auto& [id, c] : contexts_) {
-    if (!c->running || c->kernel.pid < 0) continue;
-    Cell& cell = *c->running;
-    if (cell.deadline_ns && !cell.timed_out && now >= cell.deadline_ns) {
-      cell.timed_out = true;
-      ::kill(-c->kernel.pid, SIGINT);
-      if (!cell.kill_at_ns) cell.kill_at_ns = now + kInterruptGraceMs * 1000000;
-    } else if (cell.kill_at_ns && now >= cell.kill_at_ns) {
-      // It would not stop: SIGKILL, and on_child_exit replaces the kernel.
-      ::kill(-c->kernel.pid, SIGKILL);
-      cell.kill_at_ns = 0;
-    }
-  }
-}
-
-void ContextService::pause_output(bool paused) {
-  if (paused == output_paused_) return;
-  output_paused_ = paused;
-  for (auto& [id, c] : contexts_)
-    for (unique_fd* fd : {&c->kernel.events, &c->kernel.out, &c->kernel.err})
-      if (*fd) loop_.modify(fd->get(), paused ? 0u : uint32_t(EPOLLIN));
 }
 
 }  // namespace soulbox::agent

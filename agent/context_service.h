@@ -13,12 +13,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/artifact_scan.h"
 #include "agent/channel.h"
 #include "agent/event_loop.h"
 #include "agent/kernel_launcher.h"
+#include "agent/kernel_wire.h"
 
 namespace soulbox::agent {
 
@@ -28,6 +30,8 @@ class ContextService {
   static constexpr size_t kMaxQueuedCells = 32;
   // How long a kernel has to stop after SIGINT before it is replaced.
   static constexpr int64_t kInterruptGraceMs = 2000;
+  // Bytes a kernel may write without completing an event (then it is killed).
+  static constexpr size_t kMaxEventLine = 16u << 20;
 
   ContextService(EventLoop& loop, Channel& channel, uint64_t output_limit);
   ~ContextService();
@@ -62,7 +66,7 @@ class ContextService {
     KernelProcess kernel;
     bool ready = false;
     uint32_t execution_count = 0;
-    std::string events_buffer;
+    KernelEventReader events{kMaxEventLine};
     std::string pending_request;   // bytes not yet taken by the kernel's request pipe
     bool request_watched = false;  // waiting for room in that pipe (EPOLLOUT)
     std::optional<Cell> running;
@@ -89,8 +93,8 @@ class ContextService {
   void on_output(const std::string& context_id, int stream);
   void drain_output(Context& c);
   void forward_output(Context& c, int stream, const char* data, size_t n);
-  void handle_event(Context& c, const std::string& line);
-  void send_event(const Cell& cell, agentproto::CodeEventKind kind, const std::string& data, uint32_t count = 0);
+  void handle_event(Context& c, std::string_view kind, std::string_view payload);
+  void send_event(const Cell& cell, agentproto::CodeEventKind kind, std::string_view data, uint32_t count = 0);
   void finish_cell(Context& c, bool restarted);
   void rescan_files(Context& c);
   void fail_cells(Context& c, const std::string& name, const std::string& why);

@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,17 +19,12 @@
 #include "agent/replies.h"
 #include "agent/spawn.h"
 #include "agent/users.h"
+#include "common/monotonic_clock.h"
 
 namespace soulbox::agent {
 namespace ap = agentproto;
 
 namespace {
-
-int64_t now_ns() {
-  struct timespec ts {};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 std::vector<std::string> build_env(const ap::ProcStart& req, const UserIdentity& user, bool pty) {
   std::vector<std::string> env = default_env(user, pty);
@@ -159,7 +153,7 @@ void ProcessTable::start(uint64_t id, const ap::ProcStart& req) {
   spawn.stderr_fd = stdio->err.get();
   spawn.pty_slave = p->pty ? stdio->pty_slave.c_str() : nullptr;
   int err = 0;
-  p->start_ns = now_ns();
+  p->start_ns = monotonic_ns();
   const pid_t pid = spawn_process(spawn, &err);
   if (pid < 0)
     return reply_error(channel_, id, code_for_errno(err),
@@ -352,7 +346,7 @@ void ProcessTable::finish(Process& p, int status, const struct rusage& usage) {
   p.running = false;
   if (WIFEXITED(status)) p.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) p.signal = WTERMSIG(status);
-  const uint64_t wall_us = uint64_t(now_ns() - p.start_ns) / 1000;
+  const uint64_t wall_us = uint64_t(monotonic_ns() - p.start_ns) / 1000;
   const uint64_t cpu_us = uint64_t(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000 +
                           uint64_t(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
   const uint64_t rss_kb = uint64_t(usage.ru_maxrss);
@@ -373,12 +367,12 @@ int ProcessTable::next_deadline_ms() const {
   for (const auto& [pid, p] : procs_)
     if (p->running && p->deadline_ns && !p->timed_out && (next == 0 || p->deadline_ns < next)) next = p->deadline_ns;
   if (next == 0) return -1;
-  const int64_t ms = (next - now_ns() + 999999) / 1000000;
+  const int64_t ms = (next - monotonic_ns() + 999999) / 1000000;
   return int(std::max<int64_t>(0, std::min<int64_t>(ms, 60000)));
 }
 
 void ProcessTable::enforce_deadlines() {
-  const int64_t now = now_ns();
+  const int64_t now = monotonic_ns();
   for (auto& [pid, p] : procs_) {
     if (!p->running || !p->deadline_ns || p->timed_out || now < p->deadline_ns) continue;
     p->timed_out = true;
