@@ -98,7 +98,8 @@ void ContextService::on_events(const std::string& context_id) {
     handle_event(*c, event->name, event->payload);
     if (!find(id) || !c->kernel.events) return;  // the kernel was replaced meanwhile
   }
-  if (c->events.overflowed()) {  // a kernel that writes no newlines is broken
+  if (c->events.overflowed()) {  // it would never complete an event
+    c->killed_because = "it broke the event protocol (kernels/README.md); was fd 3 written to?";
     ::kill(-c->kernel.pid, SIGKILL);
     c->events.clear();
   }

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "agent/kernel_wire.h"
 #include "agent/replies.h"
@@ -170,7 +171,8 @@ bool ContextService::on_child_exit(pid_t pid, int status) {
   if (!c) return false;
   on_events(c->id);  // what it said before it went (maybe the cell's end)
   drain_output(*c);
-  const std::string why = "the " + c->language + " kernel " + exit_text(status);
+  std::string why = "the " + c->language + " kernel " + exit_text(status);
+  if (!c->killed_because.empty()) why += ": " + std::exchange(c->killed_because, "");
   const bool was_ready = c->ready;
   stop_kernel(*c);
   if (c->running) {

@@ -60,6 +60,10 @@ std::optional<KernelEvent> KernelEventReader::next() {
   const bool out = line.substr(0, 4) == "out ", err = line.substr(0, 4) == "err ";
   if (out || err) {
     const size_t n = std::strtoull(std::string(line.substr(4)).c_str(), nullptr, 10);
+    if (n > max_pending_) {
+      broken_ = true;
+      return std::nullopt;
+    }
     if (buffer_.size() - (nl + 1) < n) return std::nullopt;  // the rest is on its way
     KernelEvent e{out ? KernelEvent::Kind::stdout_bytes : KernelEvent::Kind::stderr_bytes,
                   {},
@@ -78,6 +82,7 @@ std::optional<KernelEvent> KernelEventReader::next() {
 void KernelEventReader::clear() {
   buffer_.clear();
   start_ = 0;
+  broken_ = false;
 }
 
 }  // namespace soulbox::agent

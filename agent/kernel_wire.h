@@ -38,14 +38,16 @@ class KernelEventReader {
   void append(const char* data, size_t n);
   // The next complete event, or nothing until more bytes arrive.
   std::optional<KernelEvent> next();
-  // More than max_pending bytes without a complete event: the kernel is broken.
-  bool overflowed() const { return buffer_.size() - start_ > max_pending_; }
+  // More than max_pending bytes without a complete event, or output announced
+  // larger than that: the kernel is broken (it would never complete one).
+  bool overflowed() const { return broken_ || buffer_.size() - start_ > max_pending_; }
   void clear();
 
  private:
   size_t max_pending_;
   std::string buffer_;
   size_t start_ = 0;  // where the first unread event begins
+  bool broken_ = false;
 };
 
 }  // namespace soulbox::agent

@@ -415,6 +415,15 @@ TEST_CASE("hostile cells cannot reach the agent or the host and their bombs stay
   auto sysrq = run(d, sb, "import os\nos.open('/proc/sysrq-trigger', os.O_WRONLY)");     // opened, never written
   CHECK_FALSE(sysrq.error.empty());
 
+  // A cell that forges kernel events (fd 3) harms only its own context: an
+  // output announced larger than the agent takes gets the kernel replaced
+  // at once, saying why, instead of the context waiting forever.
+  auto forged = run(d, sb, "import os\nos.write(3, b'out 999999999\\n')\n1");
+  CHECK(forged.restarted);
+  CHECK(error_of(forged)["name"] == "KernelDied");
+  CHECK_THAT(error_of(forged)["value"].get<std::string>(), Catch::Contains("event protocol"));
+  CHECK(main_text(run(d, sb, "'after the forgery'")) == "after the forgery");
+
   // A memory bomb (at most 2 GiB, the sandbox has 256 MiB) ends in the
   // kernel: the OOM killer or a MemoryError; the context and sandbox go on.
   auto bomb = run(d, sb, "x = []\nfor i in range(64):\n    x.append(b'\\x01' * (32 << 20))");

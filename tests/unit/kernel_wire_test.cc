@@ -89,6 +89,14 @@ TEST_CASE("a kernel that never ends a line overflows the reader", "[unit][kernel
   CHECK(end->name == "end");
 }
 
+TEST_CASE("output announced larger than the reader takes marks the kernel broken at once", "[unit][kernel]") {
+  KernelEventReader reader(16);
+  const std::string wire = "out 17\nabc";
+  reader.append(wire.data(), wire.size());
+  CHECK_FALSE(reader.next().has_value());
+  CHECK(reader.overflowed());  // not waiting for bytes that would never fit
+}
+
 TEST_CASE("error payloads escape what JSON needs escaped", "[unit][kernel]") {
   CHECK(json_string("a\"b\\c\n\x01") == "\"a\\\"b\\\\c\\u000a\\u0001\"");
   CHECK(error_json("KernelDied", "it \"died\"") ==
