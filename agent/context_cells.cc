@@ -80,9 +80,11 @@ void ContextService::on_events(const std::string& context_id) {
     const ssize_t n = ::read(c->kernel.events.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) break;  // EAGAIN
-    if (n == 0) {      // the kernel closed it (exiting): its exit is reaped
+    if (n == 0) {      // closed: the kernel is exiting (its exit is reaped), or a
+                       // cell closed fd 3 and the kernel could never report again
       loop_.remove(c->kernel.events.get());
       c->kernel.events.reset();
+      kill_kernel(*c, "its events pipe (fd 3) was closed");
       break;
     }
     c->events.append(buf, size_t(n));
@@ -99,8 +101,7 @@ void ContextService::on_events(const std::string& context_id) {
     if (!find(id) || !c->kernel.events) return;  // the kernel was replaced meanwhile
   }
   if (c->events.overflowed()) {  // it would never complete an event
-    c->killed_because = "it broke the event protocol (kernels/README.md); was fd 3 written to?";
-    ::kill(-c->kernel.pid, SIGKILL);
+    kill_kernel(*c, "it broke the event protocol (kernels/README.md); was fd 3 written to?");
     c->events.clear();
   }
 }

@@ -119,6 +119,7 @@ Status ContextService::start_kernel(Context& c) {
   if (!kernel) return kernel.error();
   c.kernel = std::move(*kernel);
   c.ready = false;
+  c.killed_because.clear();
   c.events.clear();
   c.pending_request.clear();
   c.request_watched = false;
@@ -135,7 +136,7 @@ Status ContextService::start_kernel(Context& c) {
 void ContextService::stop_kernel(Context& c) {
   if (c.kernel.pid > 0) {
     ::kill(-c.kernel.pid, SIGKILL);
-    ::kill(c.kernel.pid, SIGKILL);
+    if (!c.kernel.reaped) ::kill(c.kernel.pid, SIGKILL);
   }
   for (unique_fd* fd : {&c.kernel.events, &c.kernel.requests, &c.kernel.out, &c.kernel.err}) {
     if (*fd) loop_.remove(fd->get());
@@ -143,6 +144,15 @@ void ContextService::stop_kernel(Context& c) {
   }
   c.kernel.pid = -1;
   c.ready = false;
+}
+
+// Kills a kernel that can no longer serve its context; its exit is reaped
+// (on_child_exit) and reported with `why`, and a fresh kernel replaces it.
+void ContextService::kill_kernel(Context& c, const std::string& why) {
+  if (c.kernel.pid <= 0 || c.kernel.reaped) return;
+  if (c.killed_because.empty()) c.killed_because = why;  // the first cause, not its echoes
+  ::kill(-c.kernel.pid, SIGKILL);
+  ::kill(c.kernel.pid, SIGKILL);
 }
 
 Result<ContextService::Context*> ContextService::make_context(const KernelSpec& spec, bool is_default) {
@@ -169,10 +179,12 @@ Result<ContextService::Context*> ContextService::make_context(const KernelSpec& 
 bool ContextService::on_child_exit(pid_t pid, int status) {
   Context* c = find_by_pid(pid);
   if (!c) return false;
+  c->kernel.reaped = true;
   on_events(c->id);  // what it said before it went (maybe the cell's end)
   drain_output(*c);
   std::string why = "the " + c->language + " kernel " + exit_text(status);
-  if (!c->killed_because.empty()) why += ": " + std::exchange(c->killed_because, "");
+  const std::string because = std::exchange(c->killed_because, "");
+  if (!because.empty() && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) why += ": " + because;
   const bool was_ready = c->ready;
   stop_kernel(*c);
   if (c->running) {

@@ -79,6 +79,7 @@ class ContextService {
   Result<Context*> make_context(const KernelSpec& spec, bool is_default);
   Status start_kernel(Context& c);
   void stop_kernel(Context& c);
+  void kill_kernel(Context& c, const std::string& why);
   Context* find(const std::string& id);
   Context* find_or_refuse(uint64_t frame_id, const std::string& context_id);
   Context* find_by_pid(pid_t pid);

@@ -40,6 +40,9 @@ struct KernelProcess {
   unique_fd events;    // kernel fd 3 -> agent: "<kind> <json>\n" lines
   unique_fd requests;  // agent -> kernel fd 4: NUL-terminated fields
   unique_fd out, err;  // the cell's stdout and stderr
+  // Its exit was collected: the pid may belong to another process now; only
+  // its process group (kept while members live) may still be signalled.
+  bool reaped = false;
 };
 
 Result<KernelProcess> launch_kernel(const KernelSpec& spec);

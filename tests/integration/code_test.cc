@@ -424,6 +424,17 @@ TEST_CASE("hostile cells cannot reach the agent or the host and their bombs stay
   CHECK_THAT(error_of(forged)["value"].get<std::string>(), Catch::Contains("event protocol"));
   CHECK(main_text(run(d, sb, "'after the forgery'")) == "after the forgery");
 
+  // A cell that closes the kernel's events pipe gets it replaced at once
+  // (it could never say the cell ended), in every language.
+  auto closed = run(d, sb, "import os\nos.close(3)");
+  CHECK(closed.restarted);
+  CHECK_THAT(error_of(closed)["value"].get<std::string>(), Catch::Contains("events pipe (fd 3) was closed"));
+  const std::string closer = context_of(d, sb, "bash");
+  auto shell_closed = run(d, sb, "exec 3>&-", closer);
+  CHECK(shell_closed.restarted);
+  CHECK(error_of(shell_closed)["name"] == "KernelDied");
+  CHECK(run(d, sb, "echo fresh", closer).out == "fresh\n");
+
   // A memory bomb (at most 2 GiB, the sandbox has 256 MiB) ends in the
   // kernel: the OOM killer or a MemoryError; the context and sandbox go on.
   auto bomb = run(d, sb, "x = []\nfor i in range(64):\n    x.append(b'\\x01' * (32 << 20))");
