@@ -222,9 +222,15 @@ void ContextService::forward_output(Context& c, int stream, const char* data, si
   Cell& cell = *c.running;
   const uint64_t room = output_limit_ > cell.output_bytes ? output_limit_ - cell.output_bytes : 0;
   const size_t keep = size_t(std::min<uint64_t>(room, uint64_t(n)));
-  if (keep == 0) return;
   cell.output_bytes += keep;
-  send_event(cell, stream == 0 ? ap::CodeEventKind::Stdout : ap::CodeEventKind::Stderr, std::string_view(data, keep));
+  if (keep > 0)
+    send_event(cell, stream == 0 ? ap::CodeEventKind::Stdout : ap::CodeEventKind::Stderr, std::string_view(data, keep));
+  if (keep < n && !cell.output_cut) {  // said once, past the limit
+    cell.output_cut = true;
+    send_event(cell, ap::CodeEventKind::Stderr,
+               "\n[soulbox: this cell's output passed " + std::to_string(output_limit_ >> 20) +
+                   " MiB; the rest of it was dropped]\n");
+  }
 }
 
 // The kernel wrote its output before the event that follows it: read what

@@ -56,6 +56,7 @@ class ContextService {
     uint32_t timeout_ms = 0;
     int64_t start_ns = 0, deadline_ns = 0, kill_at_ns = 0;
     bool interrupted = false, timed_out = false, error = false;
+    bool output_cut = false;  // past the output limit (the client was told)
     uint32_t execution_count = 0;
     uint64_t output_bytes = 0;
   };

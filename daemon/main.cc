@@ -22,6 +22,7 @@
 #include "bus/jetstream.h"
 #include "bus/subjects.h"
 #include "common/log.h"
+#include "common/malloc_tuning.h"
 #include "common/stop_signals.h"
 #include "daemon/audit_command.h"
 #include "daemon/daemon_options.h"
@@ -120,6 +121,7 @@ int wait_for_stop(const sigset_t& stop, bus::EmbeddedServer* embedded) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  keep_large_blocks_out_of_arenas();
   CLI::App app{"soulboxd: the SoulBox node daemon"};
   daemon::DaemonOptions o;
   daemon::add_options(app, o);

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "client/client.h"
+#include "common/malloc_tuning.h"
 #include "common/stop_signals.h"
 #include "gateway/gateway_service.h"
 
@@ -23,6 +24,7 @@ int fail(const std::string& what) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  keep_large_blocks_out_of_arenas();
   CLI::App app{"soulbox-gateway: E2B's API on SoulBox"};
   std::string data_dir = "/var/lib/soulbox", nats_url, nats_user, nats_password, token_key, ready_file;
   gateway::HttpServerOptions http;

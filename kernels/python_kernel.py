@@ -78,9 +78,15 @@ class _CellStream(io.TextIOBase):
     def take(self):
         if not self._parts:
             return b""
-        data = "".join(self._parts).encode("utf-8", "replace")
+        text = "".join(self._parts)
         self._parts, self._size = [], 0
-        return b"%s %d\n" % (self._kind, len(data)) + data
+        # Events of at most 1 MiB (256 Ki characters): one huge print must
+        # not become an event larger than the agent takes.
+        events = []
+        for start in range(0, len(text), 1 << 18):
+            data = text[start:start + (1 << 18)].encode("utf-8", "replace")
+            events.append(b"%s %d\n" % (self._kind, len(data)) + data)
+        return b"".join(events)
 
     def flush(self):
         data = self.take()

@@ -435,6 +435,14 @@ TEST_CASE("hostile cells cannot reach the agent or the host and their bombs stay
   CHECK(error_of(shell_closed)["name"] == "KernelDied");
   CHECK(run(d, sb, "echo fresh", closer).out == "fresh\n");
 
+  // One print larger than the cell's output limit (16 MiB) travels in
+  // pieces, is cut at the limit with a notice, and the kernel goes on.
+  auto flood = run(d, sb, "print('y' * (40 << 20))\n'printed'");
+  CHECK(flood.error.empty());
+  CHECK(flood.out.size() == (16u << 20));
+  CHECK_THAT(flood.err, Catch::Contains("output passed 16 MiB"));
+  CHECK(main_text(flood) == "printed");
+
   // A memory bomb (at most 2 GiB, the sandbox has 256 MiB) ends in the
   // kernel: the OOM killer or a MemoryError; the context and sandbox go on.
   auto bomb = run(d, sb, "x = []\nfor i in range(64):\n    x.append(b'\\x01' * (32 << 20))");

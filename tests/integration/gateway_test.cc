@@ -1214,6 +1214,50 @@ std::vector<json> ndjson(const std::string& body) {
   return lines;
 }
 
+TEST_CASE("a cell's output flood is cut at the limit with a notice and soulboxd's memory stays flat",
+          "[gateway][code]") {
+  // The gateway inside the daemon: every thread of both shares one malloc.
+  test::Daemon d({"--jobs-workers", "0", "--http-port", "0"});
+  const auto key = developer_key(d.client(), "ci-flood");
+  std::ifstream ready(d.data_dir() + "/soulboxd.json");
+  const std::string url = json::parse(ready).value("http_url", "");
+  auto made = http(url, "POST", "/v2/sandboxes", {"X-API-Key: " + key.second}, R"({"templateID":"base"})");
+  REQUIRE(made.status == 201);
+  const json created = json::parse(made.body);
+  const std::vector<std::string> ci = {"E2b-Sandbox-Id: " + created["sandboxID"].get<std::string>(),
+                                       "E2b-Sandbox-Port: 49999", "Content-Type: application/json",
+                                       "X-Access-Token: " + created["envdAccessToken"].get<std::string>()};
+  // 64 MiB from a subprocess; a cell keeps 16 MiB of output.
+  const std::string flood =
+      R"({"code":"import subprocess\nsubprocess.run(['sh', '-c', 'yes 0123456789abcdef | head -c 67108864'])\n2"})";
+  std::vector<int64_t> rss;
+  for (int round = 0; round < 5; ++round) {
+    auto r = http(url, "POST", "/execute", ci, flood);
+    REQUIRE(r.status == 200);
+    size_t stdout_bytes = 0;
+    std::string stderr_text, result;
+    bool ended = false;
+    for (const json& line : ndjson(r.body)) {
+      const std::string type = line.value("type", "");
+      if (type == "stdout") stdout_bytes += line["text"].get<std::string>().size();
+      if (type == "stderr") stderr_text += line["text"].get<std::string>();
+      if (type == "result") result = line.value("text", "");
+      if (type == "end_of_execution") ended = true;
+    }
+    CHECK(stdout_bytes == (16u << 20));
+    CHECK_THAT(stderr_text, Catch::Contains("output passed 16 MiB; the rest of it was dropped"));
+    CHECK(result == "2");
+    CHECK(ended);
+    rss.push_back(rss_mib(d.pid()));
+  }
+  // Each round moves ~100 MiB of NDJSON through the daemon; what it keeps
+  // after the first must not grow with the rounds (it grew ~50 MiB a round
+  // before large blocks were kept out of malloc's arenas).
+  INFO("soulboxd RSS after each round (MiB): " << rss[0] << " " << rss[1] << " " << rss[2] << " " << rss[3] << " "
+                                               << rss[4]);
+  CHECK(rss[4] - rss[0] < 24 * kRssSlack);
+}
+
 TEST_CASE("the code interpreter API streams NDJSON and refuses bad input and unknown contexts and missing tokens",
           "[gateway][code]") {
   test::Daemon d({"--jobs-workers", "0"});
