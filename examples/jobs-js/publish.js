@@ -6,8 +6,10 @@
 //
 //   node publish.js --ready /var/lib/soulbox/soulboxd.json --count 100
 //
-// Prints a JSON summary; exits 0 when every job came back exactly once
-// (stored results sent again are counted as duplicates, not as runs).
+// Prints a JSON summary; exits 0 when every job came back and none ran
+// twice. Stored results sent again are duplicates, not runs: a node killed
+// between storing a result and publishing it leaves only the stored copy,
+// which the next delivery sends (`stored_copy_only`), still one run.
 'use strict';
 const fs = require('fs');
 const { connect } = require('nats');
@@ -102,7 +104,8 @@ async function main() {
   const summary = {
     jobs: o.count,
     results: results.size,
-    exactly_once: [...results.values()].filter((s) => s.originals === 1).length,
+    exactly_once: [...results.values()].filter((s) => s.originals <= 1).length,
+    stored_copy_only: [...results.values()].filter((s) => s.originals === 0).length,
     ran_twice: [...results.values()].filter((s) => s.originals > 1).length,
     resent_duplicates: [...results.values()].reduce((n, s) => n + s.duplicates, 0),
     wrong_output: [...results.values()].filter((s) => !s.ok).length,
