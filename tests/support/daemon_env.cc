@@ -64,9 +64,14 @@ Daemon::Daemon(std::vector<std::string> args, std::string root) : root_(std::mov
 Daemon::~Daemon() {
   client_.reset();
   if (pid_ > 0) stop();
-  if (!keep_root) {
+  if (keep_root) return;
+  // After kill9() the daemon's launcher and sandboxes end on their own, a
+  // moment later: their mounts and files may still be going.
+  for (int attempt = 0; attempt < 50; ++attempt) {
     std::error_code ec;
     fs::remove_all(root_, ec);
+    if (!ec && !fs::exists(root_)) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }
 
