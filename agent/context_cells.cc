@@ -218,6 +218,12 @@ void ContextService::on_output(const std::string& context_id, int stream) {
 // Output goes to the running cell, up to the output limit; output between
 // cells (a background thread) has no cell to go to.
 void ContextService::forward_output(Context& c, int stream, const char* data, size_t n) {
+  if (!c.ready) {  // a kernel starting: kept (the end of it) to explain a death
+    constexpr size_t kKept = 2048;
+    c.startup_output.append(data, n);
+    if (c.startup_output.size() > kKept) c.startup_output.erase(0, c.startup_output.size() - kKept);
+    return;
+  }
   if (!c.running) return;
   Cell& cell = *c.running;
   const uint64_t room = output_limit_ > cell.output_bytes ? output_limit_ - cell.output_bytes : 0;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <utility>
 
@@ -120,6 +121,7 @@ Status ContextService::start_kernel(Context& c) {
   c.kernel = std::move(*kernel);
   c.ready = false;
   c.killed_because.clear();
+  c.startup_output.clear();
   c.events.clear();
   c.pending_request.clear();
   c.request_watched = false;
@@ -204,7 +206,9 @@ bool ContextService::on_child_exit(pid_t pid, int status) {
   // One that died before it was ready would die again: no restart loop; the
   // next cell tries once more.
   if (!was_ready) {
-    fail_cells(*c, "KernelDied", why + " before it was ready");
+    std::string said = c->startup_output;
+    while (!said.empty() && std::isspace(static_cast<unsigned char>(said.back()))) said.pop_back();
+    fail_cells(*c, "KernelDied", why + " before it was ready" + (said.empty() ? "" : "; it said: " + said));
     return true;
   }
   if (auto restarted = start_kernel(*c); !restarted)

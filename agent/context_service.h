@@ -68,6 +68,7 @@ class ContextService {
     bool ready = false;
     uint32_t execution_count = 0;
     KernelEventReader events{kMaxEventLine};
+    std::string startup_output;    // the end of what it wrote before "ready"
     std::string killed_because;    // why the agent killed the kernel, for its KernelDied
     std::string pending_request;   // bytes not yet taken by the kernel's request pipe
     bool request_watched = false;  // waiting for room in that pipe (EPOLLOUT)

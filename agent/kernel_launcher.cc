@@ -1,6 +1,7 @@
 #include "agent/kernel_launcher.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -21,8 +22,31 @@ const std::vector<KernelLanguage>& languages() {
       {"javascript", {"node", "-e"}, kernel_sources::javascript},
       {"bash", {"bash", "--noprofile", "--norc", "-c"}, kernel_sources::bash},
       {"ruby", {"ruby", "-e"}, kernel_sources::ruby},
+      // Serial GC: fewer threads and less memory in a small sandbox. The
+      // kernel wraps fds 3 and 4 (java.io) and makes System.getenv's map
+      // writable for a cell's env entries (java.util).
+      {"java",
+       {"java", "--source", "17", "-XX:+UseSerialGC", "--add-opens", "java.base/java.io=ALL-UNNAMED", "--add-opens",
+        "java.base/java.util=ALL-UNNAMED"},
+       kernel_sources::java,
+       true},
   };
   return table;
+}
+
+// A file in memory holding `text` (a kernel's source for interpreters that
+// take a file; they open /dev/fd/5 anew, from its start).
+Result<unique_fd> memory_file(const char* name, const char* text) {
+  unique_fd fd(::memfd_create(name, MFD_CLOEXEC));
+  if (!fd) return sys_error("memfd_create", errno, code_for_errno(errno));
+  const size_t size = std::strlen(text);
+  for (size_t done = 0; done < size;) {
+    const ssize_t n = ::write(fd.get(), text + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return sys_error("write the kernel's source", errno, code_for_errno(errno));
+    done += size_t(n);
+  }
+  return fd;
 }
 
 // One pipe; `agent_reads` picks which end stays with the agent (non-blocking).
@@ -43,7 +67,7 @@ std::string canonical_language(const std::string& name) {
       {"py", "python"},       {"js", "javascript"},     {"javascript", "javascript"},
       {"node", "javascript"}, {"nodejs", "javascript"}, {"bash", "bash"},
       {"sh", "bash"},         {"shell", "bash"},        {"ruby", "ruby"},
-      {"rb", "ruby"},
+      {"rb", "ruby"},         {"java", "java"},
   };
   auto it = aliases.find(name);
   return it == aliases.end() ? "" : it->second;
@@ -82,7 +106,15 @@ Result<KernelProcess> launch_kernel(const KernelSpec& spec) {
   unique_fd dev_null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
 
   std::vector<std::string> args(spec.language->argv.begin(), spec.language->argv.end());
-  args.emplace_back(spec.language->source);
+  unique_fd source_file;
+  if (spec.language->source_as_file) {
+    auto file = memory_file(spec.language->name, spec.language->source);
+    if (!file) return file.error();
+    source_file = std::move(*file);
+    args.emplace_back("/dev/fd/5");
+  } else {
+    args.emplace_back(spec.language->source);
+  }
   std::vector<char*> argv = exec_array(args), envp = exec_array(env);
   SpawnRequest req;
   req.path = program.c_str();
@@ -96,6 +128,7 @@ Result<KernelProcess> launch_kernel(const KernelSpec& spec) {
   req.stderr_fd = err_w.get();
   req.extra_fds[0] = events_w.get();
   req.extra_fds[1] = requests_r.get();
+  req.extra_fds[2] = source_file.get();  // -1 when the source is an argument
   int err = 0;
   k.pid = spawn_process(req, &err);
   if (k.pid < 0)

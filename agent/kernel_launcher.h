@@ -13,16 +13,19 @@
 namespace soulbox::agent {
 
 struct KernelLanguage {
-  const char* name;               // canonical: python, javascript, bash, ruby
+  const char* name;               // canonical: python, javascript, bash, ruby, java
   std::vector<const char*> argv;  // the kernel's source follows as the last argument
   const char* source;             // kernels/<language>_kernel.*, compiled in
+  // The interpreter takes a file, not program text (Java's source launcher):
+  // the source goes in a memfd at fd 5 and the last argument is /dev/fd/5.
+  bool source_as_file = false;
 };
 
 // The canonical name of a language as E2B's SDKs and users spell it
 // ("js", "node", "python3", "sh"...); "" when no kernel serves it.
 std::string canonical_language(const std::string& name);
 const KernelLanguage* kernel_language(const std::string& canonical);
-// "python, javascript, bash, ruby" (for error messages).
+// "python, javascript, bash, ruby, java" (for error messages).
 std::string served_languages();
 
 struct KernelSpec {

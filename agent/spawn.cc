@@ -19,8 +19,26 @@ constexpr size_t kStackSize = 256 * 1024;
 
 struct ChildArgs {
   const SpawnRequest* req;
-  volatile int err;  // written by the child; the vfork parent reads it after
+  const std::vector<int>* ignored;  // signals to give back their default action
+  volatile int err;                 // written by the child; the vfork parent reads it after
 };
+
+// The signals this agent ignores: SIGPIPE (its own choice) and whatever it
+// inherited ignored (a daemon started in the background of a shell script
+// ignores SIGINT and SIGQUIT, and so did every sandbox's processes: Ctrl-C
+// in a terminal, or a kernel's interrupt handler, did nothing). An ignored
+// disposition survives execve; user code must start with the defaults.
+const std::vector<int>& ignored_signals() {
+  static const std::vector<int> ignored = [] {
+    std::vector<int> signals;
+    for (int sig = 1; sig < NSIG; ++sig) {
+      struct sigaction current {};
+      if (::sigaction(sig, nullptr, &current) == 0 && current.sa_handler == SIG_IGN) signals.push_back(sig);
+    }
+    return signals;
+  }();
+  return ignored;
+}
 
 [[noreturn]] void child_exit(ChildArgs* a, int err) {
   a->err = err;
@@ -31,13 +49,14 @@ struct ChildArgs {
 int child_main(void* arg) {
   auto* a = static_cast<ChildArgs*>(arg);
   const SpawnRequest& r = *a->req;
-  // The agent blocks SIGCHLD (signalfd) and ignores SIGPIPE; user code gets defaults.
+  // The agent blocks SIGCHLD (signalfd) and ignores some signals; user code
+  // gets the defaults.
   sigset_t none;
   sigemptyset(&none);
   ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, sizeof(uint64_t));
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
-  ::sigaction(SIGPIPE, &dfl, nullptr);
+  for (int sig : *a->ignored) ::sigaction(sig, &dfl, nullptr);
   if (r.pty_slave) {
     // A terminal needs a session of its own to become its controlling tty.
     if (::setsid() < 0) child_exit(a, errno);
@@ -54,12 +73,12 @@ int child_main(void* arg) {
     if (::setpgid(0, 0) < 0) child_exit(a, errno);
     if (::dup2(r.stdin_fd, 0) < 0 || ::dup2(r.stdout_fd, 1) < 0 || ::dup2(r.stderr_fd, 2) < 0) child_exit(a, errno);
   }
-  // Through fds >= 10 first, so a source numbered 3 or 4 is not overwritten
+  // Through fds >= 10 first, so a source numbered 3 to 5 is not overwritten
   // before it is copied.
-  int moved[2] = {-1, -1};
-  for (int i = 0; i < 2; ++i)
+  int moved[SpawnRequest::kExtraFds] = {-1, -1, -1};
+  for (int i = 0; i < SpawnRequest::kExtraFds; ++i)
     if (r.extra_fds[i] >= 0 && (moved[i] = ::fcntl(r.extra_fds[i], F_DUPFD_CLOEXEC, 10)) < 0) child_exit(a, errno);
-  for (int i = 0; i < 2; ++i)
+  for (int i = 0; i < SpawnRequest::kExtraFds; ++i)
     if (moved[i] >= 0 && ::dup2(moved[i], 3 + i) < 0) child_exit(a, errno);
   if (::chdir(r.cwd) != 0) child_exit(a, errno);
   if (int err = isolation::drop_to_user(r.uid, r.gid)) child_exit(a, err);
@@ -91,7 +110,7 @@ pid_t spawn_process(const SpawnRequest& request, int* err) {
     *err = ENOMEM;
     return -1;
   }
-  ChildArgs args{&request, 0};
+  ChildArgs args{&request, &ignored_signals(), 0};
   // CLONE_VFORK: we resume once the child has exec'd or exited, so `args` and
   // the single spawn stack are never used by two children at once.
   const pid_t pid = ::clone(child_main, stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);

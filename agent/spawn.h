@@ -23,9 +23,10 @@ struct SpawnRequest {
   int stdout_fd = -1;
   int stderr_fd = -1;
   const char* pty_slave = nullptr;  // path of the pts to make the controlling tty
-  // Become fds 3 and 4 of the child when >= 0 (a kernel's event and request
-  // pipes, kernels/README.md).
-  int extra_fds[2] = {-1, -1};
+  // Become fds 3, 4 and 5 of the child when >= 0 (a kernel's event and
+  // request pipes, and its program as a file: kernels/README.md).
+  static constexpr int kExtraFds = 3;
+  int extra_fds[kExtraFds] = {-1, -1, -1};
 };
 
 // argv/envp for execve: pointers into `strings`, then nullptr (valid while

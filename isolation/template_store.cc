@@ -27,9 +27,11 @@ constexpr const char* kNsswitch = "passwd: files\ngroup: files\nshadow: files\nh
 // Host /etc entries copied into the template. Copies cost nothing per
 // sandbox, where each bind costs two mount calls; when any of them changes
 // on the host (a package install), the template is rebuilt under a new name.
-constexpr const char* kEtcCopies[] = {
-    "alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "ssl",     "python3", "python3.11",   "os-release",
-    "localtime",    "mime.types",  "shells",     "bash.bashrc",  "profile", "inputrc", "matplotlibrc", "fonts"};
+constexpr const char* kEtcCopies[] = {"alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "ssl", "python3",
+                                      "python3.11", "os-release", "localtime", "mime.types", "shells", "bash.bashrc",
+                                      "profile", "inputrc", "matplotlibrc", "fonts",
+                                      // The JDK's configuration (its conf/ links here: java.security and more).
+                                      "java-17-openjdk", "java-21-openjdk"};
 // Host paths bound read-only into every sandbox.
 constexpr const char* kReadOnlyBinds[] = {"/usr"};
 constexpr const char* kDirs[] = {"usr", "etc",     "home", "root", "tmp", "proc", "dev",

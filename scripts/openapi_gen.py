@@ -107,7 +107,7 @@ doc={
   "/filesystem.Filesystem/Move":rpc("Rename",obj(source=s(),destination=s()),obj(entry=entry)),
   "/filesystem.Filesystem/Remove":rpc("Remove (recursively)",obj(path=s()),obj()),
   "/execute":{"post":{"tags":["code-interpreter"],"security":[],"summary":"Run a cell in a code context (E2b-Sandbox-Port: 49999): its events as NDJSON lines, ending with end_of_execution (docs/code-interpreter.md)","parameters":code_headers,
-     "requestBody":{"required":True,"content":{"application/json":{"schema":obj(code=s(),context_id=s(),language={"type":"string","enum":["python","javascript","bash","ruby"]},env_vars=strmap,timeout_ms=i())}}},
+     "requestBody":{"required":True,"content":{"application/json":{"schema":obj(code=s(),context_id=s(),language={"type":"string","enum":["python","javascript","bash","ruby","java"]},env_vars=strmap,timeout_ms=i())}}},
      "responses":{"200":{"description":"One JSON object per line: number_of_executions, stdout, stderr, result, error, keepalive, artifacts, end_of_execution","content":{"application/x-ndjson":{"schema":{"type":"object"}}}},**errors(400,401),"404":{"description":"Context <id> not found (text)","content":{"text/plain":{}}}}}},
   "/contexts":{
    "post":{"tags":["code-interpreter"],"security":[],"summary":"Create a code context","parameters":code_headers,"requestBody":{"content":{"application/json":{"schema":obj(language=s(),cwd=s())}}},"responses":{"200":resp("The context",context),**errors(400,404)}},

@@ -17,6 +17,8 @@ PACKAGES=(
   # the code interpreter's Python data stack (code-interpreter-v1 preloads it;
   # Pillow decodes its figures in the tests)
   python3-numpy python3-pandas python3-matplotlib python3-pil
+  # Java code contexts (the source launcher and JShell: a JDK, not a JRE)
+  openjdk-17-jdk-headless
   # checks
   clang-format git curl openssl
 )

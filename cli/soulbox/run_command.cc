@@ -67,12 +67,12 @@ int run_file(Context& c, const ApiClient::Sandbox& box, const std::string& progr
 int run_code(Context& c, const RunArgs& a) {
   static const std::map<std::string, std::pair<std::string, std::string>> file_runners = {{"lua", {"lua5.4", "lua"}},
                                                                                           {"perl", {"perl", "pl"}}};
-  static const char* kernels[] = {"python", "javascript", "js", "bash", "ruby"};
+  static const char* kernels[] = {"python", "javascript", "js", "bash", "ruby", "java"};
   const bool has_kernel = std::find(std::begin(kernels), std::end(kernels), a.language) != std::end(kernels);
   const auto file_runner = file_runners.find(a.language);
   if (!has_kernel && file_runner == file_runners.end())
-    return fail("run", Error{ErrorCode::invalid_argument,
-                             "unknown language '" + a.language + "' (python, javascript, bash, ruby, lua, perl)"});
+    return fail("run", Error{ErrorCode::invalid_argument, "unknown language '" + a.language +
+                                                              "' (python, javascript, bash, ruby, java, lua, perl)"});
   if (!has_kernel && !a.sandbox.empty())
     return fail("run",
                 Error{ErrorCode::invalid_argument, a.language + " has no code context: run it without --sandbox"});

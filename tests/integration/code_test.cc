@@ -225,6 +225,33 @@ TEST_CASE("javascript and bash and ruby contexts keep their state", "[code]") {
   CHECK(main_text(run(d, sb, "6 * 7", "", "js")) == "42");
 }
 
+TEST_CASE("a java context keeps its state and reports compile errors and exceptions and stops on timeouts", "[code]") {
+  Daemon d;
+  const std::string sb = create_sandbox(d);
+  const std::string java = context_of(d, sb, "java");
+  auto declared = run(d, sb, "int x = 5;\nint triple(int a) { return a * 3; }", java);
+  INFO(declared.err << declared.error);
+  CHECK(declared.error.empty());
+  CHECK(main_text(declared).empty());  // declarations have no value
+  CHECK(main_text(run(d, sb, "triple(x)", java)) == "15");
+  auto printed = run(d, sb, "System.out.println(\"hi \" + x);\nx + 1", java);
+  CHECK(printed.out == "hi 5\n");
+  CHECK(main_text(printed) == "6");
+  auto thrown = run(d, sb, "int y = 1 / 0;", java);
+  CHECK(error_of(thrown)["name"] == "java.lang.ArithmeticException");
+  CHECK(error_of(thrown)["value"] == "/ by zero");
+  auto rejected = run(d, sb, "undefinedVariable + 1", java);
+  CHECK(error_of(rejected)["name"] == "CompilationError");
+  CHECK_THAT(error_of(rejected)["value"].get<std::string>(), Catch::Contains("cannot find symbol"));
+  CHECK(main_text(run(d, sb, "System.getenv(\"CELL_ONLY\")", java, "", 0, {"CELL_ONLY=yes"})) == "\"yes\"");
+  CHECK(main_text(run(d, sb, "System.getenv(\"CELL_ONLY\")", java)) == "null");
+  auto loop = run(d, sb, "while (true) {}", java, "", 1000);
+  CHECK(loop.timed_out);
+  CHECK_FALSE(loop.restarted);  // interrupted, not replaced: the state stays
+  CHECK(main_text(run(d, sb, "x", java)) == "5");
+  CHECK(run(d, sb, "x", java).execution_count == 10);
+}
+
 TEST_CASE("an interrupt or a timeout stops a runaway cell and the context still works", "[code]") {
   Daemon d;
   const std::string sb = create_sandbox(d);

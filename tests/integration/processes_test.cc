@@ -40,6 +40,26 @@ TEST_CASE("cwd and user are honoured", "[integration][process]") {
   CHECK(r->out == "/root\n0\n0\n");
 }
 
+TEST_CASE("processes start with default signal actions even when the agent inherited ignored ones",
+          "[integration][process]") {
+  // A daemon started in the background of a shell script ignores SIGINT and
+  // SIGQUIT, and its sandboxes' agents inherit that; their processes must
+  // not (Ctrl-C on a terminal, a kernel's interrupt handler).
+  struct sigaction ignore {
+  }, old_int{}, old_quit{};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGINT, &ignore, &old_int);
+  ::sigaction(SIGQUIT, &ignore, &old_quit);
+  auto box = make_box();
+  ::sigaction(SIGINT, &old_int, nullptr);
+  ::sigaction(SIGQUIT, &old_quit, nullptr);
+  ProcessSpec spec;
+  spec.argv = {"/bin/grep", "SigIgn", "/proc/self/status"};
+  auto r = box.client->run(spec);
+  REQUIRE(r.ok());
+  CHECK(r->out == "SigIgn:\t0000000000000000\n");
+}
+
 TEST_CASE("root inside the sandbox holds no capabilities", "[integration][process]") {
   auto box = make_box();
   auto r = box.as_root("grep -E '^Cap(Prm|Eff|Bnd|Amb)' /proc/self/status");

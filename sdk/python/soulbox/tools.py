@@ -16,7 +16,7 @@ TOOLS = [
             "parameters": {
                 "type": "object",
                 "properties": {
-                    "language": {"type": "string", "enum": ["python", "javascript", "bash", "ruby"]},
+                    "language": {"type": "string", "enum": ["python", "javascript", "bash", "ruby", "java"]},
                     "code": {"type": "string", "description": "The program to run."},
                 },
                 "required": ["language", "code"],
