@@ -1,5 +1,5 @@
 // The unmodified @e2b/code-interpreter SDK against SoulBox: runCode in
-// python and javascript (state, streamed stdout, results, errors, env vars),
+// python, javascript and java (state, streamed stdout, results, errors, env vars),
 // a matplotlib chart, a DataFrame, and code contexts (create, list, run in,
 // restart, remove). Prints one JSON line of what happened; the C++ test
 // (tests/integration/gateway_test.cc) checks it.
@@ -44,6 +44,10 @@ out.dataframe = { html: (frame.results[0] && frame.results[0].html || '').includ
 const js = await sbx.runCode('const greeting = "hi from js"; greeting.length', { language: 'javascript' })
 const js2 = await sbx.runCode('greeting.toUpperCase()', { language: 'javascript' })
 out.js = { first: js.text, second: js2.text }
+
+const java = await sbx.runCode('int answer = 40;', { language: 'java' })
+const java2 = await sbx.runCode('answer + 2', { language: 'java' })
+out.java = { first: java.text === undefined ? null : java.text, second: java2.text, error: java.error ? java.error.name : null }
 
 const ctx = await sbx.createCodeContext({ language: 'python', cwd: '/tmp' })
 out.context = { language: ctx.language, cwd: ctx.cwd, hasId: typeof ctx.id === 'string' && ctx.id.length > 0 }

@@ -1162,7 +1162,7 @@ TEST_CASE("jobs over HTTP: submitted with an API key, run once, the result fetch
   CHECK(call(dev.second, "GET", "/v1/jobs/nope").status == 404);
 }
 
-TEST_CASE("the unmodified e2b code-interpreter SDK runs python and javascript with contexts and charts",
+TEST_CASE("the unmodified e2b code-interpreter SDK runs python and javascript and java with contexts and charts",
           "[gateway][e2b][code]") {
   SdkRun run("ci-t", "code_interpreter.mjs");
   const json& out = run.out;
@@ -1186,6 +1186,9 @@ TEST_CASE("the unmodified e2b code-interpreter SDK runs python and javascript wi
   CHECK(out["dataframe"]["html"] == true);
   CHECK(out["js"]["first"] == "10");
   CHECK(out["js"]["second"] == "HI FROM JS");
+  CHECK(out["java"]["error"].is_null());
+  CHECK(out["java"]["first"].is_null());  // a declaration has no value
+  CHECK(out["java"]["second"] == "42");
   CHECK(out["context"]["language"] == "python");
   CHECK(out["context"]["cwd"] == "/tmp");
   CHECK(out["context"]["hasId"] == true);
