@@ -162,6 +162,15 @@ std::optional<TenantRecord> TenantService::viewed(const std::string& tenant) con
   return it->second;
 }
 
+// Read-your-writes: a change is answered once this service's own view (fed
+// by SB_EVENTS) holds it, so a key just created authenticates at once (it
+// was refused now and then on a busy node). Bounded: a stalled stream does
+// not hold the request for long; the view catches up on its own.
+void TenantService::await_view(uint64_t seq) {
+  std::unique_lock<std::mutex> lock(mu_);
+  applied_cv_.wait_for(lock, std::chrono::seconds(5), [&] { return applied_seq_ >= seq; });
+}
+
 Result<TenantRecord> TenantService::change(const std::string& tenant, bool must_exist,
                                            const std::function<Status(TenantRecord&)>& edit, uint64_t* stored_seq) {
   if (auto ok = subjects::check_token("tenant", tenant); !ok) return ok.error();
@@ -183,7 +192,10 @@ Result<TenantRecord> TenantService::change(const std::string& tenant, bool must_
     if (auto edited = edit(record); !edited) return edited.error();
     auto stored = js_->publish_expecting(subject, encode_tenant(record), seq);
     if (stored && stored_seq) *stored_seq = stored->sequence;
-    if (stored) return record;
+    if (stored) {
+      await_view(stored->sequence);
+      return record;
+    }
     if (stored.error().code != ErrorCode::already_exists) return stored.error();
   }
   return Error{ErrorCode::unavailable, "tenant '" + tenant + "' changed too often to update; retry"};

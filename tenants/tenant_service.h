@@ -95,6 +95,7 @@ class TenantService {
   Status catch_up();
   // Read-modify-write of a tenant's record with the expected-sequence check.
   // `stored_seq`: set to the new event's SB_EVENTS sequence (audited with the change).
+  void await_view(uint64_t seq);
   Result<TenantRecord> change(const std::string& tenant, bool must_exist,
                               const std::function<Status(TenantRecord&)>& edit, uint64_t* stored_seq = nullptr);
   Status change_usage(const std::string& tenant, const std::function<Result<Usage>(const Usage&)>& next);
