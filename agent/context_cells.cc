@@ -263,9 +263,7 @@ int ContextService::next_deadline_ms() const {
     for (int64_t t : {cell.timed_out ? 0 : cell.deadline_ns, cell.kill_at_ns})
       if (t && (next == 0 || t < next)) next = t;
   }
-  if (next == 0) return -1;
-  const int64_t ms = (next - monotonic_ns() + 999999) / 1000000;
-  return int(std::max<int64_t>(0, std::min<int64_t>(ms, 60000)));
+  return ms_until(next);
 }
 
 void ContextService::enforce_deadlines() {

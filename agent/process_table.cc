@@ -366,9 +366,7 @@ int ProcessTable::next_deadline_ms() const {
   int64_t next = 0;
   for (const auto& [pid, p] : procs_)
     if (p->running && p->deadline_ns && !p->timed_out && (next == 0 || p->deadline_ns < next)) next = p->deadline_ns;
-  if (next == 0) return -1;
-  const int64_t ms = (next - monotonic_ns() + 999999) / 1000000;
-  return int(std::max<int64_t>(0, std::min<int64_t>(ms, 60000)));
+  return ms_until(next);
 }
 
 void ProcessTable::enforce_deadlines() {
