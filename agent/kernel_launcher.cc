@@ -129,6 +129,9 @@ Result<KernelProcess> launch_kernel(const KernelSpec& spec) {
   req.extra_fds[0] = events_w.get();
   req.extra_fds[1] = requests_r.get();
   req.extra_fds[2] = source_file.get();  // -1 when the source is an argument
+  // A cell's memory bomb is the kernel's: the OOM killer takes it (and the
+  // context restarts), not the sandbox's agent, whatever their sizes.
+  req.oom_score_adj = "500";
   int err = 0;
   k.pid = spawn_process(req, &err);
   if (k.pid < 0)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "isolation/privileges.h"
 
@@ -80,6 +81,13 @@ int child_main(void* arg) {
     if (r.extra_fds[i] >= 0 && (moved[i] = ::fcntl(r.extra_fds[i], F_DUPFD_CLOEXEC, 10)) < 0) child_exit(a, errno);
   for (int i = 0; i < SpawnRequest::kExtraFds; ++i)
     if (moved[i] >= 0 && ::dup2(moved[i], 3 + i) < 0) child_exit(a, errno);
+  if (r.oom_score_adj) {  // raising it needs no privilege
+    const int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      (void)!::write(fd, r.oom_score_adj, std::strlen(r.oom_score_adj));
+      ::close(fd);
+    }
+  }
   if (::chdir(r.cwd) != 0) child_exit(a, errno);
   if (int err = isolation::drop_to_user(r.uid, r.gid)) child_exit(a, err);
   ::execve(r.path, r.argv, r.envp);

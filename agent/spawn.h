@@ -23,6 +23,9 @@ struct SpawnRequest {
   int stdout_fd = -1;
   int stderr_fd = -1;
   const char* pty_slave = nullptr;  // path of the pts to make the controlling tty
+  // Written to /proc/self/oom_score_adj when set (a kernel: its cells' memory
+  // bombs must make the OOM killer pick it, never the agent).
+  const char* oom_score_adj = nullptr;
   // Become fds 3, 4 and 5 of the child when >= 0 (a kernel's event and
   // request pipes, and its program as a file: kernels/README.md).
   static constexpr int kExtraFds = 3;

@@ -470,6 +470,8 @@ TEST_CASE("hostile cells cannot reach the agent or the host and their bombs stay
   CHECK_THAT(flood.err, Catch::Contains("output passed 16 MiB"));
   CHECK(main_text(flood) == "printed");
 
+  // The kernel is the OOM killer's choice, not the agent.
+  CHECK(main_text(run(d, sb, "open('/proc/self/oom_score_adj').read().strip()")) == "500");
   // A memory bomb (at most 2 GiB, the sandbox has 256 MiB) ends in the
   // kernel: the OOM killer or a MemoryError; the context and sandbox go on.
   auto bomb = run(d, sb, "x = []\nfor i in range(64):\n    x.append(b'\\x01' * (32 << 20))");
