@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(
   # toolchain
-  g++ cmake ninja-build pkg-config
+  g++ cmake ninja-build pkg-config ccache
   # the fixed stack (STACK.md)
   libcaf-dev libnats-dev nats-server flatbuffers-compiler libflatbuffers-dev
   libseccomp-dev librocksdb-dev libspdlog-dev libfmt-dev catch2
@@ -44,7 +44,16 @@ fi
 BUILD_DIR=${BUILD_DIR:-build}
 SANITIZE=${SOULBOX_SANITIZE:-OFF}
 echo "setup: building into $BUILD_DIR (sanitizers: $SANITIZE)"
-cmake -S . -B "$BUILD_DIR" -G Ninja -DSOULBOX_SANITIZE="$SANITIZE" >/dev/null
+# Compilation is cached outside the checkout, so a fresh clone (CI) rebuilds
+# only what changed since the last build on this machine.
+export CCACHE_DIR=${CCACHE_DIR:-/var/cache/soulbox/ccache}
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
+# Paths inside the checkout are hashed relative to it: another clone's
+# objects are hits too.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
+export CCACHE_NOHASHDIR=1
+cmake -S . -B "$BUILD_DIR" -G Ninja -DSOULBOX_SANITIZE="$SANITIZE" \
+  -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
 cmake --build "$BUILD_DIR" -j "$(nproc)"
 
 # The JavaScript jobs example: its npm packages and the code flatc generates.
