@@ -8,9 +8,11 @@
 
 #include "actors/audit_actor.h"
 #include "actors/node_status.h"
+#include "actors/pty_budget.h"
 #include "actors/sandbox_actor.h"
 #include "actors/sandbox_record.h"
 #include "actors/template_catalog.h"
+#include "bus/handler_guard.h"
 #include "bus/subjects.h"
 #include "common/log.h"
 #include "isolation/sandbox_spec.h"
@@ -59,6 +61,10 @@ bool process_running(pid_t pid) {
   return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z' && line[close + 2] != 'X';
 }
 
+uint64_t unreadable_events(const NodeActorState& st) {
+  return bus::failed_handlers() + (st.ctx->tenants ? st.ctx->tenants->unreadable_events() : 0);
+}
+
 flatbuffers::Offset<bp::NodeHealth> build_health(Self* self, flatbuffers::FlatBufferBuilder& fbb) {
   auto& st = self->state;
   const Reserved r = total_reserved(st);
@@ -69,13 +75,13 @@ flatbuffers::Offset<bp::NodeHealth> build_health(Self* self, flatbuffers::FlatBu
   signals.memory_capacity_bytes = st.memory_capacity_bytes;
   signals.memory_free_bytes = st.memory_capacity_bytes > r.memory_bytes ? st.memory_capacity_bytes - r.memory_bytes : 0;
   st.status = node_status(signals);
-  return bp::CreateNodeHealth(fbb, fbb.CreateString(st.ctx->settings.node_id), fbb.CreateString(st.status),
-                              fbb.CreateString(kSoulboxVersion), uint32_t(st.sandboxes.size()), float(st.cpu_capacity),
-                              st.memory_capacity_bytes,
-                              st.memory_capacity_bytes > r.memory_bytes ? st.memory_capacity_bytes - r.memory_bytes : 0,
-                              float(st.cpu_capacity - r.cpus),  // negative when cpus are overcommitted
-                              fbb.CreateString(st.ctx->settings.region), 0, unix_ms_now(),
-                              fbb.CreateVectorOfStrings(st.consumed_reservations), st.ctx->bad_messages.load());
+  return bp::CreateNodeHealth(
+      fbb, fbb.CreateString(st.ctx->settings.node_id), fbb.CreateString(st.status), fbb.CreateString(kSoulboxVersion),
+      uint32_t(st.sandboxes.size()), float(st.cpu_capacity), st.memory_capacity_bytes,
+      st.memory_capacity_bytes > r.memory_bytes ? st.memory_capacity_bytes - r.memory_bytes : 0,
+      float(st.cpu_capacity - r.cpus),  // negative when cpus are overcommitted
+      fbb.CreateString(st.ctx->settings.region), 0, unix_ms_now(), fbb.CreateVectorOfStrings(st.consumed_reservations),
+      st.ctx->bad_messages.load(), unreadable_events(st));
 }
 
 void publish_heartbeat(Self* self) {
@@ -209,6 +215,15 @@ void on_create(Self* self, const bus::Message& m, const bp::Envelope& env, const
     publish(self, m.reply,
             bp::error_reply(request_id, ErrorCode::resource_exhausted,
                             "node " + st.ctx->settings.node_id + " has no memory left for the sandbox; retry later"));
+    return;
+  }
+  if (st.sandboxes.size() >= st.pty_room) {
+    publish(self, m.reply,
+            bp::error_reply(request_id, ErrorCode::resource_exhausted,
+                            "node " + st.ctx->settings.node_id + " holds " + std::to_string(st.sandboxes.size()) +
+                                " sandboxes, all the kernel's pty pool can serve at " +
+                                std::to_string(isolation::Limits().ptys) +
+                                " terminals each; raise kernel.pty.max for more"));
     return;
   }
   // Idempotent per (tenant, request id): a repeated request gets the sandbox
@@ -386,6 +401,7 @@ caf::behavior node_actor(Self* self, std::shared_ptr<NodeContext> ctx, caf::acto
     const uint64_t total = uint64_t(si.totalram) * si.mem_unit;
     st.memory_capacity_bytes = total > (1ull << 30) ? total - (1ull << 30) : total;
   }
+  st.pty_room = sandboxes_within_pty_pool(read_pty_pool(), isolation::Limits().ptys);
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     self->state.draining = true;
     publish_heartbeat(self);  // schedulers stop placing here at once

@@ -29,6 +29,7 @@ struct NodeActorState {
   std::set<std::string> creating;  // create request keys in flight
   double cpu_capacity = 0;
   uint64_t memory_capacity_bytes = 0;
+  uint64_t pty_room = 0;  // sandboxes whose pty caps fit the kernel's pool
   uint64_t heartbeats = 0;
   std::string status = "healthy";
   bool draining = false;

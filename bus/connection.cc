@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 
+#include "bus/handler_guard.h"
 #include "bus/nats_error.h"
 #include "bus/subjects.h"
 
@@ -43,7 +44,9 @@ void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure)
   if (const char* reply = natsMsg_GetReply(msg)) m.reply = reply;
   m.data.assign(natsMsg_GetData(msg), size_t(natsMsg_GetDataLength(msg)));
   natsMsg_Destroy(msg);
-  (*static_cast<Connection::Handler*>(closure))(std::move(m));
+  auto& handler = *static_cast<Connection::Handler*>(closure);
+  const std::string subject = m.subject;
+  run_guarded(subject, 0, [&] { handler(std::move(m)); });
 }
 
 void on_reconnected(natsConnection*, void* closure) {

@@ -2,6 +2,7 @@
 
 #include <nats/nats.h>
 
+#include "bus/handler_guard.h"
 #include "bus/nats_error.h"
 
 namespace soulbox::bus {
@@ -114,7 +115,9 @@ void on_stream_message(natsConnection*, natsSubscription*, natsMsg* msg, void* c
   std::string subject = natsMsg_GetSubject(msg);
   std::string data(natsMsg_GetData(msg), size_t(natsMsg_GetDataLength(msg)));
   natsMsg_Destroy(msg);
-  (*static_cast<JetStream::StreamHandler*>(closure))(seq, std::move(subject), std::move(data));
+  auto& handler = *static_cast<JetStream::StreamHandler*>(closure);
+  const std::string where = subject;
+  run_guarded(where, seq, [&] { handler(seq, std::move(subject), std::move(data)); });
 }
 
 // Frees the handler after nats.c's last delivery (as bus::Connection does).

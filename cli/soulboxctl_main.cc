@@ -91,6 +91,9 @@ int main(int argc, char** argv) {
     std::cout << h->node << ": " << h->status << ", version " << h->version << ", " << h->sandboxes
               << " sandboxes, memory free " << (h->memory_free_bytes >> 20) << "/" << (h->memory_capacity_bytes >> 20)
               << " MiB, cpus free " << h->cpu_free << "/" << h->cpu_capacity << ", region " << h->region << "\n";
+    if (h->bad_messages || h->unreadable_events)
+      std::cout << "  refused " << h->bad_messages << " malformed bus messages, skipped " << h->unreadable_events
+                << " unreadable stream events (see the log for their sequences)\n";
   } else if (*pool) {
     auto s = cl.pool_stats(node);
     if (!s) return fail("pool", s.error());

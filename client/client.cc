@@ -512,6 +512,7 @@ Result<NodeHealth> Client::health(const std::string& node) {
   NodeHealth out{str(h->node()),    str(h->status()), str(h->version()),          str(h->region()),      h->sandboxes(),
                  h->cpu_capacity(), h->cpu_free(),    h->memory_capacity_bytes(), h->memory_free_bytes()};
   out.bad_messages = h->bad_messages();
+  out.unreadable_events = h->unreadable_events();
   return out;
 }
 

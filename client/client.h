@@ -61,7 +61,8 @@ struct NodeHealth {
   uint32_t sandboxes = 0;
   float cpu_capacity = 0, cpu_free = 0;
   uint64_t memory_capacity_bytes = 0, memory_free_bytes = 0;
-  uint64_t bad_messages = 0;  // malformed bus messages the node refused
+  uint64_t bad_messages = 0;       // malformed bus messages the node refused
+  uint64_t unreadable_events = 0;  // stream events the node skipped as unreadable (logged)
 };
 
 struct PoolTemplateStats {

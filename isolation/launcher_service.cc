@@ -48,6 +48,8 @@ SandboxSpec spec_from_json(const json& j) {
   s.limits.disk_bytes = l.value("disk_bytes", s.limits.disk_bytes);
   s.limits.disk_inodes = l.value("disk_inodes", s.limits.disk_inodes);
   s.limits.tmp_bytes = l.value("tmp_bytes", s.limits.tmp_bytes);
+  s.limits.tmp_inodes = l.value("tmp_inodes", s.limits.tmp_inodes);
+  s.limits.ptys = l.value("ptys", s.limits.ptys);
   s.limits.nofile = l.value("nofile", s.limits.nofile);
   s.limits.fsize_bytes = l.value("fsize_bytes", s.limits.fsize_bytes);
   for (const auto& b : j.value("binds", json::array()))
@@ -71,6 +73,8 @@ json spec_to_json(const SandboxSpec& s) {
             {"disk_bytes", l.disk_bytes},
             {"disk_inodes", l.disk_inodes},
             {"tmp_bytes", l.tmp_bytes},
+            {"tmp_inodes", l.tmp_inodes},
+            {"ptys", l.ptys},
             {"nofile", l.nofile},
             {"fsize_bytes", l.fsize_bytes}}}};
 }

@@ -121,13 +121,20 @@ constexpr std::pair<const char*, const char*> kDevLinks[] = {{"ptmx", "pts/ptmx"
                                                              {"stdout", "/proc/self/fd/1"},
                                                              {"stderr", "/proc/self/fd/2"}};
 
+// /tmp and /dev/shm: world-writable, capped in bytes and in inodes (empty
+// files cost no bytes, only inodes, and each is kernel memory).
+std::string tmpfs_options(const RootfsPlan& plan) {
+  return "mode=1777,size=" + std::to_string(plan.tmp_bytes) + ",nr_inodes=" + std::to_string(plan.tmp_inodes);
+}
+
 // The private devpts instance and /dev/shm, on top of either /dev flavour.
-int mount_dev_children(const std::string& dev, uint64_t shm_bytes, std::string* step) {
-  // A private devpts instance: the sandbox sees only its own terminals.
-  if (::mount("devpts", (dev + "/pts").c_str(), "devpts", MS_NOSUID | MS_NOEXEC,
-              "newinstance,ptmxmode=0666,mode=0620") != 0)
+int mount_dev_children(const std::string& dev, const RootfsPlan& plan, std::string* step) {
+  // A private devpts instance: the sandbox sees only its own terminals, and
+  // at most plan.ptys of them (the kernel's pty pool is shared by all).
+  const std::string pts_opts = "newinstance,ptmxmode=0666,mode=0620,max=" + std::to_string(plan.ptys);
+  if (::mount("devpts", (dev + "/pts").c_str(), "devpts", MS_NOSUID | MS_NOEXEC, pts_opts.c_str()) != 0)
     return fail(step, "mount devpts");
-  const std::string shm_opts = "mode=1777,size=" + std::to_string(shm_bytes);
+  const std::string shm_opts = tmpfs_options(plan);
   if (::mount("tmpfs", (dev + "/shm").c_str(), "tmpfs", kNoSuidDev, shm_opts.c_str()) != 0)
     return fail(step, "mount /dev/shm");
   return 0;
@@ -135,17 +142,17 @@ int mount_dev_children(const std::string& dev, uint64_t shm_bytes, std::string* 
 
 // /dev from the prepared skeleton: one read-only bind (device nodes work: the
 // skeleton lives on a host filesystem, not one mounted in this namespace).
-int mount_dev_from_skeleton(const std::string& root, const std::string& skeleton, uint64_t shm_bytes,
+int mount_dev_from_skeleton(const std::string& root, const std::string& skeleton, const RootfsPlan& plan,
                             std::string* step) {
   const std::string dev = root + "/dev";
   if (::mount(skeleton.c_str(), dev.c_str(), nullptr, MS_BIND, nullptr) != 0) return fail(step, "bind /dev skeleton");
   const unsigned long flags =
       MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC | (locked_flags(dev) & ~MS_NODEV);
   if (::mount(nullptr, dev.c_str(), nullptr, flags, nullptr) != 0) return fail(step, "remount /dev read-only");
-  return mount_dev_children(dev, shm_bytes, step);
+  return mount_dev_children(dev, plan, step);
 }
 
-int mount_dev_from_tmpfs(const std::string& root, uint64_t shm_bytes, std::string* step) {
+int mount_dev_from_tmpfs(const std::string& root, const RootfsPlan& plan, std::string* step) {
   const std::string dev = root + "/dev";
   if (::mount("tmpfs", dev.c_str(), "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,nr_inodes=64,mode=0755") != 0)
     return fail(step, "mount /dev tmpfs");
@@ -161,7 +168,7 @@ int mount_dev_from_tmpfs(const std::string& root, uint64_t shm_bytes, std::strin
     return fail(step, "mkdir /dev/pts, /dev/shm");
   for (const auto& [name, target] : kDevLinks)
     if (::symlink(target, (dev + "/" + name).c_str()) != 0) return fail(step, std::string("symlink /dev/") + name);
-  if (int err = mount_dev_children(dev, shm_bytes, step)) return err;
+  if (int err = mount_dev_children(dev, plan, step)) return err;
   // Nothing may be added to /dev afterwards.
   if (::mount(nullptr, dev.c_str(), nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC,
               "size=64k,nr_inodes=64,mode=0755") != 0)
@@ -198,10 +205,10 @@ int build_rootfs_and_pivot(const RootfsPlan& plan, std::string* step) {
   }
   // 5-7. /proc, /dev, /tmp.
   if (int err = mount_proc(root, step)) return err;
-  if (int err = plan.dev_skeleton.empty() ? mount_dev_from_tmpfs(root, plan.tmp_bytes, step)
-                                          : mount_dev_from_skeleton(root, plan.dev_skeleton, plan.tmp_bytes, step))
+  if (int err = plan.dev_skeleton.empty() ? mount_dev_from_tmpfs(root, plan, step)
+                                          : mount_dev_from_skeleton(root, plan.dev_skeleton, plan, step))
     return err;
-  const std::string tmp_opts = "mode=1777,size=" + std::to_string(plan.tmp_bytes);
+  const std::string tmp_opts = tmpfs_options(plan);
   if (::mount("tmpfs", (root + "/tmp").c_str(), "tmpfs", kNoSuidDev, tmp_opts.c_str()) != 0)
     return fail(step, "mount /tmp");
   // 8. pivot_root(".", ".") stacks the old root under the new one; detaching

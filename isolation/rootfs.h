@@ -19,6 +19,8 @@ struct RootfsPlan {
   uint64_t disk_bytes = 0;
   uint64_t disk_inodes = 0;
   uint64_t tmp_bytes = 0;
+  uint64_t tmp_inodes = 0;
+  uint32_t ptys = 0;
 };
 
 // Runs in the cloned child as root of its user namespace. Returns 0 or an

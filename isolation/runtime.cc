@@ -175,7 +175,8 @@ Result<std::unique_ptr<Sandbox>> Runtime::create(const SandboxSpec& spec) {
   unique_fd host_end(pair[0]), agent_end(pair[1]);
 
   LaunchRequest req;
-  req.rootfs = RootfsPlan{scratch, tmpl->rootfs, tmpl->binds, dev_skeleton_, l.disk_bytes, l.disk_inodes, l.tmp_bytes};
+  req.rootfs = RootfsPlan{scratch,       tmpl->rootfs, tmpl->binds,  dev_skeleton_, l.disk_bytes,
+                          l.disk_inodes, l.tmp_bytes,  l.tmp_inodes, l.ptys};
   req.rootfs.binds.insert(req.rootfs.binds.end(), spec.binds.begin(), spec.binds.end());
   req.hostname = spec.hostname;
   req.host_id_base = ids->host_base;

@@ -56,6 +56,9 @@ Status validate_spec(const SandboxSpec& spec) {
     return invalid("disk inode limit must be between 1024 and 16777216");
   if (l.tmp_bytes < (1ull << 20) || l.tmp_bytes > (1ull << 40))
     return invalid("/tmp size must be between 1 MiB and 1 TiB");
+  if (l.tmp_inodes < 256 || l.tmp_inodes > (1ull << 24))
+    return invalid("/tmp inode limit must be between 256 and 16777216");
+  if (l.ptys < 1 || l.ptys > 1024) return invalid("pty limit must be between 1 and 1024");
   if (l.nofile < 64 || l.nofile > (1u << 20)) return invalid("open-file limit must be between 64 and 1048576");
   if (l.fsize_bytes < 4096 || l.fsize_bytes > (1ull << 42))
     return invalid("file-size limit must be between 4 KiB and 4 TiB");

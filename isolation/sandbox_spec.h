@@ -15,9 +15,13 @@ struct Limits {
   uint32_t pids = 256;                   // cgroup pids.max (also RLIMIT_NPROC)
   uint64_t disk_bytes = 1ull << 30;      // size of the writable root layer
   uint64_t disk_inodes = 65536;          // inodes of the writable root layer
-  uint64_t tmp_bytes = 256ull << 20;     // size of /tmp
-  uint32_t nofile = 1024;                // RLIMIT_NOFILE
-  uint64_t fsize_bytes = 1ull << 30;     // RLIMIT_FSIZE
+  uint64_t tmp_bytes = 256ull << 20;     // size of /tmp (and of /dev/shm)
+  uint64_t tmp_inodes = 16384;           // inodes of /tmp and of /dev/shm, each
+  // Terminals (devpts max=). Every non-initial devpts instance draws on one
+  // kernel-wide pool (kernel.pty.max - kernel.pty.reserve), so this is small.
+  uint32_t ptys = 8;
+  uint32_t nofile = 1024;             // RLIMIT_NOFILE
+  uint64_t fsize_bytes = 1ull << 30;  // RLIMIT_FSIZE
 };
 
 struct BindMount {

@@ -1,6 +1,7 @@
 #include "isolation/seccomp_policy.h"
 
 #include <fcntl.h>
+#include <linux/audit.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
@@ -9,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,91 +18,94 @@
 
 #include "common/scope_guard.h"
 #include "common/unique_fd.h"
+#include "isolation/seccomp_syscalls.h"
 
 namespace soulbox::isolation {
 namespace {
 
-// Refused with EPERM outright: what Docker's default profile never allows, what
-// it allows only with a capability (sandboxes hold none), and what SoulBox
-// refuses beyond Docker (ptrace and process_vm_*, which Docker allows on 4.8+).
-// clang-format off
-constexpr const char* kDenied[] = {
-    // kernel keyring (not namespaced), BPF, perf, io_uring (bypasses seccomp),
-    // userfaultfd (race amplifier for kernel exploits)
-    "add_key", "keyctl", "request_key", "bpf", "perf_event_open", "io_uring_setup",
-    "io_uring_enter", "io_uring_register", "userfaultfd",
-    // debugging other processes
-    "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd", "process_madvise",
-    // namespaces and mounts
-    "unshare", "setns", "mount", "umount2", "pivot_root", "chroot", "mount_setattr", "move_mount",
-    "open_tree", "fsopen", "fsconfig", "fsmount", "fspick",
-    // host-wide state
-    "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "reboot",
-    "swapon", "swapoff", "acct", "settimeofday", "clock_settime", "sethostname", "setdomainname",
-    "syslog", "quotactl", "quotactl_fd", "vhangup", "iopl", "ioperm", "lookup_dcookie",
-    "fanotify_init", "open_by_handle_at", "name_to_handle_at", "nfsservctl",
-    // NUMA policy (CAP_SYS_NICE in Docker), obsolete or unimplemented calls
-    "mbind", "set_mempolicy", "get_mempolicy", "migrate_pages", "move_pages",
-    "set_mempolicy_home_node", "uselib", "ustat", "sysfs", "_sysctl", "create_module",
-    "get_kernel_syms", "query_module", "afs_syscall", "tuxcall", "security", "vserver",
-    "getpmsg", "putpmsg", "lsm_get_self_attr", "lsm_set_self_attr", "lsm_list_modules",
-};
-// clang-format on
-
 constexpr uint64_t kNamespaceFlags = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |
                                      CLONE_NEWPID | CLONE_NEWNET;  // = 0x7E020000, as Docker
+// The kernel reads int and unsigned int arguments as 32 bits: a comparison
+// of the full register would let bits 32-63 slip a value past the rule.
+constexpr uint64_t kLow32 = 0xffffffffULL;
 
-// Syscall numbers at or above this (x86_64) did not exist when this policy was
-// written; they answer ENOSYS until someone reviews them.
-constexpr uint32_t kFirstUnreviewedSyscall = 468;
+// A rule comparing an int argument, on the 32 bits the kernel reads.
+scmp_arg_cmp int_arg_is(unsigned arg, uint64_t value) {
+  return scmp_arg_cmp{arg, SCMP_CMP_MASKED_EQ, kLow32, value};
+}
 
-int add_rules(scmp_filter_ctx ctx) {
-  const uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
-  for (const char* name : kDenied) {
-    const int nr = seccomp_syscall_resolve_name(name);
-    if (nr == __NR_SCMP_ERROR) continue;  // not a syscall on this architecture
-    if (int rc = seccomp_rule_add(ctx, eperm, nr, 0); rc != 0) return rc;
+// libseccomp must agree with the table where it knows a name (it predates
+// the newest calls, which it cannot resolve).
+Status check_listed_numbers() {
+  for (int i = 0; i < kAllowedSyscallCount; ++i) {
+    const SyscallName& call = kAllowedSyscalls[i];
+    const int known = seccomp_syscall_resolve_name(call.name);
+    if ((known != __NR_SCMP_ERROR && known != call.nr) || call.nr >= kFirstUnknownSyscall)
+      return Error{ErrorCode::internal, std::string("seccomp table: ") + call.name + " is not number " +
+                                            std::to_string(call.nr) + " on x86_64"};
   }
-  // clone with any namespace flag (rules on one syscall are OR'ed). clone3
-  // passes its flags behind a pointer BPF cannot read: ENOSYS, and libc falls
-  // back to clone.
-  for (uint64_t bit = 1; bit != 0; bit <<= 1) {
-    if ((kNamespaceFlags & bit) == 0) continue;
-    if (int rc = seccomp_rule_add(ctx, eperm, SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, bit, bit))) return rc;
-  }
-  if (int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0)) return rc;
-  // Sockets: AF_ALG (page-cache writes, "Copy Fail"), AF_VSOCK, AF_PACKET;
-  // raw IP sockets.
-  for (int family : {AF_ALG, AF_VSOCK, AF_PACKET}) {
-    if (int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
-                                  SCMP_A0(SCMP_CMP_EQ, uint64_t(family))))
-      return rc;
-  }
-  // Raw IP sockets (netlink sockets are SOCK_RAW too and stay allowed: the
-  // namespace's own interfaces are all they can see).
-  for (int family : {AF_INET, AF_INET6}) {
-    if (int rc = seccomp_rule_add(ctx, eperm, SCMP_SYS(socket), 2, SCMP_A0(SCMP_CMP_EQ, uint64_t(family)),
-                                  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_RAW)))
-      return rc;
-  }
-  // Terminal injection; compare only the low 32 bits, as the kernel does
-  // (CVE-2019-10063).
-  for (uint64_t request : {uint64_t(TIOCSTI), uint64_t(TIOCLINUX)}) {
-    if (int rc = seccomp_rule_add(ctx, eperm, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, request)))
-      return rc;
-  }
-  // personality: refuse the flags Docker's allow-list excludes
-  // (ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC, ...). libseccomp has no NOT-IN, so
-  // each dangerous bit is one rule. The 0xffffffff query has every bit set
-  // and is refused too; ordinary programs never make it.
-  for (uint64_t bit :
-       {0x0040000ULL /*ADDR_NO_RANDOMIZE*/, 0x0400000ULL /*READ_IMPLIES_EXEC*/, 0x0200000ULL /*ADDR_COMPAT_LAYOUT*/,
-        0x0800000ULL /*ADDR_LIMIT_32BIT*/, 0x1000000ULL /*SHORT_INODE*/, 0x4000000ULL /*WHOLE_SECONDS*/,
-        0x8000000ULL /*STICKY_TIMEOUTS*/, 0x0100000ULL /*MMAP_PAGE_ZERO*/, 0x0080000ULL /*FDPIC_FUNCPTRS*/}) {
-    if (int rc = seccomp_rule_add(ctx, eperm, SCMP_SYS(personality), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, bit, bit)))
-      return rc;
+  return {};
+}
+
+int allow_listed(scmp_filter_ctx ctx) {
+  for (int i = 0; i < kAllowedSyscallCount; ++i) {
+    if (int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, kAllowedSyscalls[i].nr, 0); rc != 0) return rc;
   }
   return 0;
+}
+
+// clone without any namespace flag (flags is an unsigned long: all 64 bits
+// count). clone3 passes its flags behind a pointer BPF cannot read: ENOSYS,
+// and libc falls back to clone.
+int add_process_rules(scmp_filter_ctx ctx) {
+  if (int rc =
+          seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, kNamespaceFlags, 0)))
+    return rc;
+  if (int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0)) return rc;
+  // personality: only the values Docker allows (Linux, UNAME26, their 32-bit
+  // forms, and the 0xffffffff query); ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC
+  // and every other flag are refused.
+  for (uint64_t persona : {0x0ULL, 0x8ULL, 0x20000ULL, 0x20008ULL, 0xffffffffULL}) {
+    if (int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(personality), 1, int_arg_is(0, persona))) return rc;
+  }
+  return 0;
+}
+
+// Sockets: Unix, netlink (the namespace's own interfaces are all it sees),
+// and TCP/UDP over IPv4 and IPv6. Raw and packet sockets and every other
+// family (AF_VSOCK reaches the hypervisor on VM hosts; AF_ALG wrote the page
+// cache in "Copy Fail") are refused: known families with EAFNOSUPPORT, as
+// a kernel without them would answer, the rest with EPERM.
+int add_socket_rules(scmp_filter_ctx ctx) {
+  const uint32_t allow = SCMP_ACT_ALLOW;
+  for (int family : {AF_UNIX, AF_NETLINK}) {
+    if (int rc = seccomp_rule_add(ctx, allow, SCMP_SYS(socket), 1, int_arg_is(0, uint64_t(family)))) return rc;
+  }
+  for (int family : {AF_INET, AF_INET6}) {
+    for (int type : {SOCK_STREAM, SOCK_DGRAM}) {
+      // The low 4 bits of type are the socket type; SOCK_NONBLOCK and
+      // SOCK_CLOEXEC sit above them.
+      if (int rc = seccomp_rule_add(ctx, allow, SCMP_SYS(socket), 2, int_arg_is(0, uint64_t(family)),
+                                    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, uint64_t(type))))
+        return rc;
+    }
+  }
+  for (int family = 0; family < AF_MAX; ++family) {
+    if (family == AF_UNIX || family == AF_NETLINK || family == AF_INET || family == AF_INET6) continue;
+    if (int rc =
+            seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1, int_arg_is(0, uint64_t(family))))
+      return rc;
+  }
+  return seccomp_rule_add(ctx, allow, SCMP_SYS(socketpair), 1, int_arg_is(0, AF_UNIX));
+}
+
+int add_rules(scmp_filter_ctx ctx) {
+  if (int rc = allow_listed(ctx)) return rc;
+  if (int rc = add_process_rules(ctx)) return rc;
+  if (int rc = add_socket_rules(ctx)) return rc;
+  // ioctl is allowed here; TIOCSTI and TIOCLINUX are refused by the prefix
+  // (libseccomp cannot express "allow all but these values").
+  return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 0);
 }
 
 Result<std::vector<sock_filter>> export_bpf(scmp_filter_ctx ctx) {
@@ -116,21 +121,38 @@ Result<std::vector<sock_filter>> export_bpf(scmp_filter_ctx ctx) {
   return insns;
 }
 
-// Prefix: syscall numbers of this ABI that are newer than the policy answer
-// ENOSYS. x32 numbers (bit 30) fall through to libseccomp's bad-arch kill.
-std::vector<sock_filter> unreviewed_syscall_prefix() {
+// Runs before libseccomp's program, for what libseccomp cannot say: x86_64
+// numbers newer than the policy answer ENOSYS, and ioctl's terminal
+// injection requests (TIOCSTI, TIOCLINUX, compared on the low 32 bits the
+// kernel reads: CVE-2019-10063) answer EPERM. Other architectures and x32
+// numbers (bit 30) go straight to libseccomp's program, which kills them.
+std::vector<sock_filter> prefix_checks() {
+  constexpr uint32_t kIoctlRequestLow = offsetof(struct seccomp_data, args[1]);  // little-endian low word
+  const uint32_t enosys = SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA);
+  const uint32_t eperm = SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA);
+  // Jump offsets count from the next instruction; the body starts at 12.
   return {
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, 2, 0),
-      BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, kFirstUnreviewedSyscall, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
+      /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+      /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 10),
+      /* 2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      /* 3 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, 8, 0),
+      /* 4 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, uint32_t(kFirstUnknownSyscall), 5, 0),
+      /* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_ioctl, 0, 6),
+      /* 6 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kIoctlRequestLow),
+      /* 7 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TIOCSTI, 3, 0),
+      /* 8 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TIOCLINUX, 2, 0),
+      /* 9 */ BPF_STMT(BPF_JMP | BPF_JA, 2),
+      /* 10 */ BPF_STMT(BPF_RET | BPF_K, enosys),
+      /* 11 */ BPF_STMT(BPF_RET | BPF_K, eperm),
   };
 }
 
 }  // namespace
 
 Result<SeccompProgram> build_seccomp_program() {
-  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+  if (auto listed = check_listed_numbers(); !listed) return listed.error();
+  // An allowlist: whatever no rule allows answers EPERM, as in Docker.
+  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
   if (!ctx) return Error{ErrorCode::internal, "seccomp_init failed"};
   auto release = defer([&] { seccomp_release(ctx); });
   // Only the native x86_64 ABI: i386 and x32 calls could bypass argument
@@ -140,11 +162,11 @@ Result<SeccompProgram> build_seccomp_program() {
   if (int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0); rc != 0) return sys_error("seccomp_attr_set NNP", -rc);
   // Binary-tree dispatch keeps install and per-call cost low (PERF-NOTES 4).
   (void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
-  if (int rc = add_rules(ctx); rc != 0) return sys_error("seccomp_rule_add", -rc);
+  if (int rc = add_rules(ctx); rc != 0) return sys_error("seccomp policy", -rc);
   auto body = export_bpf(ctx);
   if (!body) return body.error();
   SeccompProgram program;
-  program.instructions = unreviewed_syscall_prefix();
+  program.instructions = prefix_checks();
   program.instructions.insert(program.instructions.end(), body->begin(), body->end());
   if (program.instructions.size() > BPF_MAXINSNS) return Error{ErrorCode::internal, "seccomp program too long"};
   return program;

@@ -14,12 +14,12 @@ struct SeccompProgram {
   std::vector<sock_filter> instructions;
 };
 
-// Builds the policy: Docker's default profile for a capability-less
-// container, plus: no ptrace/process_vm_*, no namespace creation, clone3 ->
-// ENOSYS, no io_uring/userfaultfd/bpf/perf/keyring, AF_ALG/AF_VSOCK/packet/
-// raw sockets refused, TIOCSTI/TIOCLINUX refused on the low 32 bits of the
-// command, personality filtered, i386/x32 killed, syscall numbers newer than
-// this build -> ENOSYS.
+// Builds the policy: an allowlist anchored on Docker's default profile for a
+// capability-less container (isolation/seccomp_syscalls.cc), stricter where
+// docs/SECURITY.md says; clone without namespace flags, socket/socketpair
+// families, personality values and ioctl's TIOCSTI/TIOCLINUX checked on the
+// width the kernel reads; clone3 and numbers newer than the policy ->
+// ENOSYS; everything else -> EPERM; i386/x32 killed.
 Result<SeccompProgram> build_seccomp_program();
 
 // Async-signal-safe: sets no_new_privs and installs the program on the

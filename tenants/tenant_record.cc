@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_fields.h"
+
 namespace soulbox::tenants {
 using json = nlohmann::json;
 
@@ -15,13 +17,15 @@ json quota_json(const Quota& q) {
           {"max_storage_bytes", q.max_storage_bytes}};
 }
 
-Quota quota_of(const json& q) {
+Result<Quota> quota_of(const json& q) {
   Quota quota;
-  quota.max_concurrent = q.value("max_concurrent", 0u);
-  quota.max_total = q.value("max_total", uint64_t(0));
-  quota.max_cpus = q.value("max_cpus", 0.0);
-  quota.max_memory_bytes = q.value("max_memory_bytes", uint64_t(0));
-  quota.max_storage_bytes = q.value("max_storage_bytes", uint64_t(0));
+  JsonFields f(q, "quota");
+  f.read("max_concurrent", quota.max_concurrent);
+  f.read("max_total", quota.max_total);
+  f.read("max_cpus", quota.max_cpus);
+  f.read("max_memory_bytes", quota.max_memory_bytes);
+  f.read("max_storage_bytes", quota.max_storage_bytes);
+  if (!f.ok()) return f.status().error();
   return quota;
 }
 
@@ -29,8 +33,13 @@ json policy_json(const AuditPolicy& p) {
   return {{"retention_s", p.retention_s}, {"redact", p.redact}};
 }
 
-AuditPolicy policy_of(const json& j) {
-  return AuditPolicy{j.value("retention_s", uint64_t(0)), j.value("redact", false)};
+Result<AuditPolicy> policy_of(const json& j) {
+  AuditPolicy policy;
+  JsonFields f(j, "audit policy");
+  f.read("retention_s", policy.retention_s);
+  f.read("redact", policy.redact);
+  if (!f.ok()) return f.status().error();
+  return policy;
 }
 
 json roles_json(const RoleSet& roles) {
@@ -43,16 +52,31 @@ json roles_json(const RoleSet& roles) {
   return out;
 }
 
-RoleSet roles_from(const json& j) {
+Result<RoleSet> roles_from(const json& j) {
   RoleSet roles;
-  if (!j.is_object()) return roles;
   for (auto it = j.begin(); it != j.end(); ++it) {
-    Role role{it.key(), it.value().value("parents", std::vector<std::string>{}), {}};
-    for (const auto& text : it.value().value("permissions", std::vector<std::string>{}))
+    Role role{it.key(), {}, {}};
+    std::vector<std::string> permissions;
+    JsonFields f(it.value(), "role '" + it.key() + "'");
+    f.read("parents", role.parents);
+    f.read("permissions", permissions);
+    if (!f.ok()) return f.status().error();
+    for (const auto& text : permissions)
       if (auto p = parse_permission(text)) role.permissions.push_back(*p);
     roles[role.name] = std::move(role);
   }
   return roles;
+}
+
+Result<KeyRecord> key_of(const std::string& id, const json& k) {
+  KeyRecord key;
+  JsonFields f(k, "key '" + id + "'");
+  f.read("hash", key.secret_hash);
+  f.read("roles", key.roles);
+  f.read("expires_ms", key.expires_unix_ms);
+  f.read("revoked", key.revoked);
+  if (!f.ok()) return f.status().error();
+  return key;
 }
 
 Result<json> json_object(const std::string& text, const std::string& what) {
@@ -107,25 +131,48 @@ std::string encode_tenant(const TenantRecord& t) {
       .dump();
 }
 
+// Every field is type-checked: a record of the wrong shape is an error, never
+// an exception (records come from a stream anyone with publish rights could
+// write, and are replayed at every start).
 Result<TenantRecord> decode_tenant(const std::string& text) {
-  const json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("name"))
-    return Error{ErrorCode::protocol_error, "not a tenant record"};
+  auto j = json_object(text, "a tenant record");
+  if (!j) return j.error();
   TenantRecord t;
-  t.name = j.value("name", "");
-  t.quota = quota_of(j.value("quota", json::object()));
-  t.audit_policy = policy_of(j.value("audit_policy", json::object()));
-  t.roles = roles_from(j.value("roles", json::object()));
-  const auto secrets = j.find("secrets");
-  if (secrets != j.end() && secrets->is_object())
-    for (auto it = secrets->begin(); it != secrets->end(); ++it)
-      if (it.value().is_string()) t.secrets[it.key()] = it.value().get<std::string>();
-  const auto keys = j.find("keys");
-  if (keys != j.end() && keys->is_object())
+  JsonFields f(*j, "tenant record");
+  f.read("name", t.name);
+  const json* quota = f.object("quota");
+  const json* policy = f.object("audit_policy");
+  const json* roles = f.object("roles");
+  const json* secrets = f.object("secrets");
+  const json* keys = f.object("keys");
+  if (!f.ok()) return f.status().error();
+  if (t.name.empty()) return Error{ErrorCode::protocol_error, "tenant record: 'name' must be a non-empty string"};
+  if (quota) {
+    auto q = quota_of(*quota);
+    if (!q) return q.error();
+    t.quota = *q;
+  }
+  if (policy) {
+    auto p = policy_of(*policy);
+    if (!p) return p.error();
+    t.audit_policy = *p;
+  }
+  if (roles) {
+    auto r = roles_from(*roles);
+    if (!r) return r.error();
+    t.roles = std::move(*r);
+  }
+  if (secrets)
+    for (auto it = secrets->begin(); it != secrets->end(); ++it) {
+      if (!it.value().is_string())
+        return Error{ErrorCode::protocol_error, "tenant record: secret '" + it.key() + "' must be a string"};
+      t.secrets[it.key()] = it.value().get<std::string>();
+    }
+  if (keys)
     for (auto it = keys->begin(); it != keys->end(); ++it) {
-      const json& k = it.value();
-      t.keys[it.key()] = KeyRecord{k.value("hash", ""), k.value("roles", std::vector<std::string>{}),
-                                   k.value("expires_ms", int64_t(0)), k.value("revoked", false)};
+      auto key = key_of(it.key(), it.value());
+      if (!key) return key.error();
+      t.keys[it.key()] = std::move(*key);
     }
   return t;
 }
@@ -140,14 +187,16 @@ std::string encode_usage(const Usage& u) {
 }
 
 Result<Usage> decode_usage(const std::string& text) {
-  const json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Error{ErrorCode::protocol_error, "not a usage record"};
+  auto j = json_object(text, "a usage record");
+  if (!j) return j.error();
   Usage u;
-  u.running = j.value("running", 0u);
-  u.created_total = j.value("created_total", uint64_t(0));
-  u.cpus = j.value("cpus", 0.0);
-  u.memory_bytes = j.value("memory_bytes", uint64_t(0));
-  u.storage_bytes = j.value("storage_bytes", uint64_t(0));
+  JsonFields f(*j, "usage record");
+  f.read("running", u.running);
+  f.read("created_total", u.created_total);
+  f.read("cpus", u.cpus);
+  f.read("memory_bytes", u.memory_bytes);
+  f.read("storage_bytes", u.storage_bytes);
+  if (!f.ok()) return f.status().error();
   return u;
 }
 

@@ -139,8 +139,14 @@ void TenantService::audit(const std::string& tenant, const std::string& principa
 }
 
 void TenantService::on_event(uint64_t seq, std::string subject, std::string data) {
+  // An unreadable event is skipped, never fatal: it stays in the stream and
+  // is read again at every start.
   auto t = decode_tenant(data);
-  if (!t) logger("tenants")->warn("unreadable event on {}", subject);
+  if (!t) {
+    ++unreadable_events_;
+    logger("tenants")->error("unreadable event skipped (SB_EVENTS sequence {}, {}): {}", seq, subject,
+                             t.error().message);
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (seq <= applied_seq_) return;  // already in the stored view

@@ -52,6 +52,9 @@ class TenantService {
   // authenticate(), audited as login.success or login.failure.
   Result<Authenticated> login(const std::string& token, const std::string& source);
   bool has_tenant(const std::string& tenant) const { return viewed(tenant).has_value(); }
+  // SB_EVENTS records skipped because they could not be decoded (logged
+  // with their stream sequence).
+  uint64_t unreadable_events() const { return unreadable_events_.load(); }
   // For envelopes whose principal is "key:<id>" (set by the gateway after it
   // authenticated the key): may that key do `action` on `resource`? Other
   // principals are trusted bus callers and always may.
@@ -123,6 +126,7 @@ class TenantService {
   std::function<void(audit::Event)> audit_;
   std::vector<audit::Event> unsent_audit_;
   std::atomic<uint64_t> audit_count_{0};
+  std::atomic<uint64_t> unreadable_events_{0};
 };
 
 }  // namespace soulbox::tenants

@@ -668,3 +668,74 @@ TEST_CASE("a tenant's own roles with parents and own-only permissions, granted a
 }
 
 }  // namespace
+
+namespace {
+
+// Tenant records of every wrong shape decode_tenant meets: each must be
+// skipped, counted and logged, never fatal.
+const std::vector<std::pair<std::string, std::string>> kPoisonEvents = {
+    {"poison-a", R"({"v":1,"name":42,"quota":"x","keys":[1,2]})"},
+    {"poison-b", R"({"v":1,"name":"poison-b","quota":{"max_concurrent":"ten"}})"},
+    {"poison-c", R"({"v":1,"name":"poison-c","quota":{"max_concurrent":1099511627776}})"},
+    {"poison-d", R"({"v":1,"name":"poison-d","keys":{"k1":{"hash":5,"roles":["admin"]}}})"},
+    {"poison-e", R"({"v":1,"name":"poison-e","keys":{"k1":{"hash":"h","roles":"admin"}}})"},
+    {"poison-f", R"({"v":1,"name":"poison-f","keys":{"k1":{"hash":"h","expires_ms":"soon"}}})"},
+    {"poison-g", R"({"v":1,"name":"poison-g","roles":{"r":{"parents":"admin"}}})"},
+    {"poison-h", R"({"v":1,"name":"poison-h","roles":{"r":[1]}})"},
+    {"poison-i", R"({"v":1,"name":"poison-i","secrets":{"S":7}})"},
+    {"poison-j", R"({"v":1,"name":"poison-j","audit_policy":{"retention_s":-1,"redact":"yes"}})"},
+    {"poison-k", "not json at all"},
+    {"poison-l", "[1,2,3]"},
+};
+
+std::unique_ptr<bus::Connection> raw_bus(const Daemon& d) {
+  auto bus = bus::Connection::connect(d.address().connect);
+  REQUIRE(bus.ok());
+  return std::move(*bus);
+}
+
+void publish_poison(bus::Connection& bus) {
+  for (const auto& [tenant, data] : kPoisonEvents) REQUIRE(bus.publish(subjects::tenant_events(tenant), data).ok());
+  REQUIRE(bus.flush(2000).ok());
+}
+
+}  // namespace
+
+TEST_CASE("poison tenant events are skipped, counted and shown in health, at run time and at restart",
+          "[tenants][poison]") {
+  TwoNodes n;
+  n.b->keep_root = true;
+  auto bus = raw_bus(n.a);
+  publish_poison(*bus);
+  const uint64_t poison = kPoisonEvents.size();
+  // Both nodes live on and count every event as unreadable.
+  for (auto* d : {&n.a, n.b.get()})
+    CHECK(eventually([&] {
+      auto h = d->client().health(d->node());
+      return h.ok() && h->unreadable_events >= poison;
+    }));
+  // Tenants still work: a real record after the poison is applied on both nodes.
+  REQUIRE(upsert(n.a.client(), "after-poison", 2).ok());
+  const auto key = create_key(n.a.client(), "after-poison");
+  CHECK(eventually([&] { return auth_on(n.a.client(), "node-b", key.second).ok(); }));
+
+  // A node that was down while poison was stored reads it at start and comes up.
+  const std::string b_root = n.b->root();
+  auto b_args = n.a.join_args();
+  b_args.insert(b_args.end(), {"--node-id", "node-b", "--jobs-workers", "0", "--pool-min", "1"});
+  n.b->kill9();
+  n.b.reset();
+  publish_poison(*bus);
+  n.b = std::make_unique<Daemon>(b_args, b_root);
+  auto h = n.b->client().health("node-b");
+  REQUIRE(h.ok());
+  CHECK(h->status == "healthy");
+  CHECK(h->unreadable_events >= poison);
+  CHECK(n.b->output().find("unreadable event skipped (SB_EVENTS sequence") != std::string::npos);
+  CHECK(auth_on(n.b->client(), "node-b", key.second).ok());
+  // The node's own node still counts the second batch.
+  CHECK(eventually([&] {
+    auto ha = n.a.client().health(n.a.node());
+    return ha.ok() && ha->unreadable_events >= 2 * poison;
+  }));
+}

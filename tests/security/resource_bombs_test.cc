@@ -112,6 +112,43 @@ TEST_CASE("disk and inode exhaustion stop at the sandbox's own limits", "[securi
   destroy_and_check(box);
 }
 
+TEST_CASE("inode floods in /tmp and /dev/shm stop at the sandbox's inode cap", "[security][bomb]") {
+  auto box = make_box();  // default limits: 16384 inodes each
+  auto neighbour = make_box();
+  const isolation::Limits defaults;
+  // 20000 empty files: no bytes, only inodes (kernel memory without a cap).
+  for (const std::string dir : {"/tmp", "/dev/shm"}) {
+    auto r = box.sh(
+        "python3 -c \"\nimport os\nmade = 0\ntry:\n    for i in range(20000):\n        open('" + dir +
+        "/f%d' % i, 'w').close(); made += 1\nexcept OSError as e:\n    print(e.strerror)\nprint('made=%d' % made)\n\"");
+    INFO(dir << ": " << r.out << r.err);
+    REQUIRE_THAT(r.out, Catch::Contains("made="));
+    const uint64_t made = std::stoull(r.out.substr(r.out.find("made=") + 5));
+    CHECK(made < defaults.tmp_inodes);
+    CHECK_THAT(r.out, Catch::Contains("No space left on device"));
+  }
+  neighbour_works(neighbour);
+  destroy_and_check(box);
+}
+
+TEST_CASE("a pty flood stops at the sandbox's pty cap", "[security][bomb]") {
+  // Every devpts instance but the host's draws on one kernel-wide pool
+  // (kernel.pty.max): a sandbox may hold only a few of it. 64 is far below
+  // the pool, so a broken cap costs the host nothing lasting.
+  auto box = make_box();
+  auto neighbour = make_box();
+  const isolation::Limits defaults;
+  auto r = box.sh(
+      "python3 -c \"\nimport os\nfds = []\ntry:\n    for i in range(64):\n        fds.append(os.openpty())\nexcept "
+      "OSError as e:\n    print(e.strerror)\nprint('opened=%d' % len(fds))\n\"");
+  INFO(r.out << r.err);
+  REQUIRE_THAT(r.out, Catch::Contains("opened="));
+  CHECK(std::stoul(r.out.substr(r.out.find("opened=") + 7)) <= defaults.ptys);
+  // The neighbour still gets a terminal of its own.
+  CHECK(neighbour.sh("python3 -c 'import os; os.openpty(); print(\"ok\")'").out == "ok\n");
+  destroy_and_check(box);
+}
+
 TEST_CASE("a stdout flood is cut at the output limit and reported", "[security][bomb]") {
   auto box = make_box(small_spec());
   ProcessSpec spec;

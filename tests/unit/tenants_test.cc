@@ -142,3 +142,44 @@ TEST_CASE("permissions parse strictly and a tenant's own roles are checked befor
 }
 
 }  // namespace
+
+#include "tenants/tenant_record.h"
+
+TEST_CASE("tenant records of the wrong shape are errors naming the field, never exceptions", "[tenants][poison]") {
+  using soulbox::tenants::decode_tenant;
+  const std::pair<const char*, const char*> poison[] = {
+      {R"({"v":1,"name":42,"quota":"x","keys":[1,2]})", "'name' must be a string"},
+      {R"({"name":"t","quota":"x"})", "'quota' must be an object"},
+      {R"({"name":"t","quota":{"max_concurrent":"ten"}})", "'max_concurrent' must be an unsigned integer"},
+      {R"({"name":"t","quota":{"max_concurrent":1099511627776}})", "'max_concurrent' must be an unsigned integer"},
+      {R"({"name":"t","quota":{"max_cpus":"many"}})", "'max_cpus' must be a number"},
+      {R"({"name":"t","keys":[1,2]})", "'keys' must be an object"},
+      {R"({"name":"t","keys":{"k":{"hash":5}}})", "key 'k': 'hash' must be a string"},
+      {R"({"name":"t","keys":{"k":7}})", "key 'k' is not an object"},
+      {R"({"name":"t","keys":{"k":{"roles":["a",1]}}})", "'roles' must be an array of strings"},
+      {R"({"name":"t","keys":{"k":{"expires_ms":1.5}}})", "'expires_ms' must be an integer"},
+      {R"({"name":"t","keys":{"k":{"revoked":"no"}}})", "'revoked' must be true or false"},
+      {R"({"name":"t","roles":{"r":{"parents":"admin"}}})", "'parents' must be an array of strings"},
+      {R"({"name":"t","roles":{"r":[1]}})", "role 'r' is not an object"},
+      {R"({"name":"t","secrets":{"S":7}})", "secret 'S' must be a string"},
+      {R"({"name":"t","audit_policy":{"retention_s":-1}})", "'retention_s' must be an unsigned integer"},
+      {R"({"name":""})", "'name' must be a non-empty string"},
+      {R"({"quota":{}})", "'name' must be a non-empty string"},
+      {"[1,2]", "not a tenant record"},
+      {"{", "not a tenant record"},
+  };
+  for (const auto& [text, message] : poison) {
+    INFO(text);
+    soulbox::Result<soulbox::tenants::TenantRecord> decoded = soulbox::Error{soulbox::ErrorCode::internal, ""};
+    REQUIRE_NOTHROW(decoded = decode_tenant(text));
+    REQUIRE_FALSE(decoded.ok());
+    CHECK_THAT(decoded.error().message, Catch::Contains(message));
+  }
+  // A well-formed record still decodes, with null fields taken as absent.
+  auto good = decode_tenant(R"({"v":1,"name":"t","quota":{"max_concurrent":3,"max_cpus":null},"keys":{"k":{"hash":"h",)"
+                            R"("roles":["developer"],"expires_ms":0,"revoked":false}},"secrets":{"S":"sealed"}})");
+  REQUIRE(good.ok());
+  CHECK(good->quota.max_concurrent == 3);
+  CHECK(good->keys.at("k").roles == std::vector<std::string>{"developer"});
+  CHECK(good->secrets.at("S") == "sealed");
+}
