@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_fields.h"
+
 namespace soulbox::audit {
 namespace {
 
@@ -14,17 +16,20 @@ json event_json(const Event& e) {
               {"details", e.details}};
 }
 
-Event event_from(const json& j) {
+// Records come from SB_AUDIT and files: typed reads, never an exception.
+Result<Event> event_from(const json& j) {
   Event e;
-  e.id = j.value("id", "");
-  e.unix_ms = j.value("time_ms", int64_t(0));
-  e.tenant = j.value("tenant", "");
-  e.principal = j.value("principal", "");
-  e.action = j.value("action", "");
-  e.resource = j.value("resource", "");
-  e.result = j.value("result", "");
-  e.source = j.value("source", "");
-  e.details = j.value("details", "");
+  JsonFields f(j, "audit event");
+  f.read("id", e.id);
+  f.read("time_ms", e.unix_ms);
+  f.read("tenant", e.tenant);
+  f.read("principal", e.principal);
+  f.read("action", e.action);
+  f.read("resource", e.resource);
+  f.read("result", e.result);
+  f.read("source", e.source);
+  f.read("details", e.details);
+  if (!f.ok()) return f.status().error();
   return e;
 }
 
@@ -88,13 +93,17 @@ Result<Record> decode_record(const std::string& line) {
   if (j.is_discarded() || !j.is_object() || !j.contains("event") || !j["event"].is_object())
     return Error{ErrorCode::protocol_error, "not an audit record"};
   Record r;
-  r.seq = j.value("seq", uint64_t(0));
-  r.prev_hash = j.value("prev", "");
-  r.hash = j.value("hash", "");
-  r.signature = j.value("sig", "");
-  r.digest = j.value("digest", "");
-  r.erased = j.value("erased", false);
-  r.event = event_from(j["event"]);
+  JsonFields f(j, "audit record");
+  f.read("seq", r.seq);
+  f.read("prev", r.prev_hash);
+  f.read("hash", r.hash);
+  f.read("sig", r.signature);
+  f.read("digest", r.digest);
+  f.read("erased", r.erased);
+  if (!f.ok()) return f.status().error();
+  auto event = event_from(j["event"]);
+  if (!event) return event.error();
+  r.event = std::move(*event);
   return r;
 }
 
@@ -105,7 +114,13 @@ std::string encode_checkpoint(const Checkpoint& c) {
 Result<Checkpoint> decode_checkpoint(const std::string& line) {
   const json j = json::parse(line, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Error{ErrorCode::protocol_error, "not an audit checkpoint"};
-  return Checkpoint{j.value("seq", uint64_t(0)), j.value("head", ""), j.value("sig", "")};
+  Checkpoint c;
+  JsonFields f(j, "audit checkpoint");
+  f.read("seq", c.seq);
+  f.read("head", c.head_hash);
+  f.read("sig", c.signature);
+  if (!f.ok()) return f.status().error();
+  return c;
 }
 
 namespace {

@@ -133,3 +133,29 @@ TEST_CASE("retention erases an event's content and the chain still verifies, but
 }
 
 }  // namespace
+
+TEST_CASE("audit records and checkpoints of the wrong shape are errors, never exceptions", "[audit][poison]") {
+  const char* records[] = {
+      R"({"seq":"1","event":{}})",
+      R"({"seq":-4,"event":{}})",
+      R"({"seq":1,"prev":7,"event":{}})",
+      R"({"seq":1,"erased":"no","event":{}})",
+      R"({"seq":1,"event":{"id":5}})",
+      R"({"seq":1,"event":{"time_ms":"now"}})",
+      R"({"seq":1,"event":{"details":{"a":1}}})",
+      R"({"seq":1,"event":[]})",
+      R"([1])",
+  };
+  for (const char* text : records) {
+    INFO(text);
+    bool ok = true;
+    REQUIRE_NOTHROW(ok = decode_record(text).ok());
+    CHECK_FALSE(ok);
+  }
+  for (const char* text : {R"({"seq":"x"})", R"({"seq":1,"head":2})", R"({"sig":[]})"}) {
+    INFO(text);
+    bool ok = true;
+    REQUIRE_NOTHROW(ok = decode_checkpoint(text).ok());
+    CHECK_FALSE(ok);
+  }
+}
