@@ -70,6 +70,7 @@ class NatsConnection final : public Connection {
     if (s == NATS_OK) s = natsOptions_SetName(opts_, o.name.c_str());
     if (s == NATS_OK) s = natsOptions_SetTimeout(opts_, o.connect_timeout_ms);
     if (s == NATS_OK && !o.user.empty()) s = natsOptions_SetUserInfo(opts_, o.user.c_str(), o.password.c_str());
+    if (s == NATS_OK && !o.inbox_prefix.empty()) s = natsOptions_SetCustomInboxPrefix(opts_, o.inbox_prefix.c_str());
     if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts_, -1);  // forever
     if (s == NATS_OK) s = natsOptions_SetCustomReconnectDelay(opts_, backoff, &max_wait_);
     if (s == NATS_OK) s = natsOptions_SetPingInterval(opts_, 2000);  // keep-alive

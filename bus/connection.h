@@ -18,6 +18,9 @@ struct ConnectOptions {
   std::string name = "soulbox";  // shown by the server's monitoring
   int connect_timeout_ms = 2000;
   int max_reconnect_wait_ms = 2000;  // exponential backoff from 10 ms up to this
+  // Replies come to <prefix>.<random>: a gateway's and a publisher's differ
+  // from nodes' so no role can subscribe to another's replies (bus_roles.h).
+  std::string inbox_prefix{};  // empty: nats.c's default, _INBOX
 };
 
 struct Message {

@@ -11,9 +11,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "bus/loopback_port.h"
+#include "common/json_fields.h"
 #include "common/log.h"
 
 namespace soulbox::bus {
@@ -45,6 +47,54 @@ bool log_says_port_taken(const std::string& log, off_t from) {
   return text.find("address already in use") != std::string::npos;
 }
 
+Status save_identity(const std::string& path, const EmbeddedServer::Identity& id) {
+  nlohmann::json passwords = nlohmann::json::object();
+  for (const auto& [role, password] : id.passwords) passwords[role] = password;
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out || ::chmod(tmp.c_str(), 0600) != 0) return sys_error("write " + tmp);
+    out << nlohmann::json{{"port", id.port}, {"passwords", passwords}}.dump(2) << "\n";
+    if (!out) return sys_error("write " + tmp);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return sys_error("rename " + tmp);
+  return {};
+}
+
+// Reads identity.json, or makes a new identity (no port yet) when there is
+// none. A password missing for a role (a file from an older version) is made.
+Result<EmbeddedServer::Identity> load_or_create_identity(const std::string& path) {
+  EmbeddedServer::Identity id;
+  std::ifstream in(path);
+  if (in) {
+    const auto j = nlohmann::json::parse(in, nullptr, false);
+    JsonFields f(j, path);
+    uint32_t port = 0;
+    f.read("port", port);
+    const nlohmann::json* passwords = f.object("passwords");
+    if (!f.ok()) return Error{ErrorCode::protocol_error, f.status().error().message + " (remove it to start anew)"};
+    id.port = int(port);
+    for (BusRole role : kAllRoles) {
+      if (!passwords) break;
+      JsonFields p(*passwords, path);
+      std::string password;
+      p.read(role_name(role), password);
+      if (p.ok() && password.size() >= 32) id.passwords[role_name(role)] = password;
+    }
+  }
+  bool changed = !in;
+  for (BusRole role : kAllRoles) {
+    if (id.passwords.count(role_name(role))) continue;
+    auto password = random_hex(24);
+    if (password.empty()) return sys_error("getrandom");
+    id.passwords[role_name(role)] = password;
+    changed = true;
+  }
+  if (changed)
+    if (auto saved = save_identity(path, id); !saved) return saved.error();
+  return id;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<EmbeddedServer>> EmbeddedServer::start(const EmbeddedServerOptions& options) {
@@ -56,14 +106,25 @@ Result<std::unique_ptr<EmbeddedServer>> EmbeddedServer::start(const EmbeddedServ
     return Error{ErrorCode::unavailable, "nats-server not found at " + s->binary_ +
                                              " (apt-get install nats-server, or set SOULBOX_NATS_SERVER)"};
   if (::mkdir(options.dir.c_str(), 0700) != 0 && errno != EEXIST) return sys_error("mkdir " + options.dir);
-  s->user_ = "soulbox";
-  s->password_ = random_hex(24);
   s->config_ = options.dir + "/nats-server.conf";
   s->log_ = options.dir + "/nats-server.log";
+  // The port and passwords of the last run, so that clients of a restarted
+  // node reconnect on their own.
+  auto kept = load_or_create_identity(options.dir + "/identity.json");
+  if (!kept) return kept.error();
+  s->identity_ = std::move(*kept);
   for (int attempt = 1;; ++attempt) {
-    auto port = pick_loopback_port();
-    if (!port) return port.error();
-    s->port_ = *port;
+    const bool keep_port = attempt == 1 && s->identity_.port != 0 && !port_accepts(s->identity_.port);
+    if (!keep_port) {
+      auto port = pick_loopback_port();
+      if (!port) return port.error();
+      if (attempt == 1 && s->identity_.port != 0)
+        logger("bus")->warn("nats-server's port {} is taken; using {} (clients of the last run must reconnect)",
+                            s->identity_.port, *port);
+      s->identity_.port = *port;
+      if (auto saved = save_identity(options.dir + "/identity.json", s->identity_); !saved) return saved.error();
+    }
+    s->port_ = s->identity_.port;
     if (auto st = s->write_config(); !st) return st.error();
     const off_t logged = file_size(s->log_);
     auto launched = s->launch();
@@ -76,10 +137,15 @@ Result<std::unique_ptr<EmbeddedServer>> EmbeddedServer::start(const EmbeddedServ
 }
 
 Status EmbeddedServer::write_config() const {
-  // Quoted values: the password is hex, the store path was created above.
+  // Quoted values: passwords are hex, the store path was created above.
   std::ofstream conf(config_, std::ios::trunc);
   conf << "listen: \"127.0.0.1:" << port_ << "\"\n"
-       << "authorization { user: \"" << user_ << "\", password: \"" << password_ << "\" }\n"
+       << "authorization { users: [\n";
+  for (BusRole role : kAllRoles) {
+    const auto c = credentials(role);
+    conf << "  { user: \"" << c.user << "\", password: \"" << c.password << "\", " << role_permissions(role) << " }\n";
+  }
+  conf << "] }\n"
        << "jetstream { store_dir: \"" << options_.dir << "/jetstream\" }\n"
        << "max_payload: 8MB\n";
   conf.close();
@@ -126,6 +192,11 @@ Result<bool> EmbeddedServer::ensure_running() {
   pid_ = -1;
   if (auto st = launch(); !st) return st.error();
   return true;
+}
+
+BusCredentials EmbeddedServer::credentials(BusRole role) const {
+  return BusCredentials{std::string("soulbox-") + role_name(role), identity_.passwords.at(role_name(role)),
+                        role_inbox_prefix(role)};
 }
 
 std::string EmbeddedServer::url() const {

@@ -5,9 +5,11 @@
 #pragma once
 #include <sys/types.h>
 
+#include <map>
 #include <memory>
 #include <string>
 
+#include "bus/bus_roles.h"
 #include "common/result.h"
 
 namespace soulbox::bus {
@@ -18,14 +20,27 @@ struct EmbeddedServerOptions {
   int ready_timeout_ms = 10000;
 };
 
+struct BusCredentials {
+  std::string user, password, inbox_prefix;
+};
+
 class EmbeddedServer {
  public:
+  // What survives a restart (<dir>/identity.json, mode 0600): the port and
+  // each role's password, so clients reconnect to a restarted node.
+  struct Identity {
+    int port = 0;
+    std::map<std::string, std::string> passwords;  // by role name
+  };
+
   static Result<std::unique_ptr<EmbeddedServer>> start(const EmbeddedServerOptions& options);
   ~EmbeddedServer();  // stops the server (SIGTERM, then SIGKILL after 5 s)
 
   std::string url() const;
-  const std::string& user() const { return user_; }
-  const std::string& password() const { return password_; }
+  // Each role's user (soulbox-node, soulbox-gateway, soulbox-publisher).
+  BusCredentials credentials(BusRole role) const;
+  std::string user() const { return credentials(BusRole::node).user; }
+  std::string password() const { return credentials(BusRole::node).password; }
   pid_t pid() const { return pid_; }
   int port() const { return port_; }
 
@@ -40,7 +55,7 @@ class EmbeddedServer {
 
   EmbeddedServerOptions options_;
   std::string binary_, config_, log_;
-  std::string user_, password_;
+  Identity identity_;
   int port_ = 0;
   pid_t pid_ = -1;
 };

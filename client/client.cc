@@ -7,6 +7,7 @@
 
 #include "bus/subjects.h"
 #include "client/reply_fields.h"
+#include "common/json_fields.h"
 
 namespace soulbox::client {
 namespace ap = agentproto;
@@ -56,19 +57,32 @@ flatbuffers::Offset<bp::CreateSandbox> build_create(flatbuffers::FlatBufferBuild
 
 }  // namespace
 
-Result<NodeAddress> read_ready_file(const std::string& path) {
+Result<NodeAddress> read_ready_file(const std::string& path, const std::string& role) {
   std::ifstream in(path);
   if (!in) return Error{ErrorCode::not_found, "cannot read " + path + " (is soulboxd running?)"};
   const auto j = nlohmann::json::parse(in, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Error{ErrorCode::protocol_error, path + " is not valid JSON"};
   NodeAddress a;
-  a.connect.url = j.value("nats_url", "");
-  a.connect.user = j.value("nats_user", "");
-  a.connect.password = j.value("nats_password", "");
   a.connect.name = "soulbox-client";
-  a.node = j.value("node", "");
+  JsonFields f(j, path);
+  f.read("nats_url", a.connect.url);
+  f.read("nats_user", a.connect.user);
+  f.read("nats_password", a.connect.password);
+  f.read("node", a.node);
+  const nlohmann::json* roles = f.object("roles");
+  if (!f.ok()) return f.status().error();
   if (a.connect.url.empty() || a.node.empty())
     return Error{ErrorCode::protocol_error, path + " lacks nats_url or node"};
+  // A node joined to another NATS server has no roles of its own to hand
+  // out: everyone uses the node's credentials there.
+  const nlohmann::json* own =
+      roles && !role.empty() && role != "node" && roles->contains(role) ? &(*roles)[role] : nullptr;
+  if (own) {
+    JsonFields r(*own, path + " roles." + role);
+    r.read("nats_user", a.connect.user);
+    r.read("nats_password", a.connect.password);
+    r.read("inbox_prefix", a.connect.inbox_prefix);
+    if (!r.ok()) return r.status().error();
+  }
   return a;
 }
 

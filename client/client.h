@@ -28,7 +28,9 @@ struct NodeAddress {
   bus::ConnectOptions connect;
   std::string node;
 };
-Result<NodeAddress> read_ready_file(const std::string& path);
+// `role`: "node" (default: every right, for this host's admin tools),
+// "gateway" or "publisher" (bus/bus_roles.h).
+Result<NodeAddress> read_ready_file(const std::string& path, const std::string& role = "node");
 
 struct CreateOptions {
   std::string template_name = "base";

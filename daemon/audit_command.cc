@@ -61,6 +61,8 @@ void add_audit_commands(CLI::App& app, AuditCommand& cmd) {
   bus_options(cmd.replay);
   cmd.usage = audit->add_subcommand("usage", "Usage and cost per tenant over a period, from the audit events");
   bus_options(cmd.usage);
+  cmd.replay->add_option("--secrets-key", cmd.secrets_key,
+                         "The cluster's secrets key, which seals tenant records (default <data-dir>/secrets.key)");
   cmd.usage->add_option("--from-ms", cmd.from_ms, "Period start, Unix ms (default: 24 h before --to-ms)");
   cmd.usage->add_option("--to-ms", cmd.to_ms, "Period end, Unix ms (default: now)");
   cmd.usage->add_option("--price-cpu-hour", cmd.price_cpu_hour, "Price of one cpu for an hour")

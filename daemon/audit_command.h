@@ -17,6 +17,7 @@ struct AuditCommand {
   CLI::App* export_ = nullptr;
   // replay and usage: the bus (empty: the ready file in data_dir).
   std::string nats_url, nats_user, nats_password;
+  std::string secrets_key;  // replay: the cluster's key (default <data-dir>/secrets.key)
   CLI::App* replay = nullptr;
   CLI::App* usage = nullptr;
   // usage: the period (0: the 24 hours before now), prices, one tenant.

@@ -11,6 +11,8 @@
 #include "client/client.h"
 #include "storage/store.h"
 #include "tenants/audit_replay.h"
+#include "tenants/record_seal.h"
+#include "tenants/secret_box.h"
 #include "tenants/tenant_view_store.h"
 
 namespace soulbox::daemon {
@@ -74,12 +76,17 @@ struct Live {
   std::map<std::string, tenants::Usage> usage;
 };
 
-Result<Live> live_state(bus::JetStream& js) {
+// Tenant records count only with a seal of the cluster's key (`seal`), as
+// on the nodes themselves.
+Result<Live> live_state(bus::JetStream& js, const tenants::RecordSeal& seal) {
   Live live;
   auto records = js.read_all(subjects::kEventsStream, subjects::tenant_events_all());
   if (!records) return records.error();
-  for (const auto& m : *records)
-    if (auto t = tenants::decode_tenant(m.data)) live.tenants[t->name] = std::move(*t);
+  for (const auto& m : *records) {
+    auto opened = seal.open(m.data);
+    if (!opened) continue;
+    if (auto t = tenants::decode_tenant(*opened)) live.tenants[t->name] = std::move(*t);
+  }
   auto usage = js.read_all(subjects::kEventsStream, "sb.v1.events.usage.>");
   if (!usage) return usage.error();
   for (const auto& m : *usage)
@@ -130,7 +137,9 @@ int run_audit_replay(const AuditCommand& c) {
   if (!session) return fail(session.error().message);
   auto replayed = replay_stream(*session->js);
   if (!replayed) return fail(replayed.error().message);
-  auto live = live_state(*session->js);
+  auto box = tenants::SecretBox::load_or_create(c.secrets_key.empty() ? c.data_dir + "/secrets.key" : c.secrets_key);
+  if (!box) return fail("secrets key: " + box.error().message);
+  auto live = live_state(*session->js, tenants::RecordSeal((*box)->derive_key(tenants::kRecordSealPurpose)));
   if (!live) return fail(live.error().message);
   const auto& state = replayed->state;
   std::cout << "replayed " << state.events << " audit events (" << state.applied << " change state) from "

@@ -44,14 +44,23 @@ int fail(const std::string& what) {
 
 // <data>/soulboxd.json tells clients on this host how to reach the node
 // (mode 0600: it holds the bus password).
+// `embedded` (may be null) adds the gateway's and publishers' credentials
+// under "roles": tools of this host's admin use the node's, gateways and job
+// publishers their own (bus/bus_roles.h).
 Status write_ready_file(const std::string& path, const daemon::DaemonOptions& o, const bus::ConnectOptions& c,
-                        const std::string& http_url) {
+                        const std::string& http_url, const bus::EmbeddedServer* embedded) {
   nlohmann::json j = {{"node", o.node.node_id},
                       {"nats_url", c.url},
                       {"nats_user", c.user},
                       {"nats_password", c.password},
                       {"pid", ::getpid()}};
   if (!http_url.empty()) j["http_url"] = http_url;  // the embedded gateway's
+  if (embedded)
+    for (bus::BusRole role : {bus::BusRole::gateway, bus::BusRole::publisher}) {
+      const auto creds = embedded->credentials(role);
+      j["roles"][bus::role_name(role)] = {
+          {"nats_user", creds.user}, {"nats_password", creds.password}, {"inbox_prefix", creds.inbox_prefix}};
+    }
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
@@ -167,8 +176,8 @@ int main(int argc, char** argv) {
     if (!server) return fail("cannot start the embedded nats-server: " + server.error().message);
     embedded = std::move(*server);
     connect.url = embedded->url();
-    connect.user = embedded->user();
-    connect.password = embedded->password();
+    connect.user = embedded->credentials(bus::BusRole::node).user;
+    connect.password = embedded->credentials(bus::BusRole::node).password;
   }
   auto connection = bus::Connection::connect(connect);
   if (!connection) return fail(connection.error().message);
@@ -272,6 +281,12 @@ int main(int argc, char** argv) {
       gateway::GatewayServiceOptions g;
       g.bus = connect;
       g.bus.name = "soulboxd-gateway";
+      if (embedded) {  // with the gateway's own, narrower rights
+        const auto creds = embedded->credentials(bus::BusRole::gateway);
+        g.bus.user = creds.user;
+        g.bus.password = creds.password;
+        g.bus.inbox_prefix = creds.inbox_prefix;
+      }
       g.token_key_file = o.data_dir + "/gateway-token.key";
       g.http.host = o.http_host;
       g.http.port = uint16_t(o.http_port);
@@ -282,7 +297,8 @@ int main(int argc, char** argv) {
         live = Error{started.error().code, "the embedded gateway: " + started.error().message};
     }
     if (live)
-      live = write_ready_file(o.data_dir + "/soulboxd.json", o, connect, http_gateway ? http_gateway->url() : "");
+      live = write_ready_file(o.data_dir + "/soulboxd.json", o, connect, http_gateway ? http_gateway->url() : "",
+                              embedded.get());
     if (live) {
       subscriptions.push_back(std::move(*node_sub));
       std::cout << "soulboxd: node '" << o.node.node_id << "' ready on " << connect.url

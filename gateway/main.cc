@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "bus/bus_roles.h"
 #include "client/client.h"
 #include "common/malloc_tuning.h"
 #include "common/stop_signals.h"
@@ -64,11 +65,14 @@ int main(int argc, char** argv) {
   gateway::GatewayServiceOptions service{
       {nats_url, nats_user, nats_password, "soulbox-gateway"}, token_key, http, options, jwt};
   if (service.bus.url.empty()) {
-    auto ready = client::read_ready_file(data_dir + "/soulboxd.json");
+    auto ready = client::read_ready_file(data_dir + "/soulboxd.json", "gateway");
     if (!ready) return fail(ready.error().message);
     service.bus = ready->connect;
     service.bus.name = "soulbox-gateway";
   }
+  // The gateway role's inbox (bus/bus_roles.h), also when --nats names a
+  // server whose users an operator configured after docs/SECURITY.md.
+  if (service.bus.inbox_prefix.empty()) service.bus.inbox_prefix = bus::role_inbox_prefix(bus::BusRole::gateway);
   if (service.token_key_file.empty()) service.token_key_file = data_dir + "/gateway-token.key";
   if (!hs256_file.empty()) {
     std::ifstream in(hs256_file);

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "common/base64.h"
+#include "tenants/record_seal.h"
 
 namespace soulbox::tenants {
 namespace {
@@ -77,6 +78,10 @@ Result<std::string> SecretBox::open(const std::string& sealed, const std::string
   EVP_CIPHER_CTX_free(ctx);
   if (!ok) return Error{ErrorCode::permission_denied, "a sealed secret did not open (wrong key, tenant or name)"};
   return plain;
+}
+
+std::string SecretBox::derive_key(const std::string& purpose) const {
+  return hmac_sha256(key_, purpose);
 }
 
 }  // namespace soulbox::tenants

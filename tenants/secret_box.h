@@ -20,6 +20,9 @@ class SecretBox {
   // `context` (e.g. "<tenant>/<name>") is authenticated too: a sealed value
   // moved to another tenant or name does not open.
   Result<std::string> open(const std::string& sealed, const std::string& context) const;
+  // A key for another purpose, derived from this one (HMAC-SHA256 of the
+  // purpose): nodes sharing this key share every derived key too.
+  std::string derive_key(const std::string& purpose) const;
 
  private:
   explicit SecretBox(std::string key) : key_(std::move(key)) {}

@@ -138,10 +138,21 @@ void TenantService::audit(const std::string& tenant, const std::string& principa
     logger("tenants")->error("audit event {} lost: no audit sink yet and {} waiting", e.action, kMaxUnsentAudit);
 }
 
+std::string TenantService::stored_form(const TenantRecord& record) const {
+  return seal_ ? seal_->seal(encode_tenant(record)) : encode_tenant(record);
+}
+
+Result<TenantRecord> TenantService::read_stored(const std::string& data) const {
+  if (!seal_) return decode_tenant(data);
+  auto opened = seal_->open(data);
+  if (!opened) return opened.error();
+  return decode_tenant(*opened);
+}
+
 void TenantService::on_event(uint64_t seq, std::string subject, std::string data) {
   // An unreadable event is skipped, never fatal: it stays in the stream and
   // is read again at every start.
-  auto t = decode_tenant(data);
+  auto t = read_stored(data);
   if (!t) {
     ++unreadable_events_;
     logger("tenants")->error("unreadable event skipped (SB_EVENTS sequence {}, {}): {}", seq, subject,
@@ -188,7 +199,7 @@ Result<TenantRecord> TenantService::change(const std::string& tenant, bool must_
     record.name = tenant;
     uint64_t seq = 0;
     if (last->has_value()) {
-      auto decoded = decode_tenant((*last)->second);
+      auto decoded = read_stored((*last)->second);
       if (!decoded) return decoded.error();
       record = std::move(*decoded);
       seq = (*last)->first;
@@ -196,7 +207,7 @@ Result<TenantRecord> TenantService::change(const std::string& tenant, bool must_
       return Error{ErrorCode::not_found, "no tenant '" + tenant + "'"};
     }
     if (auto edited = edit(record); !edited) return edited.error();
-    auto stored = js_->publish_expecting(subject, encode_tenant(record), seq);
+    auto stored = js_->publish_expecting(subject, stored_form(record), seq);
     if (stored && stored_seq) *stored_seq = stored->sequence;
     if (stored) {
       await_view(stored->sequence);

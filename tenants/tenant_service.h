@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "storage/store.h"
 #include "tenants/key_usage.h"
 #include "tenants/rbac.h"
+#include "tenants/record_seal.h"
 #include "tenants/secret_box.h"
 #include "tenants/tenant_record.h"
 
@@ -94,7 +96,13 @@ class TenantService {
 
  private:
   TenantService(bus::Connection& bus, std::string node, const SecretBox* secrets, storage::Store* store)
-      : bus_(bus), node_(std::move(node)), secrets_(secrets), store_(store) {}
+      : bus_(bus), node_(std::move(node)), secrets_(secrets), store_(store) {
+    if (secrets_) seal_.emplace(secrets_->derive_key(kRecordSealPurpose));
+  }
+  // Records as stored on SB_EVENTS: sealed when this node has the cluster's
+  // key (always in soulboxd), plain JSON otherwise (tests without one).
+  std::string stored_form(const TenantRecord& record) const;
+  Result<TenantRecord> read_stored(const std::string& data) const;
   Status catch_up();
   // Read-modify-write of a tenant's record with the expected-sequence check.
   // `stored_seq`: set to the new event's SB_EVENTS sequence (audited with the change).
@@ -114,6 +122,7 @@ class TenantService {
   bus::Connection& bus_;
   std::string node_;
   const SecretBox* secrets_;
+  std::optional<RecordSeal> seal_;
   storage::Store* store_;
   std::unique_ptr<bus::JetStream> js_;
   std::unique_ptr<KeyUsage> key_usage_;

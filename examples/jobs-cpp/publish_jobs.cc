@@ -27,7 +27,8 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", timeout_s, "Seconds to wait for all results")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
-  auto address = client::read_ready_file(ready);
+  // A publisher's credentials: it may publish jobs and read its results, nothing else.
+  auto address = client::read_ready_file(ready, "publisher");
   if (!address) return std::cerr << address.error().message << "\n", 2;
   auto bus = bus::Connection::connect(address->connect);
   if (!bus) return std::cerr << bus.error().message << "\n", 2;

@@ -73,7 +73,11 @@ function decodeResult(data) {
 async function main() {
   const o = options(process.argv);
   const ready = JSON.parse(fs.readFileSync(o.ready, 'utf8'));
-  const nc = await connect({ servers: ready.nats_url, user: ready.nats_user, pass: ready.nats_password });
+  // A publisher's own credentials (they may publish jobs and read their
+  // results, nothing else); a node joined to another NATS server has none.
+  const role = (ready.roles && ready.roles.publisher) || ready;
+  const nc = await connect({ servers: ready.nats_url, user: role.nats_user, pass: role.nats_password,
+                             inboxPrefix: role.inbox_prefix || '_INBOX' });
   const js = nc.jetstream();
   const results = new Map();  // id -> { originals, duplicates, ok }
   const sub = nc.subscribe(`results.${o.run}.>`);

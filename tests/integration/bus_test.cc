@@ -12,10 +12,14 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <thread>
 
+#include "bus/bus_roles.h"
 #include "bus/connection.h"
 #include "bus/embedded_server.h"
+#include "bus/jetstream.h"
 #include "bus/loopback_port.h"
 #include "bus/subjects.h"
 
@@ -222,4 +226,111 @@ TEST_CASE("a missing nats-server binary gets a clear error", "[bus]") {
   auto s = EmbeddedServer::start({"/tmp/soulbox-test-bus-none", "/nonexistent/nats-server", 1000});
   REQUIRE_FALSE(s.ok());
   CHECK_THAT(s.error().message, Catch::Contains("apt-get install nats-server"));
+}
+
+namespace {
+
+std::unique_ptr<Connection> connect_as(const EmbeddedServer& server, BusRole role) {
+  const auto creds = server.credentials(role);
+  ConnectOptions o{server.url(), creds.user, creds.password, std::string("test-") + role_name(role), 2000, 200};
+  o.inbox_prefix = creds.inbox_prefix;
+  auto c = Connection::connect(o);
+  INFO((c ? "" : c.error().message));
+  REQUIRE(c.ok());
+  return std::move(*c);
+}
+
+// Messages a subscription receives within a short wait after `send` ran.
+int received_after(Connection& listener, const std::string& subject, const std::function<void()>& send) {
+  std::atomic<int> got{0};
+  auto sub = listener.subscribe(subject, "", [&](Message) { ++got; });
+  if (!sub) return -1;  // refused at once: nothing can arrive
+  (void)listener.flush(2000);
+  send();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  return got.load();
+}
+
+}  // namespace
+
+TEST_CASE("each bus role holds only its own rights: publishers and gateways cannot write SB_EVENTS or serve requests",
+          "[bus][roles]") {
+  ServerFixture f;
+  auto node = connect_as(*f.server, BusRole::node);
+  REQUIRE(ensure_node_streams(*node).ok());
+  auto node_js = JetStream::open(*node);
+  REQUIRE(node_js.ok());
+  auto publisher = connect_as(*f.server, BusRole::publisher);
+  auto gateway = connect_as(*f.server, BusRole::gateway);
+  const std::string forged = R"({"v":1,"name":"evil","keys":{"k1":{"hash":"chosen","roles":["admin"]}}})";
+
+  // Neither may store a tenant record (or an audit record) in a stream.
+  for (Connection* c : {publisher.get(), gateway.get()}) {
+    (void)c->publish(subjects::tenant_events("evil"), forged);
+    (void)c->publish("sb.v1.audit.events.node1", "{}");
+    (void)c->flush(2000);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto stored = (*node_js)->last_message(subjects::kEventsStream, subjects::tenant_events("evil"));
+  REQUIRE(stored.ok());
+  CHECK_FALSE(stored->has_value());
+  auto audit = (*node_js)->last_message(subjects::kAuditStream, "sb.v1.audit.events.node1");
+  REQUIRE(audit.ok());
+  CHECK_FALSE(audit->has_value());
+  // A node may.
+  REQUIRE(node->publish(subjects::tenant_events("fine"), R"({"v":1,"name":"fine"})").ok());
+  CHECK(eventually([&] {
+    auto last = (*node_js)->last_message(subjects::kEventsStream, subjects::tenant_events("fine"));
+    return last.ok() && last->has_value();
+  }));
+
+  // Neither may answer requests meant for nodes, schedulers or tenant services.
+  for (const std::string& subject : {subjects::node_op("node1", "create"), subjects::sched_place(),
+                                     subjects::tenant_op("auth"), subjects::sandbox_op("sbx1", "exec")}) {
+    INFO(subject);
+    for (Connection* c : {publisher.get(), gateway.get()})
+      CHECK(received_after(*c, subject, [&] { (void)node->publish(subject, "request"); }) <= 0);
+    CHECK(received_after(*node, subject, [&] { (void)gateway->publish(subject, "request"); }) == 1);
+  }
+  // Publishers may not send requests to nodes; gateways may.
+  CHECK(received_after(*node, subjects::node_op("node1", "create"),
+                       [&] { (void)publisher->publish(subjects::node_op("node1", "create"), "x"); }) == 0);
+
+  // A publisher publishes jobs (acknowledged through its own inbox) and sees
+  // no one else's replies.
+  auto jobs = JetStream::open(*publisher);
+  REQUIRE(jobs.ok());
+  CHECK((*jobs)->publish(subjects::jobs("t1"), "job", "job-1").ok());
+  CHECK(received_after(*publisher, "_INBOX_gateway.>", [&] { (void)node->publish("_INBOX_gateway.x", "reply"); }) <= 0);
+  CHECK(received_after(*publisher, "_INBOX.>", [&] { (void)node->publish("_INBOX.x", "reply"); }) <= 0);
+  CHECK(received_after(*publisher, "results.run1.>", [&] { (void)node->publish("results.run1.j1", "result"); }) == 1);
+  // A gateway's request gets its answer through its own inbox.
+  auto responder = node->subscribe("sb.v1.node.node1.health", "", [&](Message m) {
+    if (!m.reply.empty()) (void)node->publish(m.reply, "healthy");
+  });
+  REQUIRE(responder.ok());
+  REQUIRE(node->flush(2000).ok());
+  auto answer = gateway->request("sb.v1.node.node1.health", "?", 2000);
+  REQUIRE(answer.ok());
+  CHECK(*answer == "healthy");
+}
+
+TEST_CASE("a restarted embedded server keeps its port and every role's password", "[bus][roles]") {
+  TempDir dir;
+  int port = 0;
+  std::map<std::string, std::string> passwords;
+  {
+    auto s = EmbeddedServer::start({dir.path + "/nats", "", 10000});
+    REQUIRE(s.ok());
+    port = (*s)->port();
+    for (BusRole role : kAllRoles) passwords[role_name(role)] = (*s)->credentials(role).password;
+  }
+  struct stat st {};
+  REQUIRE(::stat((dir.path + "/nats/identity.json").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  auto again = EmbeddedServer::start({dir.path + "/nats", "", 10000});
+  REQUIRE(again.ok());
+  CHECK((*again)->port() == port);
+  for (BusRole role : kAllRoles) CHECK((*again)->credentials(role).password == passwords[role_name(role)]);
+  CHECK(connect_as(**again, BusRole::publisher)->connected());
 }

@@ -14,6 +14,7 @@
 
 #include "bus/subjects.h"
 #include "client/jobs.h"
+#include "tenants/api_key.h"
 #include "tests/support/daemon_env.h"
 #include "tests/support/sandbox_env.h"
 
@@ -714,6 +715,19 @@ TEST_CASE("poison tenant events are skipped, counted and shown in health, at run
       auto h = d->client().health(d->node());
       return h.ok() && h->unreadable_events >= poison;
     }));
+  // A well-formed record without the cluster's seal (whoever could publish
+  // it) is refused too: its key does not authenticate.
+  auto forged_key = tenants::generate_key();
+  REQUIRE(forged_key.ok());
+  const std::string forged = R"({"v":1,"name":"forged","keys":{")" + forged_key->id + R"(":{"hash":")" +
+                             forged_key->secret_hash + R"(","roles":["admin"]}}})";
+  REQUIRE(bus->publish(subjects::tenant_events("forged"), forged).ok());
+  REQUIRE(bus->flush(2000).ok());
+  CHECK(eventually([&] {
+    auto h = n.a.client().health(n.a.node());
+    return h.ok() && h->unreadable_events >= poison + 1;
+  }));
+  CHECK_FALSE(auth_on(n.a.client(), n.a.node(), forged_key->token).ok());
   // Tenants still work: a real record after the poison is applied on both nodes.
   REQUIRE(upsert(n.a.client(), "after-poison", 2).ok());
   const auto key = create_key(n.a.client(), "after-poison");

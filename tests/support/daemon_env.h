@@ -24,8 +24,9 @@ class Daemon {
   // How to reach its bus (for a second daemon: join_args()).
   const client::NodeAddress& address() const { return address_; }
   std::vector<std::string> join_args() const {
-    return {"--nats",          address_.connect.url,     "--nats-user", address_.connect.user,
-            "--nats-password", address_.connect.password};
+    // Nodes of one cluster share the secrets key (it seals tenant records).
+    return {"--nats",          address_.connect.url,      "--nats-user",   address_.connect.user,
+            "--nats-password", address_.connect.password, "--secrets-key", root_ + "/data/secrets.key"};
   }
   pid_t pid() const { return pid_; }
   const std::string& root() const { return root_; }

@@ -183,3 +183,29 @@ TEST_CASE("tenant records of the wrong shape are errors naming the field, never 
   CHECK(good->keys.at("k").roles == std::vector<std::string>{"developer"});
   CHECK(good->secrets.at("S") == "sealed");
 }
+
+#include "tenants/record_seal.h"
+
+TEST_CASE("tenant records open only with the seal of the cluster's key", "[tenants][seal]") {
+  using soulbox::tenants::RecordSeal;
+  const RecordSeal seal(std::string(32, 'k')), other(std::string(32, 'o'));
+  const std::string record = R"({"name":"t","keys":{}})";
+  const std::string sealed = seal.seal(record);
+  CHECK_THAT(sealed, Catch::StartsWith("SBT1 "));
+  auto opened = seal.open(sealed);
+  REQUIRE(opened.ok());
+  CHECK(*opened == record);
+  // Written by another party: no seal, another key's seal, a changed record,
+  // a changed or malformed seal.
+  CHECK_FALSE(seal.open(record).ok());
+  CHECK_FALSE(seal.open(other.seal(record)).ok());
+  std::string tampered = sealed;
+  tampered.replace(tampered.find("\"t\""), 3, "\"u\"");
+  CHECK_FALSE(seal.open(tampered).ok());
+  std::string flipped = sealed;
+  flipped[5] = flipped[5] == 'a' ? 'b' : 'a';
+  CHECK_FALSE(seal.open(flipped).ok());
+  CHECK_FALSE(seal.open("SBT1 short\n{}").ok());
+  CHECK_FALSE(seal.open("").ok());
+  CHECK_THAT(seal.open(record).error().message, Catch::Contains("without a seal"));
+}

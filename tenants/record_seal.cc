@@ -1,0 +1,55 @@
+#include "tenants/record_seal.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+namespace soulbox::tenants {
+namespace {
+
+constexpr char kMagic[] = "SBT1 ";
+constexpr size_t kMagicSize = sizeof(kMagic) - 1;
+constexpr size_t kHexSize = 64;
+
+}  // namespace
+
+std::string hmac_sha256(const std::string& key, const std::string& data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), int(key.size()), reinterpret_cast<const unsigned char*>(data.data()), data.size(), out,
+       &len);
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
+
+namespace {
+
+std::string hex(const std::string& bytes) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string RecordSeal::seal(const std::string& record_json) const {
+  return kMagic + hex(hmac_sha256(key_, record_json)) + "\n" + record_json;
+}
+
+Result<std::string> RecordSeal::open(const std::string& sealed) const {
+  const size_t body = kMagicSize + kHexSize + 1;
+  if (sealed.size() < body || sealed.compare(0, kMagicSize, kMagic) != 0 || sealed[body - 1] != '\n')
+    return Error{ErrorCode::permission_denied, "tenant record without a seal (not written by a node)"};
+  std::string record = sealed.substr(body);
+  const std::string expected = hex(hmac_sha256(key_, record));
+  if (CRYPTO_memcmp(expected.data(), sealed.data() + kMagicSize, kHexSize) != 0)
+    return Error{ErrorCode::permission_denied,
+                 "tenant record whose seal does not match (not written by a node of this cluster: nodes of a "
+                 "cluster share --secrets-key)"};
+  return record;
+}
+
+}  // namespace soulbox::tenants
