@@ -87,20 +87,23 @@ void download(client::Client& bus, ResponseWriter& out, const std::string& sandb
 }  // namespace
 
 void serve_files(client::Client& bus, const SignedUrls& urls, const HttpRequest& req, ResponseWriter& out,
-                 const std::string& sandbox, bool token_ok) {
+                 const std::string& sandbox, FileAuth auth) {
   const auto u = req.query.find("username");
   const std::string user = u == req.query.end() || u->second.empty() ? "user" : u->second;
   if (user != "user" && user != "root")
     return file_error(out, Error{ErrorCode::permission_denied, "unknown user '" + user + "'"});
-  const auto p = req.query.find("path");
-  const std::string path = p == req.query.end() ? "" : p->second;
+  const std::string path = req.query_param("path");
   const bool write = req.method == "POST";
   if (!write && req.method != "GET") return out.send(405, kJson, error_body(405, "GET or POST /files"));
-  if (!token_ok)
-    if (auto signed_ok = urls.check(req, sandbox, path, write ? "write" : "read"); !signed_ok)
-      return out.send(
-          signed_ok.error().code == ErrorCode::permission_denied ? 401 : http_status(signed_ok.error().code), kJson,
-          error_body(401, signed_ok.error().message));
+  const std::string operation = write ? "write" : "read";
+  const Status allowed = auth == FileAuth::access_token    ? Status{}
+                         : auth == FileAuth::e2b_signature ? urls.check_e2b(req, sandbox, path, operation)
+                                                           : urls.check(req, sandbox, path, operation);
+  if (!allowed) {
+    const bool denied = allowed.error().code == ErrorCode::permission_denied;
+    return out.send(denied ? 401 : http_status(allowed.error().code), kJson,
+                    error_body(denied ? 401 : http_status(allowed.error().code), allowed.error().message));
+  }
   if (write) return upload(bus, req, out, sandbox, user);
   if (path.empty()) return file_error(out, Error{ErrorCode::invalid_argument, "path is required"});
   download(bus, out, sandbox, in_home(user, path), user);
