@@ -11,6 +11,8 @@
 //   A single-use URL carries a nonce (32 lower-case hex digits, checked
 //   strictly) inside its signed fields, spent in a JetStream key-value
 //   bucket on first use so every gateway refuses it after.
+// Either way a signature authorises one operation on one path: a signed
+// upload writes exactly one file, to that path (envd_files.cc).
 #pragma once
 #include <cstdint>
 #include <string>
