@@ -53,6 +53,14 @@ std::string AccessTokens::token_for(const std::string& sandbox_id) const {
   return "sbt_" + hex(mac, n);
 }
 
+std::string AccessTokens::derive_key(const std::string& purpose) const {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  HMAC(EVP_sha256(), key_.data(), int(key_.size()), reinterpret_cast<const unsigned char*>(purpose.data()),
+       purpose.size(), mac, &n);
+  return std::string(reinterpret_cast<char*>(mac), n);
+}
+
 bool AccessTokens::check(const std::string& sandbox_id, const std::string& token) const {
   const std::string want = token_for(sandbox_id);
   return token.size() == want.size() && CRYPTO_memcmp(token.data(), want.data(), want.size()) == 0;

@@ -171,7 +171,7 @@ void E2bGateway::control_plane(const HttpRequest& req, ResponseWriter& out) {
   // /v1/sandboxes/{id}/files: a signed URL is the only credential.
   if (v1 && s.size() == 3 && s[2] == "files") {
     if (auto ok = bus::subjects::check_token("sandbox id", s[1]); !ok) return send_error(out, 404, "sandbox not found");
-    return serve_files(bus_, urls_, req, out, s[1], /*token_ok=*/false);
+    return serve_files(bus_, urls_, req, out, s[1], FileAuth::soulbox_signature);
   }
   auto caller = authenticate(req);
   if (!caller) {
@@ -262,7 +262,8 @@ void E2bGateway::in_sandbox(const HttpRequest& req, ResponseWriter& out, const s
   const std::string code_port = std::string(kCodeInterpreterPort);
   if (req.header("e2b-sandbox-port") == code_port || req.header("host").rfind(code_port + "-", 0) == 0)
     return serve_code_interpreter(bus_, req, out, id, token_ok);
-  if (req.path == "/files") return serve_files(bus_, urls_, req, out, id, token_ok);
+  if (req.path == "/files")
+    return serve_files(bus_, urls_, req, out, id, token_ok ? FileAuth::access_token : FileAuth::e2b_signature);
   if (!token_ok)
     return send_error(out, 401,
                       "unauthorized access, please provide a valid access token or method signing if supported");

@@ -30,34 +30,60 @@ std::string base_name(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-void upload(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox,
-            const std::string& user) {
+// The uploaded bytes: the body itself, or when it says gzip its inflation,
+// held in `inflated` (a body is not copied: it may be 64 MiB).
+Result<const std::string*> upload_body(const HttpRequest& req, std::string& inflated) {
   const std::string encoding = req.header("content-encoding");
-  std::string inflated;
   if (encoding == "gzip") {
     auto body = gunzip(req.body, kMaxInflatedBytes);
-    if (!body) return file_error(out, body.error());
+    if (!body) return body.error();
     inflated = std::move(*body);
-  } else if (!encoding.empty() && encoding != "identity") {
-    return file_error(out, Error{ErrorCode::invalid_argument, "Content-Encoding must be gzip or identity"});
+    return &inflated;
   }
-  const std::string& body = encoding == "gzip" ? inflated : req.body;
-  std::vector<std::pair<std::string, std::string>> files;  // path, data
-  const auto path_param = req.query.find("path");
-  if (req.header("content-type").rfind("multipart/form-data", 0) == 0) {
-    auto parts = parse_multipart(req.header("content-type"), body);
-    if (!parts) return file_error(out, parts.error());
-    for (auto& p : *parts) {
-      const std::string path = path_param != req.query.end() && parts->size() == 1 ? path_param->second : p.filename;
-      if (path.empty()) return file_error(out, Error{ErrorCode::invalid_argument, "a part names no path"});
-      files.emplace_back(in_home(user, path), std::move(p.data));
-    }
-  } else {
-    if (path_param == req.query.end() || path_param->second.empty())
-      return file_error(out, Error{ErrorCode::invalid_argument, "path is required"});
-    files.emplace_back(in_home(user, path_param->second), body);
+  if (!encoding.empty() && encoding != "identity")
+    return Error{ErrorCode::invalid_argument, "Content-Encoding must be gzip or identity"};
+  return &req.body;
+}
+
+using FileWrites = std::vector<std::pair<std::string, std::string>>;  // path, data
+
+// Fills `files` with what an upload writes, or says why nothing (an out
+// parameter: returning the vector through Result would copy the data).
+// Multipart: a part's filename is its path, except that one part goes to
+// `path` when the query names one (as E2B's envd does). `signed_upload`:
+// the URL's signature covers `path` alone, so exactly one file is written,
+// to `path`: a second part would be a file the signature never named.
+Status files_to_write(const HttpRequest& req, const std::string& body, const std::string& user, bool signed_upload,
+                      FileWrites& files) {
+  const std::string path_param = req.query_param("path");
+  if (signed_upload && path_param.empty())
+    return Error{ErrorCode::invalid_argument, "a signed upload URL must name its path: it writes that one file"};
+  if (req.header("content-type").rfind("multipart/form-data", 0) != 0) {
+    if (path_param.empty()) return Error{ErrorCode::invalid_argument, "path is required"};
+    files.emplace_back(in_home(user, path_param), body);
+    return {};
   }
-  if (files.empty()) return file_error(out, Error{ErrorCode::invalid_argument, "no file in the upload"});
+  auto parts = parse_multipart(req.header("content-type"), body);
+  if (!parts) return parts.error();
+  if (signed_upload && parts->size() != 1)
+    return Error{ErrorCode::invalid_argument, "a signed upload URL writes one file, to its path; this upload has " +
+                                                  std::to_string(parts->size()) + " parts"};
+  for (auto& p : *parts) {
+    const std::string path = !path_param.empty() && parts->size() == 1 ? path_param : p.filename;
+    if (path.empty()) return Error{ErrorCode::invalid_argument, "a part names no path"};
+    files.emplace_back(in_home(user, path), std::move(p.data));
+  }
+  if (files.empty()) return Error{ErrorCode::invalid_argument, "no file in the upload"};
+  return {};
+}
+
+void upload(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox,
+            const std::string& user, bool signed_upload) {
+  std::string inflated;
+  auto body = upload_body(req, inflated);
+  if (!body) return file_error(out, body.error());
+  FileWrites files;
+  if (auto ok = files_to_write(req, **body, user, signed_upload, files); !ok) return file_error(out, ok.error());
   json written = json::array();
   for (const auto& [path, data] : files) {
     if (auto st = bus.write_file(sandbox, path, data, 0644, user); !st) return file_error(out, st.error());
@@ -87,21 +113,24 @@ void download(client::Client& bus, ResponseWriter& out, const std::string& sandb
 }  // namespace
 
 void serve_files(client::Client& bus, const SignedUrls& urls, const HttpRequest& req, ResponseWriter& out,
-                 const std::string& sandbox, bool token_ok) {
+                 const std::string& sandbox, FileAuth auth) {
   const auto u = req.query.find("username");
   const std::string user = u == req.query.end() || u->second.empty() ? "user" : u->second;
   if (user != "user" && user != "root")
     return file_error(out, Error{ErrorCode::permission_denied, "unknown user '" + user + "'"});
-  const auto p = req.query.find("path");
-  const std::string path = p == req.query.end() ? "" : p->second;
+  const std::string path = req.query_param("path");
   const bool write = req.method == "POST";
   if (!write && req.method != "GET") return out.send(405, kJson, error_body(405, "GET or POST /files"));
-  if (!token_ok)
-    if (auto signed_ok = urls.check(req, sandbox, path, write ? "write" : "read"); !signed_ok)
-      return out.send(
-          signed_ok.error().code == ErrorCode::permission_denied ? 401 : http_status(signed_ok.error().code), kJson,
-          error_body(401, signed_ok.error().message));
-  if (write) return upload(bus, req, out, sandbox, user);
+  const std::string operation = write ? "write" : "read";
+  const Status allowed = auth == FileAuth::access_token    ? Status{}
+                         : auth == FileAuth::e2b_signature ? urls.check_e2b(req, sandbox, path, operation)
+                                                           : urls.check(req, sandbox, path, operation);
+  if (!allowed) {
+    const bool denied = allowed.error().code == ErrorCode::permission_denied;
+    return out.send(denied ? 401 : http_status(allowed.error().code), kJson,
+                    error_body(denied ? 401 : http_status(allowed.error().code), allowed.error().message));
+  }
+  if (write) return upload(bus, req, out, sandbox, user, /*signed_upload=*/auth != FileAuth::access_token);
   if (path.empty()) return file_error(out, Error{ErrorCode::invalid_argument, "path is required"});
   download(bus, out, sandbox, in_home(user, path), user);
 }

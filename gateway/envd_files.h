@@ -10,10 +10,14 @@
 
 namespace soulbox::gateway {
 
-// `token_ok`: the request carried the sandbox's access token; otherwise a
-// valid signature (E2B's signed URLs) is needed.
+// What lets a request use /files: the sandbox's access token (checked by
+// the caller), or a signature the request must carry, of E2B's scheme (the
+// in-sandbox /files) or SoulBox's (/v1/sandboxes/{id}/files). A signature
+// authorises one operation on its one `path`: a signed upload writes
+// exactly one file, there, whatever the part's filename says.
+enum class FileAuth { access_token, e2b_signature, soulbox_signature };
 void serve_files(client::Client& bus, const SignedUrls& urls, const HttpRequest& req, ResponseWriter& out,
-                 const std::string& sandbox, bool token_ok);
+                 const std::string& sandbox, FileAuth auth);
 void serve_filesystem_rpc(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox,
                           const std::string& method);
 

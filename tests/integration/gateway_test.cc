@@ -135,6 +135,17 @@ std::string gateway_signature(const std::string& path, const std::string& op, co
   return out;
 }
 
+// A multipart/form-data body as E2B's SDK uploads: one part per file, the
+// destination in the part's filename.
+const std::string kBoundary = "soulbox-test-boundary";
+std::string multipart_body(const std::vector<std::pair<std::string, std::string>>& files) {
+  std::string body;
+  for (const auto& [filename, data] : files)
+    body += "--" + kBoundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + filename +
+            "\"\r\nContent-Type: application/octet-stream\r\n\r\n" + data + "\r\n";
+  return body + "--" + kBoundary + "--\r\n";
+}
+
 std::string source_dir() {
   return SOULBOX_SOURCE_DIR;
 }
@@ -419,6 +430,73 @@ TEST_CASE("signed file URLs work without the access token, and only for their pa
   CHECK(http(g.url(), "GET", "/files?path=%2F..%2F..%2Fetc%2Fshadow", with_token).status != 200);
   CHECK(http(g.url(), "GET", "/files?path=%2Fetc%2Fshadow", with_token).status == 404);        // not in the template
   CHECK(http(g.url(), "GET", "/files?path=%2Fproc%2F1%2Fenviron", with_token).status != 200);  // the agent's, root's
+  (void)d.client().kill(id);
+}
+
+TEST_CASE("a signed upload URL writes its one signed file and nothing else", "[gateway][auth]") {
+  test::Daemon d({"--jobs-workers", "0"});
+  const auto key = developer_key(d.client(), "gw-up");
+  Gateway g(d);
+  auto made = http(g.url(), "POST", "/v2/sandboxes", {"X-API-Key: " + key.second}, "{}");
+  REQUIRE(made.status == 201);
+  const json created = json::parse(made.body);
+  const std::string id = created["sandboxID"], token = created["envdAccessToken"];
+  const std::vector<std::string> h = {"E2b-Sandbox-Id: " + id, "E2b-Sandbox-Port: 49983",
+                                      "Content-Type: multipart/form-data; boundary=" + kBoundary};
+  auto exists = [&](const std::string& path) { return d.client().stat(id, path).ok(); };
+  const std::string expiry = std::to_string(std::time(nullptr) + 300);
+  const std::string signed_path = "/home/user/signed-up.txt";
+  const std::string target = "/files?path=%2Fhome%2Fuser%2Fsigned-up.txt&signature=" +
+                             gateway_signature(signed_path, "write", "", token, expiry) +
+                             "&signature_expiration=" + expiry;
+
+  // Two parts under one signature: refused, and neither is written.
+  auto two = http(g.url(), "POST", target, h,
+                  multipart_body({{signed_path, "first"}, {"/home/user/not-signed.txt", "second"}}));
+  CHECK(two.status == 400);
+  CHECK(two.body.find("one file") != std::string::npos);
+  CHECK_FALSE(exists(signed_path));
+  CHECK_FALSE(exists("/home/user/not-signed.txt"));
+  // A signature over no path signs no destination: the part's filename is not taken.
+  const std::string no_path =
+      "/files?signature=" + gateway_signature("", "write", "", token, expiry) + "&signature_expiration=" + expiry;
+  auto unnamed = http(g.url(), "POST", no_path, h, multipart_body({{"/home/user/chosen-by-part.txt", "x"}}));
+  CHECK(unnamed.status == 400);
+  CHECK_FALSE(exists("/home/user/chosen-by-part.txt"));
+  // One part naming another path is written to the signed path, as E2B's envd does.
+  auto elsewhere = http(g.url(), "POST", target, h, multipart_body({{"/home/user/elsewhere.txt", "redirected"}}));
+  CHECK(elsewhere.status == 200);
+  CHECK(d.client().read_file(id, signed_path).value() == "redirected");
+  CHECK_FALSE(exists("/home/user/elsewhere.txt"));
+  // The legitimate upload: one part, its own path.
+  auto one = http(g.url(), "POST", target, h, multipart_body({{signed_path, "the one file"}}));
+  CHECK(one.status == 200);
+  CHECK(d.client().read_file(id, signed_path).value() == "the one file");
+
+  // SoulBox's own write URLs alike.
+  auto issued = http(g.url(), "POST", "/v1/sandboxes/" + id + "/files/sign", {"X-API-Key: " + key.second},
+                     json{{"path", "v1-up.txt"}, {"operation", "write"}}.dump());
+  REQUIRE(issued.status == 200);
+  const std::string url = json::parse(issued.body)["url"];
+  const std::string v1_target = url.substr(url.find("/v1/"));
+  const std::vector<std::string> mp = {"Content-Type: multipart/form-data; boundary=" + kBoundary};
+  auto v1_two = http(g.url(), "POST", v1_target, mp,
+                     multipart_body({{"/home/user/v1-up.txt", "a"}, {"/home/user/v1-extra.txt", "b"}}));
+  CHECK(v1_two.status == 400);
+  CHECK_FALSE(exists("/home/user/v1-up.txt"));
+  CHECK_FALSE(exists("/home/user/v1-extra.txt"));
+  auto v1_one = http(g.url(), "POST", v1_target, mp, multipart_body({{"/home/user/v1-elsewhere.txt", "by v1"}}));
+  CHECK(v1_one.status == 200);
+  CHECK(d.client().read_file(id, "/home/user/v1-up.txt").value() == "by v1");
+  CHECK_FALSE(exists("/home/user/v1-elsewhere.txt"));
+
+  // With the access token itself, many files in one upload still work.
+  auto with_token = h;
+  with_token.push_back("X-Access-Token: " + token);
+  auto many = http(g.url(), "POST", "/files", with_token,
+                   multipart_body({{"/home/user/m1.txt", "1"}, {"/home/user/m2.txt", "2"}}));
+  CHECK(many.status == 200);
+  CHECK(d.client().read_file(id, "/home/user/m2.txt").value() == "2");
   (void)d.client().kill(id);
 }
 
