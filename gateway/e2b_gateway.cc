@@ -49,6 +49,18 @@ std::vector<std::string> segments(const std::string& path) {
   return out;
 }
 
+// An API key or a JWT: X-API-Key, else Authorization: Bearer.
+std::string presented_token(const HttpRequest& req) {
+  const std::string key = req.header("x-api-key");
+  const std::string bearer = req.header("authorization");
+  if (key.empty() && bearer.rfind("Bearer ", 0) == 0) return bearer.substr(7);
+  return key;
+}
+
+double steady_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 }  // namespace
 
 void E2bGateway::handle(const HttpRequest& req, ResponseWriter& out) {
@@ -100,10 +112,25 @@ void E2bGateway::route(const HttpRequest& req, ResponseWriter& out) {
   control_plane(req, out);
 }
 
+Result<E2bGateway::Caller> E2bGateway::authenticate_limited(const HttpRequest& req, int& wait_s) {
+  const std::string token = presented_token(req);
+  // Without a token there is nothing to check on the bus: a certificate the
+  // TLS handshake verified, or a plain 401.
+  if (token.empty()) return authenticate(req);
+  const std::string source = auth_source(req.peer);
+  const double now = steady_seconds();
+  wait_s = auth_failures_.wait_s(source, token, now);
+  if (wait_s) return Error{ErrorCode::resource_exhausted, "too many failed authentications from " + source};
+  auto caller = authenticate(req);
+  if (caller)
+    auth_failures_.accepted(token, now);
+  else if (caller.error().code == ErrorCode::permission_denied)
+    auth_failures_.failed(source, token, now);
+  return caller;
+}
+
 Result<E2bGateway::Caller> E2bGateway::authenticate(const HttpRequest& req) {
-  std::string token = req.header("x-api-key");
-  const std::string bearer = req.header("authorization");
-  if (token.empty() && bearer.rfind("Bearer ", 0) == 0) token = bearer.substr(7);
+  const std::string token = presented_token(req);
   if (token.empty() && req.client_cert) {
     // Mutual TLS: the verified certificate names the tenant (O), the
     // principal (CN) and its roles (OU).
@@ -173,7 +200,11 @@ void E2bGateway::control_plane(const HttpRequest& req, ResponseWriter& out) {
     if (auto ok = bus::subjects::check_token("sandbox id", s[1]); !ok) return send_error(out, 404, "sandbox not found");
     return serve_files(bus_, urls_, req, out, s[1], /*token_ok=*/false);
   }
-  auto caller = authenticate(req);
+  int auth_wait_s = 0;
+  auto caller = authenticate_limited(req, auth_wait_s);
+  if (auth_wait_s)
+    return out.send(429, kJson, error_body(429, caller.error().message),
+                    {{"Retry-After", std::to_string(auth_wait_s)}});
   if (!caller) {
     const bool denied = caller.error().code == ErrorCode::permission_denied;
     return send_error(out, denied ? 401 : http_status(caller.error().code), caller.error().message);

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -556,6 +557,82 @@ TEST_CASE("per-caller rate limits answer 429 with Retry-After, and other callers
   CHECK(get(a.second).status == 200);  // refilled
 }
 
+// How many lines `soulboxd audit query` prints for these filters.
+size_t audit_lines(const test::Daemon& d, const std::vector<std::string>& filters) {
+  std::vector<std::string> argv{test::daemon_build_dir() + "/soulboxd", "audit", "--data-dir", d.data_dir(), "query"};
+  argv.insert(argv.end(), filters.begin(), filters.end());
+  auto r = test::run_host(argv);
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  return size_t(std::count(r.out.begin(), r.out.end(), '\n'));
+}
+
+TEST_CASE("failed authentications are limited per source before any bus call while known-good keys go on",
+          "[gateway][auth]") {
+  test::Daemon d({"--jobs-workers", "0"});
+  const auto good = developer_key(d.client(), "gw-af");
+  const auto unseen = developer_key(d.client(), "gw-af");  // valid, but not used before the flood
+  Gateway g(d, {"--auth-failure-limit", "5", "--auth-failure-window", "10"});
+  auto get = [&](const std::string& key) { return http(g.url(), "GET", "/v2/sandboxes", {"X-API-Key: " + key}); };
+  REQUIRE(get(good.second).status == 200);  // known good from now on
+  // Well-formed keys with the right id and wrong secrets (audited under that id).
+  auto wrong = [&](int i) {
+    char tail[8];
+    std::snprintf(tail, sizeof tail, "%06d", i);
+    return good.second.substr(0, good.second.size() - 6) + tail;
+  };
+  const auto flood_started = std::chrono::steady_clock::now();
+
+  // A script floods them from 127.0.0.1.
+  std::atomic<bool> stop{false}, limited{false};
+  std::vector<HttpReply> flood;
+  std::thread flooder([&] {
+    for (int i = 0; !stop && i < 2000; ++i) {
+      flood.push_back(get(wrong(i)));
+      if (flood.back().status == 429) limited = true;
+      std::this_thread::sleep_for(2ms);
+    }
+  });
+  for (int i = 0; i < 500 && !limited; ++i) std::this_thread::sleep_for(10ms);
+  // Clients on the same host with a key known good are not locked out by it,
+  // also once the gateway's 2 s cache of the key has lapsed (a bus check again).
+  for (int i = 0; i < 6; ++i) {
+    CHECK(get(good.second).status == 200);
+    std::this_thread::sleep_for(500ms);
+  }
+  // A key never seen from here waits like the script (it would cost a bus call).
+  const auto unseen_reply = get(unseen.second);
+  stop = true;
+  flooder.join();
+  REQUIRE(limited);
+  CHECK(unseen_reply.status == 429);
+  int unauthorized = 0, too_many = 0;
+  for (const auto& r : flood) {
+    if (r.status == 401) ++unauthorized;
+    if (r.status != 429) continue;
+    ++too_many;
+    INFO(r.head << r.body);
+    CHECK(r.body.find("\"code\":429") != std::string::npos);
+    const auto at = r.head.find("Retry-After: ");
+    REQUIRE(at != std::string::npos);
+    const int wait_s = std::atoi(r.head.c_str() + at + 13);
+    CHECK(wait_s >= 1);
+    CHECK(wait_s <= 10);
+  }
+  CHECK(unauthorized == 5);  // then 429s only, until the window ends
+  CHECK(too_many >= 1);
+  CHECK(unauthorized + too_many == int(flood.size()));
+  // Only the failures let through reached the tenant service (each is audited there).
+  CHECK(audit_lines(d, {"--principal", "key:" + good.first, "--action", "login.failure"}) == 5);
+
+  // Once the window has passed, a bad key is checked (and refused) again.
+  std::this_thread::sleep_until(flood_started + 10200ms);
+  const auto later = get(wrong(999999));
+  INFO(later.body);
+  CHECK(later.status == 401);
+  CHECK(get(unseen.second).status == 200);
+}
+
 // How much looser RSS bounds are in a sanitizer build: ASan keeps freed
 // memory in quarantine (256 MiB by default) and pads allocations, so a
 // gateway's RSS there says little about its own bounds; the plain build
@@ -962,7 +1039,7 @@ TEST_CASE("mutual TLS: a trusted client certificate acts as its CN in its O with
 }
 
 TEST_CASE("soulboxd --http-port serves the same API from inside the daemon", "[gateway][e2b]") {
-  test::Daemon d({"--jobs-workers", "0", "--http-port", "0"});
+  test::Daemon d({"--jobs-workers", "0", "--http-port", "0", "--http-auth-failure-limit", "2"});
   const auto key = developer_key(d.client(), "e2b-in");
   std::ifstream ready(d.data_dir() + "/soulboxd.json");
   const json j = json::parse(ready);
@@ -975,6 +1052,14 @@ TEST_CASE("soulboxd --http-port serves the same API from inside the daemon", "[g
   CHECK(out["hi"]["stdout"] == "hi\n");
   CHECK(out["killedAgain"] == false);
   CHECK(http(url, "GET", "/health").status == 200);
+  // Its failed-authentication limit is soulboxd's option.
+  auto list_as = [&](const std::string& k) { return http(url, "GET", "/v2/sandboxes", {"X-API-Key: " + k}); };
+  CHECK(list_as("sb_nobody_wrong1").status == 401);
+  CHECK(list_as("sb_nobody_wrong2").status == 401);
+  const auto limited = list_as("sb_nobody_wrong3");
+  CHECK(limited.status == 429);
+  CHECK(limited.head.find("Retry-After: ") != std::string::npos);
+  CHECK(list_as(key.second).status == 200);  // the SDK's key is known good
 }
 
 TEST_CASE("SoulBox's signed URLs: issued per file with an expiry, single use refused on replay, tampering refused",
