@@ -817,6 +817,7 @@ TEST_CASE("the Python SDK (standard library only) drives SoulBox through the gat
   CHECK(out["paused"] == json::array({true, false}));
   CHECK(out["resumed"] == "back\n");
   CHECK(out["afterKill"] == "NotFoundError");
+  CHECK(out["defaultTemplate"] == "base");
   CHECK(out["badKey"] == "AuthenticationError");
   CHECK(out["async"] == "async\ny");
   CHECK(out["viaStub"] == true);
@@ -868,7 +869,9 @@ TEST_CASE("the soulbox CLI: init, sandboxes, exec, cp both ways, logs, run, and 
   REQUIRE(made.exit_code == 0);
   const std::string id = made.out.substr(0, made.out.find('\n'));
   CHECK(sb({"sandbox", "list"}).out.find(id) != std::string::npos);
-  CHECK(json::parse(sb({"--json", "sandbox", "info", id}).out)["metadata"]["who"] == "cli");
+  const json made_info = json::parse(sb({"--json", "sandbox", "info", id}).out);
+  CHECK(made_info["metadata"]["who"] == "cli");
+  CHECK(made_info["templateID"] == "base");  // no --template: the CLI names the default one
 
   auto ran = sb({"exec", id, "--", "/bin/sh", "-c", "echo out; echo err >&2; exit 3"});
   CHECK(ran.exit_code == 3);
