@@ -6,6 +6,7 @@
 
 #include "bus/subjects.h"
 #include "gateway/code_interpreter.h"
+#include "gateway/create_request.h"
 #include "gateway/e2b_errors.h"
 #include "gateway/e2b_json.h"
 #include "gateway/envd_files.h"
@@ -254,24 +255,11 @@ void E2bGateway::control_plane(const HttpRequest& req, ResponseWriter& out) {
 void E2bGateway::create(const HttpRequest& req, ResponseWriter& out, client::Client& as) {
   const json body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
   if (body.is_discarded() || !body.is_object()) return send_error(out, 400, "the body is not a JSON object");
-  client::CreateOptions o;
-  o.tenant = as.tenant;
-  o.template_name = body.value("templateID", "base");
-  if (body.contains("timeout")) {
-    if (!body["timeout"].is_number_unsigned() || body["timeout"].get<uint64_t>() > 86400 * 30)
-      return send_error(out, 400, "timeout must be a number of seconds");
-    o.timeout_ms = body["timeout"].get<uint64_t>() * 1000;
-  }
-  for (const char* field : {"metadata", "envVars"}) {
-    if (!body.contains(field)) continue;
-    if (!body[field].is_object()) return send_error(out, 400, std::string(field) + " must be an object of strings");
-    for (auto it = body[field].begin(); it != body[field].end(); ++it) {
-      if (!it.value().is_string()) return send_error(out, 400, std::string(field) + " must be an object of strings");
-      (std::string(field) == "metadata" ? o.metadata : o.env).emplace_back(it.key(), it.value().get<std::string>());
-    }
-  }
-  o.auto_pause = body.value("autoPause", false);
-  auto made = as.create(o);
+  // POST /sandboxes is what E2B SDKs up to 2.45 call (not /v2/ or /v1/).
+  auto o = create_options(body, /*legacy_route=*/req.path.rfind("/sandboxes", 0) == 0);
+  if (!o) return send_error(out, 400, o.error().message);
+  o->tenant = as.tenant;
+  auto made = as.create(*o);
   if (!made) return send_error(out, made.error());
   out.send(201, kJson, json_text(created_json(*made)));
 }
