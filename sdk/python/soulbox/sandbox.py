@@ -249,7 +249,8 @@ class Sandbox:
     def create(cls, template=None, timeout=300, metadata=None, envs=None, **config):
         """A new sandbox from `template` (DEFAULT_TEMPLATE when None), ending after `timeout` seconds."""
         probe = cls("pending", **config)
-        payload = {"templateID": DEFAULT_TEMPLATE if template is None else template, "timeout": int(timeout), "metadata": metadata or {}, "envVars": envs or {}}
+        payload = {"templateID": DEFAULT_TEMPLATE if template is None else template, "timeout": int(timeout),
+                   "metadata": metadata or {}, "envVars": envs or {}}
         status, head, made = probe._api.json("POST", "/v2/sandboxes", payload)
         return cls(made["sandboxID"], made.get("envdAccessToken"), **probe._config)
 
