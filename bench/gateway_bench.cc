@@ -111,7 +111,7 @@ int main(int argc, char** argv) {
     bus_create.push_back(now_us() - t0);
     must(bus->kill(made.id), "bus kill");
     t0 = now_us();
-    auto res = conn.call(http::verb::post, "/v2/sandboxes", auth, "{}");
+    auto res = conn.call(http::verb::post, "/v2/sandboxes", auth, R"({"templateID":"base"})");
     http_create.push_back(now_us() - t0);
     if (res.result_int() != 201) die("http create", res.body());
     conn.call(http::verb::delete_, "/sandboxes/" + json::parse(res.body())["sandboxID"].get<std::string>(), auth);
@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
   table_row("bus: Client::create", bc, bc.p50);
   table_row("HTTP: POST /v2/sandboxes", hc, bc.p50);
 
-  auto made = conn.call(http::verb::post, "/v2/sandboxes", auth, R"({"timeout":600})");
+  auto made = conn.call(http::verb::post, "/v2/sandboxes", auth, R"({"templateID":"base","timeout":600})");
   const json created = json::parse(made.body());
   const std::string id = created["sandboxID"];
   const std::vector<std::pair<std::string, std::string>> envd{

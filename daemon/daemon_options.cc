@@ -38,6 +38,15 @@ void add_options(CLI::App& app, DaemonOptions& o) {
                  "Serve E2B's HTTP API from inside this daemon on this port (-1: no; soulbox-gateway runs apart)")
       ->capture_default_str();
   app.add_option("--http-host", o.http_host, "Listen address of --http-port")->capture_default_str();
+  app.add_option("--http-auth-failure-limit", o.http_auth_failures.max_failures,
+                 "--http-port: failed authentications per source (IPv4 address, IPv6 /64) and window before 429 "
+                 "(0: no limit)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--http-auth-failure-window", o.http_auth_failures.window_s,
+                 "--http-port: that window (s); a source past the limit waits until it ends")
+      ->check(CLI::Range(1.0, 86400.0))
+      ->capture_default_str();
   app.add_option("--pool-min", o.pool_min, "Warm sandboxes kept per template")->capture_default_str();
   app.add_option("--pool-max", o.pool_max, "Most warm sandboxes per template")->capture_default_str();
   app.add_option("--code-pool-min", o.code_pool_min,

@@ -7,6 +7,7 @@
 #include "actors/node_context.h"
 #include "actors/placement.h"
 #include "actors/pool_actor.h"
+#include "gateway/auth_failure_limiter.h"
 #include "jobs/jobs_service.h"
 
 namespace soulbox::daemon {
@@ -30,6 +31,7 @@ struct DaemonOptions {
   double audit_retention_every_s = 3600;  // how often tenants' audit retention is applied
   int http_port = -1;                     // the embedded gateway's port (-1: none; 0: any free one)
   std::string http_host = "127.0.0.1";
+  gateway::AuthFailureLimits http_auth_failures;  // the embedded gateway's
 };
 
 void add_options(CLI::App& app, DaemonOptions& o);

@@ -290,6 +290,7 @@ int main(int argc, char** argv) {
       g.token_key_file = o.data_dir + "/gateway-token.key";
       g.http.host = o.http_host;
       g.http.port = uint16_t(o.http_port);
+      g.api.auth_failures = o.http_auth_failures;
       auto started = gateway::GatewayService::start(g);
       if (started)
         http_gateway = std::move(*started);

@@ -6,6 +6,7 @@
 
 #include "bus/subjects.h"
 #include "gateway/code_interpreter.h"
+#include "gateway/create_request.h"
 #include "gateway/e2b_errors.h"
 #include "gateway/e2b_json.h"
 #include "gateway/envd_files.h"
@@ -47,6 +48,18 @@ std::vector<std::string> segments(const std::string& path) {
     start = end + 1;
   }
   return out;
+}
+
+// An API key or a JWT: X-API-Key, else Authorization: Bearer.
+std::string presented_token(const HttpRequest& req) {
+  const std::string key = req.header("x-api-key");
+  const std::string bearer = req.header("authorization");
+  if (key.empty() && bearer.rfind("Bearer ", 0) == 0) return bearer.substr(7);
+  return key;
+}
+
+double steady_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
@@ -100,10 +113,25 @@ void E2bGateway::route(const HttpRequest& req, ResponseWriter& out) {
   control_plane(req, out);
 }
 
+Result<E2bGateway::Caller> E2bGateway::authenticate_limited(const HttpRequest& req, int& wait_s) {
+  const std::string token = presented_token(req);
+  // Without a token there is nothing to check on the bus: a certificate the
+  // TLS handshake verified, or a plain 401.
+  if (token.empty()) return authenticate(req);
+  const std::string source = auth_source(req.peer);
+  const double now = steady_seconds();
+  wait_s = auth_failures_.wait_s(source, token, now);
+  if (wait_s) return Error{ErrorCode::resource_exhausted, "too many failed authentications from " + source};
+  auto caller = authenticate(req);
+  if (caller)
+    auth_failures_.accepted(token, now);
+  else if (caller.error().code == ErrorCode::permission_denied)
+    auth_failures_.failed(source, token, now);
+  return caller;
+}
+
 Result<E2bGateway::Caller> E2bGateway::authenticate(const HttpRequest& req) {
-  std::string token = req.header("x-api-key");
-  const std::string bearer = req.header("authorization");
-  if (token.empty() && bearer.rfind("Bearer ", 0) == 0) token = bearer.substr(7);
+  const std::string token = presented_token(req);
   if (token.empty() && req.client_cert) {
     // Mutual TLS: the verified certificate names the tenant (O), the
     // principal (CN) and its roles (OU).
@@ -173,7 +201,11 @@ void E2bGateway::control_plane(const HttpRequest& req, ResponseWriter& out) {
     if (auto ok = bus::subjects::check_token("sandbox id", s[1]); !ok) return send_error(out, 404, "sandbox not found");
     return serve_files(bus_, urls_, req, out, s[1], FileAuth::soulbox_signature);
   }
-  auto caller = authenticate(req);
+  int auth_wait_s = 0;
+  auto caller = authenticate_limited(req, auth_wait_s);
+  if (auth_wait_s)
+    return out.send(429, kJson, error_body(429, caller.error().message),
+                    {{"Retry-After", std::to_string(auth_wait_s)}});
   if (!caller) {
     const bool denied = caller.error().code == ErrorCode::permission_denied;
     return send_error(out, denied ? 401 : http_status(caller.error().code), caller.error().message);
@@ -223,24 +255,11 @@ void E2bGateway::control_plane(const HttpRequest& req, ResponseWriter& out) {
 void E2bGateway::create(const HttpRequest& req, ResponseWriter& out, client::Client& as) {
   const json body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
   if (body.is_discarded() || !body.is_object()) return send_error(out, 400, "the body is not a JSON object");
-  client::CreateOptions o;
-  o.tenant = as.tenant;
-  o.template_name = body.value("templateID", "base");
-  if (body.contains("timeout")) {
-    if (!body["timeout"].is_number_unsigned() || body["timeout"].get<uint64_t>() > 86400 * 30)
-      return send_error(out, 400, "timeout must be a number of seconds");
-    o.timeout_ms = body["timeout"].get<uint64_t>() * 1000;
-  }
-  for (const char* field : {"metadata", "envVars"}) {
-    if (!body.contains(field)) continue;
-    if (!body[field].is_object()) return send_error(out, 400, std::string(field) + " must be an object of strings");
-    for (auto it = body[field].begin(); it != body[field].end(); ++it) {
-      if (!it.value().is_string()) return send_error(out, 400, std::string(field) + " must be an object of strings");
-      (std::string(field) == "metadata" ? o.metadata : o.env).emplace_back(it.key(), it.value().get<std::string>());
-    }
-  }
-  o.auto_pause = body.value("autoPause", false);
-  auto made = as.create(o);
+  // POST /sandboxes is what E2B SDKs up to 2.45 call (not /v2/ or /v1/).
+  auto o = create_options(body, /*legacy_route=*/req.path.rfind("/sandboxes", 0) == 0);
+  if (!o) return send_error(out, 400, o.error().message);
+  o->tenant = as.tenant;
+  auto made = as.create(*o);
   if (!made) return send_error(out, made.error());
   out.send(201, kJson, json_text(created_json(*made)));
 }

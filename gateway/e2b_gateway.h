@@ -15,6 +15,7 @@
 #include "client/client.h"
 #include "client/jobs.h"
 #include "gateway/access_token.h"
+#include "gateway/auth_failure_limiter.h"
 #include "gateway/http_metrics.h"
 #include "gateway/http_server.h"
 #include "gateway/jwt.h"
@@ -30,7 +31,8 @@ struct GatewayOptions {
   int auth_cache_ms = 2000;             // a revoked key works at most this much longer here
   double rate_per_s = 0;                // per caller on the control plane; 0: unlimited
   double rate_burst = 0;
-  bool access_log = false;  // a JSON line per request on stdout
+  AuthFailureLimits auth_failures;  // failed authentications per source, before any bus call
+  bool access_log = false;          // a JSON line per request on stdout
   // Admins of this tenant manage every tenant and see the nodes through
   // /v1; other admins manage their own tenant only.
   std::string system_tenant = "default";
@@ -58,7 +60,8 @@ class E2bGateway {
         nodes_(parts.nodes),
         jwt_(parts.jwt),
         options_(std::move(options)),
-        limiter_(options_.rate_per_s, std::max(options_.rate_burst, options_.rate_per_s)) {}
+        limiter_(options_.rate_per_s, std::max(options_.rate_burst, options_.rate_per_s)),
+        auth_failures_(options_.auth_failures) {}
   void handle(const HttpRequest& req, ResponseWriter& out);
 
  private:
@@ -69,6 +72,9 @@ class E2bGateway {
     std::string api_key;             // when the caller used one (jobs are authorised by it)
   };
   Result<Caller> authenticate(const HttpRequest& req);
+  // authenticate() behind the failed-authentication limit of the request's
+  // source: 429 (resource_exhausted) with the seconds to wait in `wait_s`.
+  Result<Caller> authenticate_limited(const HttpRequest& req, int& wait_s);
   void audit_denied(const std::string& credential, const std::string& reason, const std::string& source);
   void control_plane(const HttpRequest& req, ResponseWriter& out);
   void in_sandbox(const HttpRequest& req, ResponseWriter& out, const std::string& id);
@@ -99,6 +105,7 @@ class E2bGateway {
   const JwtVerifier* jwt_;  // null: API keys only
   GatewayOptions options_;
   RateLimiter limiter_;
+  AuthFailureLimiter auth_failures_;
   HttpMetrics metrics_;
   std::mutex auth_mu_;
   std::unordered_map<std::string, std::pair<Caller, int64_t>> auth_cache_;  // token -> (caller, expiry ms)

@@ -49,6 +49,14 @@ int main(int argc, char** argv) {
   app.add_option("--rate-limit", options.rate_per_s, "Control-plane requests per second per caller (0: unlimited)")
       ->capture_default_str();
   app.add_option("--rate-burst", options.rate_burst, "Burst above the rate (default: the rate)");
+  app.add_option("--auth-failure-limit", options.auth_failures.max_failures,
+                 "Failed authentications per source (IPv4 address, IPv6 /64) and window before 429 (0: no limit)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--auth-failure-window", options.auth_failures.window_s,
+                 "That window (s); a source past the limit waits until it ends")
+      ->check(CLI::Range(1.0, 86400.0))
+      ->capture_default_str();
   app.add_flag("--access-log", options.access_log, "Print a JSON line per request on stdout");
   gateway::JwtConfig jwt;
   std::string hs256_file;

@@ -16,8 +16,12 @@ struct Context {
 // Prints "soulbox: <what>: <message>" with a hint for the usual causes; returns 1.
 int fail(const std::string& what, const Error& e);
 
+// What the CLI names when no template is given: E2B requires templateID on
+// every create, and E2B's SDKs name this one by default too.
+constexpr const char* kDefaultTemplate = "base";
+
 struct CreateArgs {
-  std::string template_name = "base";
+  std::string template_name = kDefaultTemplate;
   int timeout_s = 300;
   std::vector<std::string> metadata, env;  // k=v
 };

@@ -87,7 +87,8 @@ int run_code(Context& c, const RunArgs& a) {
     if (!opened) return fail("run", opened.error());
     box = *opened;
   } else {
-    auto made = c.api.call("POST", "/v2/sandboxes", json{{"timeout", a.timeout_s + 30}});
+    auto made =
+        c.api.call("POST", "/v2/sandboxes", json{{"templateID", kDefaultTemplate}, {"timeout", a.timeout_s + 30}});
     if (!made) return fail("run", made.error());
     box = {made->value("sandboxID", ""), made->value("envdAccessToken", "")};
   }

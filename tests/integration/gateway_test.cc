@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -219,8 +220,8 @@ TEST_CASE("the gateway refuses bad keys, bad bodies and other tenants' sandboxes
   wrong.back() = wrong.back() == 'A' ? 'B' : 'A';
   CHECK(http(g.url(), "POST", "/v2/sandboxes", {"X-API-Key: " + wrong}, "{}").status == 401);
   CHECK(http(g.url(), "POST", "/v2/sandboxes", {k}, "{not json").status == 400);
-  CHECK(http(g.url(), "POST", "/v2/sandboxes", {k}, R"({"timeout":-5})").status == 400);
-  CHECK(http(g.url(), "POST", "/v2/sandboxes", {k}, R"({"metadata":{"a":1}})").status == 400);
+  CHECK(http(g.url(), "POST", "/v2/sandboxes", {k}, R"({"templateID":"base","timeout":-5})").status == 400);
+  CHECK(http(g.url(), "POST", "/v2/sandboxes", {k}, R"({"templateID":"base","metadata":{"a":1}})").status == 400);
   CHECK(http(g.url(), "POST", "/v2/sandboxes", {k}, R"({"templateID":"nope"})").status == 404);
   CHECK(http(g.url(), "GET", "/nowhere", {k}).status == 404);
 
@@ -263,8 +264,10 @@ TEST_CASE("the gateway refuses bad keys, bad bodies and other tenants' sandboxes
     CHECK(code_of(r) == 400);
   }
   CHECK(http(g.url(), "GET", "/v2/sandboxes?metadata=%ZZ", {k}).status == 200);  // a bad escape is dropped
-  CHECK(http(g.url(), "POST", "/v2/sandboxes", {k}, "{\"metadata\":{\"a\":\"\xff\xfe\"}}").status == 400);  // not UTF-8
-  CHECK(http(g.url(), "POST", "/v2/sandboxes", {k}, R"({"timeout":99999999999999999999999})").status == 400);
+  CHECK(http(g.url(), "POST", "/v2/sandboxes", {k}, "{\"templateID\":\"base\",\"metadata\":{\"a\":\"\xff\xfe\"}}")
+            .status == 400);  // not UTF-8
+  CHECK(http(g.url(), "POST", "/v2/sandboxes", {k}, R"({"templateID":"base","timeout":99999999999999999999999})")
+            .status == 400);
   CHECK(http(g.url(), "POST", "/sandboxes/" + id + "/connect", {k}, "[1,2]").status == 400);
   CHECK(http(g.url(), "POST", "/sandboxes/" + id + "/connect", {k}, R"({"timeout":1e300})").status == 400);
   CHECK(http(g.url(), "POST", "/sandboxes/sb-0000000000000000/pause", {k}).status == 404);
@@ -366,6 +369,76 @@ TEST_CASE("the gateway refuses bad keys, bad bodies and other tenants' sandboxes
   CHECK(http(g.url(), "GET", "/health").status == 200);
 }
 
+TEST_CASE("a create names its template and every option SoulBox does not honour is refused naming it",
+          "[gateway][create]") {
+  test::Daemon d({"--jobs-workers", "0"});
+  const auto key = developer_key(d.client(), "gw-c");
+  Gateway g(d);
+  auto create = [&](const std::string& path, const std::string& body) {
+    return http(g.url(), "POST", path, {"X-API-Key: " + key.second, "Content-Type: application/json"}, body);
+  };
+  auto refused = [&](const std::string& body, const std::string& named, const std::string& path = "/v2/sandboxes") {
+    const auto r = create(path, body);
+    INFO(path << " " << body << " -> " << r.status << " " << r.body);
+    CHECK(r.status == 400);
+    const json e = json::parse(r.body, nullptr, false);
+    CHECK(e.value("code", 0) == 400);
+    CHECK(e.value("message", "").find(named) != std::string::npos);
+  };
+  // E2B requires templateID; without it nothing is made.
+  refused("{}", "templateID");
+  refused("", "templateID");
+  refused(R"({"timeout":60,"metadata":{"a":"b"}})", "templateID");
+  refused(R"({"templateID":""})", "templateID");
+  refused(R"({"templateID":7})", "templateID");
+  refused(R"({"templateID":null})", "templateID");
+  refused("{}", "templateID", "/sandboxes");
+  // Options of E2B's create that SoulBox does not honour (yet), at the values that ask for something.
+  const std::string base = R"({"templateID":"base",)";
+  refused(base + R"("allow_internet_access":true})", "allow_internet_access");
+  refused(base + R"("network":{"allowOut":["1.1.1.1"]}})", "network");
+  refused(base + R"("network":{"denyOut":["0.0.0.0/0"]}})", "network");
+  refused(base + R"("volumeMounts":[{"name":"v","path":"/data"}]})", "volumeMounts");
+  refused(base + R"("mcp":{"github":{}}})", "mcp");
+  refused(base + R"("iam":{"tokens":{"t":{"audience":"a","tokenType":"b"}}}})", "iam");
+  refused(base + R"("autoResume":{"enabled":true}})", "autoResume");
+  refused(base + R"("autoPauseMemory":false})", "autoPauseMemory");
+  refused(base + R"("secure":false})", "secure");
+  refused(base + R"("secure":false})", "secure", "/sandboxes");
+  // Fields that are not in E2B's create schema at all, and wrong types.
+  refused(base + R"("frobnicate":1})", "frobnicate");
+  refused(base + R"("templateId":"base"})", "templateId");
+  refused(base + R"("autoPause":"yes"})", "autoPause");
+  refused(base + R"("secure":"yes"})", "secure");
+  refused(base + R"("allow_internet_access":0})", "allow_internet_access");
+  refused(base + R"("autoResume":{"enabled":false,"policy":"any"}})", "autoResume");
+  refused(base + R"("autoResume":true})", "autoResume");
+  auto listed = http(g.url(), "GET", "/v2/sandboxes", {"X-API-Key: " + key.second});
+  CHECK(listed.body == "[]");  // no refused create made a sandbox
+
+  // What matches SoulBox's behaviour is honoured: no egress, a token-secured
+  // envd, a pause that keeps memory, no auto-resume, nothing mounted.
+  auto honoured =
+      create("/v2/sandboxes", base + R"("timeout":60,"allow_internet_access":false,"secure":true,)" +
+                                  R"("autoPause":false,"autoPauseMemory":true,"autoResume":{"enabled":false},)" +
+                                  R"("network":{},"volumeMounts":[],"mcp":null,"metadata":{"k":"v"},"envVars":{}})");
+  INFO(honoured.body);
+  CHECK(honoured.status == 201);
+  // The body E2B's SDKs up to 2.45 send on every create (POST /sandboxes):
+  // allow_internet_access true by default. Accepted there only; the sandbox
+  // still has loopback only.
+  auto legacy = create("/sandboxes", base + R"("timeout":60,"secure":true,"allow_internet_access":true,)" +
+                                         R"("autoPause":false,"metadata":{},"envVars":{}})");
+  INFO(legacy.body);
+  REQUIRE(legacy.status == 201);
+  const std::string legacy_id = json::parse(legacy.body)["sandboxID"];
+  auto ifaces = d.client().run(legacy_id, ProcessSpec{{"/bin/cat", "/proc/net/dev"}, {}, "", "", false, {}, 0, 0, ""});
+  REQUIRE(ifaces.ok());
+  CHECK(ifaces->out.find("lo:") != std::string::npos);
+  CHECK(std::count(ifaces->out.begin(), ifaces->out.end(), ':') == 1);  // lo only
+  CHECK(json::parse(http(g.url(), "GET", "/v2/sandboxes", {"X-API-Key: " + key.second}).body).size() == 2);
+}
+
 TEST_CASE("the e2b SDK moves files, feeds stdin to background commands, lists and kills processes", "[gateway][e2b]") {
   SdkRun run("e2b-f", "files.mjs");
   const json& out = run.out;
@@ -404,7 +477,7 @@ TEST_CASE("signed file URLs work without the access token, and only for their pa
   test::Daemon d({"--jobs-workers", "0"});
   const auto key = developer_key(d.client(), "gw-s");
   Gateway g(d);
-  auto made = http(g.url(), "POST", "/v2/sandboxes", {"X-API-Key: " + key.second}, "{}");
+  auto made = http(g.url(), "POST", "/v2/sandboxes", {"X-API-Key: " + key.second}, R"({"templateID":"base"})");
   REQUIRE(made.status == 201);
   const json created = json::parse(made.body);
   const std::string id = created["sandboxID"], token = created["envdAccessToken"];
@@ -549,12 +622,12 @@ TEST_CASE("the gateway's auth matrix: API keys (valid, expired, revoked, per rol
   };
 
   SECTION("API keys: valid ones by role, expired and revoked ones refused") {
-    auto created = as(dev.second, "POST", "/v2/sandboxes", "{}");
+    auto created = as(dev.second, "POST", "/v2/sandboxes", R"({"templateID":"base"})");
     REQUIRE(created.status == 201);
     const std::string id = json::parse(created.body)["sandboxID"];
-    CHECK(as(viewer.second, "GET", "/sandboxes/" + id).status == 200);      // viewers read
-    CHECK(as(viewer.second, "POST", "/v2/sandboxes", "{}").status == 403);  // and do not create
-    CHECK(as(viewer.second, "DELETE", "/sandboxes/" + id).status == 403);   // or kill
+    CHECK(as(viewer.second, "GET", "/sandboxes/" + id).status == 200);                            // viewers read
+    CHECK(as(viewer.second, "POST", "/v2/sandboxes", R"({"templateID":"base"})").status == 403);  // and do not create
+    CHECK(as(viewer.second, "DELETE", "/sandboxes/" + id).status == 403);                         // or kill
     CHECK(as(viewer.second, "POST", "/sandboxes/" + id + "/pause").status == 403);
     std::this_thread::sleep_for(1500ms);
     const auto late = as(expiring.second, "GET", "/v2/sandboxes");
@@ -574,12 +647,12 @@ TEST_CASE("the gateway's auth matrix: API keys (valid, expired, revoked, per rol
   }
 
   SECTION("JWTs: RS256, ES256 and HS256 tokens act with their roles in their tenant") {
-    auto created = as(tok["rs_developer"], "POST", "/v2/sandboxes", "{}");
+    auto created = as(tok["rs_developer"], "POST", "/v2/sandboxes", R"({"templateID":"base"})");
     INFO(created.body);
     REQUIRE(created.status == 201);
     const std::string id = json::parse(created.body)["sandboxID"];
     CHECK(as(tok["es_viewer"], "GET", "/sandboxes/" + id).status == 200);
-    CHECK(as(tok["es_viewer"], "POST", "/v2/sandboxes", "{}").status == 403);
+    CHECK(as(tok["es_viewer"], "POST", "/v2/sandboxes", R"({"templateID":"base"})").status == 403);
     CHECK(as(tok["no_roles"], "GET", "/sandboxes/" + id).status == 403);
     CHECK(as(tok["other_tenant"], "GET", "/sandboxes/" + id).status == 404);  // no existence oracle
     CHECK(as(tok["other_tenant"], "DELETE", "/sandboxes/" + id).status == 404);
@@ -634,6 +707,82 @@ TEST_CASE("per-caller rate limits answer 429 with Retry-After, and other callers
   CHECK(get(a.second).status == 200);  // refilled
 }
 
+// How many lines `soulboxd audit query` prints for these filters.
+size_t audit_lines(const test::Daemon& d, const std::vector<std::string>& filters) {
+  std::vector<std::string> argv{test::daemon_build_dir() + "/soulboxd", "audit", "--data-dir", d.data_dir(), "query"};
+  argv.insert(argv.end(), filters.begin(), filters.end());
+  auto r = test::run_host(argv);
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  return size_t(std::count(r.out.begin(), r.out.end(), '\n'));
+}
+
+TEST_CASE("failed authentications are limited per source before any bus call while known-good keys go on",
+          "[gateway][auth]") {
+  test::Daemon d({"--jobs-workers", "0"});
+  const auto good = developer_key(d.client(), "gw-af");
+  const auto unseen = developer_key(d.client(), "gw-af");  // valid, but not used before the flood
+  Gateway g(d, {"--auth-failure-limit", "5", "--auth-failure-window", "10"});
+  auto get = [&](const std::string& key) { return http(g.url(), "GET", "/v2/sandboxes", {"X-API-Key: " + key}); };
+  REQUIRE(get(good.second).status == 200);  // known good from now on
+  // Well-formed keys with the right id and wrong secrets (audited under that id).
+  auto wrong = [&](int i) {
+    char tail[8];
+    std::snprintf(tail, sizeof tail, "%06d", i);
+    return good.second.substr(0, good.second.size() - 6) + tail;
+  };
+  const auto flood_started = std::chrono::steady_clock::now();
+
+  // A script floods them from 127.0.0.1.
+  std::atomic<bool> stop{false}, limited{false};
+  std::vector<HttpReply> flood;
+  std::thread flooder([&] {
+    for (int i = 0; !stop && i < 2000; ++i) {
+      flood.push_back(get(wrong(i)));
+      if (flood.back().status == 429) limited = true;
+      std::this_thread::sleep_for(2ms);
+    }
+  });
+  for (int i = 0; i < 500 && !limited; ++i) std::this_thread::sleep_for(10ms);
+  // Clients on the same host with a key known good are not locked out by it,
+  // also once the gateway's 2 s cache of the key has lapsed (a bus check again).
+  for (int i = 0; i < 6; ++i) {
+    CHECK(get(good.second).status == 200);
+    std::this_thread::sleep_for(500ms);
+  }
+  // A key never seen from here waits like the script (it would cost a bus call).
+  const auto unseen_reply = get(unseen.second);
+  stop = true;
+  flooder.join();
+  REQUIRE(limited);
+  CHECK(unseen_reply.status == 429);
+  int unauthorized = 0, too_many = 0;
+  for (const auto& r : flood) {
+    if (r.status == 401) ++unauthorized;
+    if (r.status != 429) continue;
+    ++too_many;
+    INFO(r.head << r.body);
+    CHECK(r.body.find("\"code\":429") != std::string::npos);
+    const auto at = r.head.find("Retry-After: ");
+    REQUIRE(at != std::string::npos);
+    const int wait_s = std::atoi(r.head.c_str() + at + 13);
+    CHECK(wait_s >= 1);
+    CHECK(wait_s <= 10);
+  }
+  CHECK(unauthorized == 5);  // then 429s only, until the window ends
+  CHECK(too_many >= 1);
+  CHECK(unauthorized + too_many == int(flood.size()));
+  // Only the failures let through reached the tenant service (each is audited there).
+  CHECK(audit_lines(d, {"--principal", "key:" + good.first, "--action", "login.failure"}) == 5);
+
+  // Once the window has passed, a bad key is checked (and refused) again.
+  std::this_thread::sleep_until(flood_started + 10200ms);
+  const auto later = get(wrong(999999));
+  INFO(later.body);
+  CHECK(later.status == 401);
+  CHECK(get(unseen.second).status == 200);
+}
+
 // How much looser RSS bounds are in a sanitizer build: ASan keeps freed
 // memory in quarantine (256 MiB by default) and pads allocations, so a
 // gateway's RSS there says little about its own bounds; the plain build
@@ -679,7 +828,8 @@ TEST_CASE("the gateway's memory stays bounded under a stdout flood read slowly a
   test::Daemon d({"--jobs-workers", "0"});
   const auto key = developer_key(d.client(), "gw-m");
   Gateway g(d);
-  auto made = http(g.url(), "POST", "/v2/sandboxes", {"X-API-Key: " + key.second}, R"({"timeout":300})");
+  auto made =
+      http(g.url(), "POST", "/v2/sandboxes", {"X-API-Key: " + key.second}, R"({"templateID":"base","timeout":300})");
   REQUIRE(made.status == 201);
   const json created = json::parse(made.body);
   const std::string id = created["sandboxID"];
@@ -818,6 +968,7 @@ TEST_CASE("the Python SDK (standard library only) drives SoulBox through the gat
   CHECK(out["paused"] == json::array({true, false}));
   CHECK(out["resumed"] == "back\n");
   CHECK(out["afterKill"] == "NotFoundError");
+  CHECK(out["defaultTemplate"] == "base");
   CHECK(out["badKey"] == "AuthenticationError");
   CHECK(out["async"] == "async\ny");
   CHECK(out["viaStub"] == true);
@@ -869,7 +1020,9 @@ TEST_CASE("the soulbox CLI: init, sandboxes, exec, cp both ways, logs, run, and 
   REQUIRE(made.exit_code == 0);
   const std::string id = made.out.substr(0, made.out.find('\n'));
   CHECK(sb({"sandbox", "list"}).out.find(id) != std::string::npos);
-  CHECK(json::parse(sb({"--json", "sandbox", "info", id}).out)["metadata"]["who"] == "cli");
+  const json made_info = json::parse(sb({"--json", "sandbox", "info", id}).out);
+  CHECK(made_info["metadata"]["who"] == "cli");
+  CHECK(made_info["templateID"] == "base");  // no --template: the CLI names the default one
 
   auto ran = sb({"exec", id, "--", "/bin/sh", "-c", "echo out; echo err >&2; exit 3"});
   CHECK(ran.exit_code == 3);
@@ -1023,8 +1176,8 @@ TEST_CASE("mutual TLS: a trusted client certificate acts as its CN in its O with
   };
   auto status_of = [](const test::HostRun& r) { return std::atoi(r.out.substr(r.out.rfind('\n') + 1).c_str()); };
 
-  auto made =
-      curl("alice", {"-X", "POST", "-H", "Content-Type: application/json", "-d", "{}", g.url() + "/v2/sandboxes"});
+  auto made = curl("alice", {"-X", "POST", "-H", "Content-Type: application/json", "-d", R"({"templateID":"base"})",
+                             g.url() + "/v2/sandboxes"});
   INFO(made.out << made.err);
   REQUIRE(status_of(made) == 201);
   const std::string id = json::parse(made.out.substr(0, made.out.rfind('\n')))["sandboxID"];
@@ -1040,7 +1193,7 @@ TEST_CASE("mutual TLS: a trusted client certificate acts as its CN in its O with
 }
 
 TEST_CASE("soulboxd --http-port serves the same API from inside the daemon", "[gateway][e2b]") {
-  test::Daemon d({"--jobs-workers", "0", "--http-port", "0"});
+  test::Daemon d({"--jobs-workers", "0", "--http-port", "0", "--http-auth-failure-limit", "2"});
   const auto key = developer_key(d.client(), "e2b-in");
   std::ifstream ready(d.data_dir() + "/soulboxd.json");
   const json j = json::parse(ready);
@@ -1053,6 +1206,14 @@ TEST_CASE("soulboxd --http-port serves the same API from inside the daemon", "[g
   CHECK(out["hi"]["stdout"] == "hi\n");
   CHECK(out["killedAgain"] == false);
   CHECK(http(url, "GET", "/health").status == 200);
+  // Its failed-authentication limit is soulboxd's option.
+  auto list_as = [&](const std::string& k) { return http(url, "GET", "/v2/sandboxes", {"X-API-Key: " + k}); };
+  CHECK(list_as("sb_nobody_wrong1").status == 401);
+  CHECK(list_as("sb_nobody_wrong2").status == 401);
+  const auto limited = list_as("sb_nobody_wrong3");
+  CHECK(limited.status == 429);
+  CHECK(limited.head.find("Retry-After: ") != std::string::npos);
+  CHECK(list_as(key.second).status == 200);  // the SDK's key is known good
 }
 
 TEST_CASE("SoulBox's signed URLs: issued per file with an expiry, single use refused on replay, tampering refused",
@@ -1063,7 +1224,7 @@ TEST_CASE("SoulBox's signed URLs: issued per file with an expiry, single use ref
   const auto other = developer_key(d.client(), "sign-o");
   Gateway g(d);
   const std::string k = "X-API-Key: " + dev.second;
-  auto made = http(g.url(), "POST", "/v2/sandboxes", {k}, "{}");
+  auto made = http(g.url(), "POST", "/v2/sandboxes", {k}, R"({"templateID":"base"})");
   REQUIRE(made.status == 201);
   const std::string id = json::parse(made.body)["sandboxID"];
   REQUIRE(d.client().write_file(id, "/home/user/report.txt", "quarterly").ok());
@@ -1147,10 +1308,10 @@ TEST_CASE("the /v1 admin API: tenants, keys, roles, usage and nodes, for admins 
   const std::string acme_dev = dev["key"];
 
   // The new developer key works on the E2B API, within the quota.
-  auto box = call(acme_dev, "POST", "/v2/sandboxes", "{}");
+  auto box = call(acme_dev, "POST", "/v2/sandboxes", R"({"templateID":"base"})");
   REQUIRE(box.status == 201);
-  CHECK(call(acme_dev, "POST", "/v2/sandboxes", "{}").status == 201);
-  CHECK(call(acme_dev, "POST", "/v2/sandboxes", "{}").status == 429);  // maxConcurrent 2
+  CHECK(call(acme_dev, "POST", "/v2/sandboxes", R"({"templateID":"base"})").status == 201);
+  CHECK(call(acme_dev, "POST", "/v2/sandboxes", R"({"templateID":"base"})").status == 429);  // maxConcurrent 2
   auto usage = call(acme_admin, "GET", "/v1/tenants/acme/usage");
   REQUIRE(usage.status == 200);
   CHECK(json::parse(usage.body)["running"] == 2);

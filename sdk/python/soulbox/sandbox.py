@@ -12,6 +12,9 @@ from .code import CodeInterpreter
 from .errors import CommandExitError, NotFoundError, SoulBoxError, TimeoutError
 
 ENVD_PORT = "49983"
+# The template a create names when the caller names none: E2B requires
+# templateID, and its SDKs default to this one too.
+DEFAULT_TEMPLATE = "base"
 
 
 class CommandResult:
@@ -243,10 +246,11 @@ class Sandbox:
         self.code = CodeInterpreter(self)
 
     @classmethod
-    def create(cls, template="base", timeout=300, metadata=None, envs=None, **config):
-        """A new sandbox from `template`, ending after `timeout` seconds."""
+    def create(cls, template=None, timeout=300, metadata=None, envs=None, **config):
+        """A new sandbox from `template` (DEFAULT_TEMPLATE when None), ending after `timeout` seconds."""
         probe = cls("pending", **config)
-        payload = {"templateID": template, "timeout": int(timeout), "metadata": metadata or {}, "envVars": envs or {}}
+        payload = {"templateID": DEFAULT_TEMPLATE if template is None else template, "timeout": int(timeout),
+                   "metadata": metadata or {}, "envVars": envs or {}}
         status, head, made = probe._api.json("POST", "/v2/sandboxes", payload)
         return cls(made["sandboxID"], made.get("envdAccessToken"), **probe._config)
 

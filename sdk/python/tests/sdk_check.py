@@ -116,6 +116,9 @@ try:
     out["afterKill"] = "connected"
 except soulbox.NotFoundError:
     out["afterKill"] = "NotFoundError"
+# No template named: the SDK names the default one (E2B requires templateID).
+with Sandbox.create(template=None, timeout=60) as plain:
+    out["defaultTemplate"] = plain.get_info()["templateID"]
 try:
     Sandbox.create(api_key="sb_nobody_wrong")
     out["badKey"] = "created"
