@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "bus/loopback_port.h"
+#include "common/hex.h"
 #include "common/json_fields.h"
 #include "common/log.h"
 
@@ -24,13 +25,7 @@ namespace {
 std::string random_hex(size_t bytes) {
   std::string raw(bytes, '\0');
   if (::getrandom(raw.data(), bytes, 0) != ssize_t(bytes)) return {};
-  static const char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out += hex[c >> 4];
-    out += hex[c & 15];
-  }
-  return out;
+  return hex_encode(raw);
 }
 
 off_t file_size(const std::string& path) {
@@ -59,6 +54,16 @@ Status save_identity(const std::string& path, const EmbeddedServer::Identity& id
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) return sys_error("rename " + tmp);
   return {};
+}
+
+// The last run's server may still be shutting down (it gets SIGTERM when its
+// parent dies): its port is worth a short wait.
+bool port_frees_up(int port) {
+  for (int i = 0; i < 100; ++i) {
+    if (!port_accepts(port)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
 }
 
 // Reads identity.json, or makes a new identity (no port yet) when there is
@@ -114,7 +119,7 @@ Result<std::unique_ptr<EmbeddedServer>> EmbeddedServer::start(const EmbeddedServ
   if (!kept) return kept.error();
   s->identity_ = std::move(*kept);
   for (int attempt = 1;; ++attempt) {
-    const bool keep_port = attempt == 1 && s->identity_.port != 0 && !port_accepts(s->identity_.port);
+    const bool keep_port = attempt == 1 && s->identity_.port != 0 && port_frees_up(s->identity_.port);
     if (!keep_port) {
       auto port = pick_loopback_port();
       if (!port) return port.error();

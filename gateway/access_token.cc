@@ -9,20 +9,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/hex.h"
+
 namespace soulbox::gateway {
 namespace {
 
 constexpr size_t kKeyBytes = 32;
-
-std::string hex(const unsigned char* data, size_t n) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(digits[data[i] >> 4]);
-    out.push_back(digits[data[i] & 15]);
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -50,7 +42,7 @@ std::string AccessTokens::token_for(const std::string& sandbox_id) const {
   unsigned int n = 0;
   HMAC(EVP_sha256(), key_.data(), int(key_.size()), reinterpret_cast<const unsigned char*>(sandbox_id.data()),
        sandbox_id.size(), mac, &n);
-  return "sbt_" + hex(mac, n);
+  return "sbt_" + hex_encode(mac, n);
 }
 
 std::string AccessTokens::derive_key(const std::string& purpose) const {

@@ -9,6 +9,7 @@
 #include <chrono>
 
 #include "common/base64.h"
+#include "common/hex.h"
 #include "common/percent_encode.h"
 
 namespace soulbox::gateway {
@@ -19,16 +20,6 @@ constexpr const char* kSignaturePrefix = "sb1_";
 
 int64_t now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::string hex(const unsigned char* data, size_t n) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(digits[data[i] >> 4]);
-    out.push_back(digits[data[i] & 15]);
-  }
-  return out;
 }
 
 // `s` has min..max characters, each one of `allowed`.
@@ -80,7 +71,7 @@ std::string SignedUrls::signature(const std::string& sandbox, const std::string&
   unsigned int n = 0;
   HMAC(EVP_sha256(), url_key_.data(), int(url_key_.size()), reinterpret_cast<const unsigned char*>(text.data()),
        text.size(), mac, &n);
-  return kSignaturePrefix + hex(mac, n);
+  return kSignaturePrefix + hex_encode(mac, n);
 }
 
 Result<SignedUrls::Issued> SignedUrls::issue(const std::string& sandbox, const std::string& path,
@@ -99,7 +90,7 @@ Result<SignedUrls::Issued> SignedUrls::issue(const std::string& sandbox, const s
   if (single_use) {
     unsigned char raw[kNonceHexDigits / 2];
     if (RAND_bytes(raw, sizeof raw) != 1) return Error{ErrorCode::internal, "no randomness for a nonce"};
-    nonce = hex(raw, sizeof raw);
+    nonce = hex_encode(raw, sizeof raw);
   }
   out.query = "path=" + percent_encode(path) +
               "&signature=" + signature(sandbox, path, operation, user, expiration, nonce) +

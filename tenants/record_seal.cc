@@ -4,6 +4,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "common/hex.h"
+
 namespace soulbox::tenants {
 namespace {
 
@@ -21,22 +23,8 @@ std::string hmac_sha256(const std::string& key, const std::string& data) {
   return std::string(reinterpret_cast<const char*>(out), len);
 }
 
-namespace {
-
-std::string hex(const std::string& bytes) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
-
-}  // namespace
-
 std::string RecordSeal::seal(const std::string& record_json) const {
-  return kMagic + hex(hmac_sha256(key_, record_json)) + "\n" + record_json;
+  return kMagic + hex_encode(hmac_sha256(key_, record_json)) + "\n" + record_json;
 }
 
 Result<std::string> RecordSeal::open(const std::string& sealed) const {
@@ -44,7 +32,7 @@ Result<std::string> RecordSeal::open(const std::string& sealed) const {
   if (sealed.size() < body || sealed.compare(0, kMagicSize, kMagic) != 0 || sealed[body - 1] != '\n')
     return Error{ErrorCode::permission_denied, "tenant record without a seal (not written by a node)"};
   std::string record = sealed.substr(body);
-  const std::string expected = hex(hmac_sha256(key_, record));
+  const std::string expected = hex_encode(hmac_sha256(key_, record));
   if (CRYPTO_memcmp(expected.data(), sealed.data() + kMagicSize, kHexSize) != 0)
     return Error{ErrorCode::permission_denied,
                  "tenant record whose seal does not match (not written by a node of this cluster: nodes of a "

@@ -510,7 +510,7 @@ TEST_CASE("a signed upload URL writes its one signed file and nothing else", "[g
   test::Daemon d({"--jobs-workers", "0"});
   const auto key = developer_key(d.client(), "gw-up");
   Gateway g(d);
-  auto made = http(g.url(), "POST", "/v2/sandboxes", {"X-API-Key: " + key.second}, "{}");
+  auto made = http(g.url(), "POST", "/v2/sandboxes", {"X-API-Key: " + key.second}, R"({"templateID":"base"})");
   REQUIRE(made.status == 201);
   const json created = json::parse(made.body);
   const std::string id = created["sandboxID"], token = created["envdAccessToken"];

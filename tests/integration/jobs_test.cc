@@ -329,3 +329,38 @@ TEST_CASE("1000 jobs from the JavaScript example complete exactly once while a n
 }
 
 }  // namespace
+
+TEST_CASE("a publisher with its own credentials keeps working across a kill -9 and restart of a single node",
+          "[jobs][restart]") {
+  auto d = std::make_unique<Daemon>(std::vector<std::string>{"--jobs-workers", "1"});
+  d->keep_root = true;
+  const std::string root = d->root();
+  // The publisher role's credentials from soulboxd.json: jobs and results only.
+  auto address = client::read_ready_file(d->data_dir() + "/soulboxd.json", "publisher");
+  REQUIRE(address.ok());
+  CHECK(address->connect.user == "soulbox-publisher");
+  auto bus = bus::Connection::connect(address->connect);
+  REQUIRE(bus.ok());
+  ResultInbox inbox(**bus, "results.restart");
+  auto pub = client::JobPublisher::open(**bus);
+  REQUIRE(pub.ok());
+  REQUIRE((*pub)->publish("t1", shell_job("before", "echo before", "results.restart.before")).ok());
+  REQUIRE(eventually([&] { return inbox.distinct() == 1; }));
+
+  // The node (and its embedded nats-server) dies; it comes back on the same
+  // port with the same passwords, and the publisher's connection reconnects
+  // by itself: its subscription and JetStream publishing work again.
+  d->kill9();
+  d.reset();
+  d = std::make_unique<Daemon>(std::vector<std::string>{"--jobs-workers", "1"}, root);
+  auto again = client::read_ready_file(d->data_dir() + "/soulboxd.json", "publisher");
+  REQUIRE(again.ok());
+  CHECK(again->connect.url == address->connect.url);
+  CHECK(again->connect.password == address->connect.password);
+  CHECK(eventually([&] { return (*bus)->connected(); }));
+  CHECK(eventually(
+      [&] { return (*pub)->publish("t1", shell_job("after", "echo after", "results.restart.after")).ok(); }));
+  REQUIRE(eventually([&] { return inbox.distinct() == 2; }, 60000));
+  CHECK(inbox.first("after").out == "after\n");
+  CHECK((*bus)->reconnects() >= 1);
+}
