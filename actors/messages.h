@@ -10,9 +10,10 @@
 
 namespace soulbox::actors {
 
-using bus_atom = caf::atom_constant<caf::atom("bus")>;             // a bus::Message for the receiver
-using agent_atom = caf::atom_constant<caf::atom("agent")>;         // verified agent frames, each length-prefixed
-using agent_eof_atom = caf::atom_constant<caf::atom("agenteof")>;  // the agent channel closed
+using bus_atom = caf::atom_constant<caf::atom("bus")>;                // a bus::Message for the receiver
+using agent_atom = caf::atom_constant<caf::atom("agent")>;            // verified agent frames, each length-prefixed
+using agent_eof_atom = caf::atom_constant<caf::atom("agenteof")>;     // the agent channel closed
+using agent_broken_atom = caf::atom_constant<caf::atom("agentbad")>;  // + why: the agent broke the protocol
 using start_atom = caf::atom_constant<caf::atom("start")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using sample_atom = caf::atom_constant<caf::atom("sample")>;

@@ -886,6 +886,10 @@ caf::behavior sandbox_actor(Self* self, std::shared_ptr<NodeContext> ctx, caf::a
       [=](bus_atom, const bus::Message& m) { on_bus(self, m); },
       [=](agent_atom, const std::string& frames) { on_agent_frames(self, frames); },
       [=](agent_eof_atom) { end(self, end_reason::agent_died); },
+      [=](agent_broken_atom, const std::string& why) {
+        logger("sandbox")->error("{}: its agent sent {}; ending it", self->state.settings.id, why);
+        end(self, end_reason::agent_broken);
+      },
       [=](expire_atom, uint64_t generation) {
         auto& s = self->state;
         if (generation != s.timer_generation || s.state != bp::SandboxState::Running) return;

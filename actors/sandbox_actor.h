@@ -42,6 +42,7 @@ inline constexpr const char* request = "request";
 inline constexpr const char* oom = "oom";
 inline constexpr const char* node_shutdown = "node shutdown";
 inline constexpr const char* agent_died = "agent died";
+inline constexpr const char* agent_broken = "agent broken";  // it broke the protocol (malformed frame, flood)
 inline constexpr const char* node_restart = "node restart";
 }  // namespace end_reason
 

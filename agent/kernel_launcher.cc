@@ -133,10 +133,11 @@ Result<KernelProcess> launch_kernel(const KernelSpec& spec) {
   // context restarts), not the sandbox's agent, whatever their sizes.
   req.oom_score_adj = "500";
   int err = 0;
-  k.pid = spawn_process(req, &err);
+  SpawnStep failed_step;
+  k.pid = spawn_process(req, &err, &failed_step);
   if (k.pid < 0)
-    return Error{code_for_errno(err), std::string("start the ") + spec.language->name + " kernel in " + spec.cwd +
-                                          ": " + std::strerror(err)};
+    return Error{code_for_errno(err),
+                 spawn_failure(std::string("start the ") + spec.language->name + " kernel", req, err, failed_step)};
   return k;
 }
 

@@ -153,11 +153,12 @@ void ProcessTable::start(uint64_t id, const ap::ProcStart& req) {
   spawn.stderr_fd = stdio->err.get();
   spawn.pty_slave = p->pty ? stdio->pty_slave.c_str() : nullptr;
   int err = 0;
+  SpawnStep failed_step;
   p->start_ns = monotonic_ns();
-  const pid_t pid = spawn_process(spawn, &err);
+  const pid_t pid = spawn_process(spawn, &err, &failed_step);
   if (pid < 0)
     return reply_error(channel_, id, code_for_errno(err),
-                       "start " + p->argv[0] + " in " + cwd + ": " + std::strerror(err));
+                       spawn_failure("start " + p->argv[0], spawn, err, failed_step));
   register_process(std::move(p), id, pid, req);
 }
 

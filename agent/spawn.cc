@@ -21,7 +21,9 @@ constexpr size_t kStackSize = 256 * 1024;
 struct ChildArgs {
   const SpawnRequest* req;
   const std::vector<int>* ignored;  // signals to give back their default action
-  volatile int err;                 // written by the child; the vfork parent reads it after
+  // Written by the child; the vfork parent reads them after.
+  volatile int err;
+  volatile SpawnStep failed_step;
 };
 
 // The signals this agent ignores: SIGPIPE (its own choice) and whatever it
@@ -41,8 +43,9 @@ const std::vector<int>& ignored_signals() {
   return ignored;
 }
 
-[[noreturn]] void child_exit(ChildArgs* a, int err) {
+[[noreturn]] void child_exit(ChildArgs* a, int err, SpawnStep step = SpawnStep::setup) {
   a->err = err;
+  a->failed_step = step;
   ::syscall(SYS_exit, 127);
   __builtin_unreachable();
 }
@@ -88,10 +91,12 @@ int child_main(void* arg) {
       ::close(fd);
     }
   }
-  if (::chdir(r.cwd) != 0) child_exit(a, errno);
   if (int err = isolation::drop_to_user(r.uid, r.gid)) child_exit(a, err);
+  // With the user's own rights: the agent's would let `user` start in a
+  // directory it may not enter, such as /root.
+  if (::chdir(r.cwd) != 0) child_exit(a, errno, SpawnStep::cwd);
   ::execve(r.path, r.argv, r.envp);
-  child_exit(a, errno);
+  child_exit(a, errno, SpawnStep::exec);
 }
 
 char* spawn_stack() {
@@ -112,13 +117,16 @@ std::vector<char*> exec_array(std::vector<std::string>& strings) {
   return out;
 }
 
-pid_t spawn_process(const SpawnRequest& request, int* err) {
+pid_t spawn_process(const SpawnRequest& request, int* err, SpawnStep* failed_step) {
+  SpawnStep ignored_step;
+  if (!failed_step) failed_step = &ignored_step;
+  *failed_step = SpawnStep::setup;
   char* stack = spawn_stack();
   if (!stack) {
     *err = ENOMEM;
     return -1;
   }
-  ChildArgs args{&request, &ignored_signals(), 0};
+  ChildArgs args{&request, &ignored_signals(), 0, SpawnStep::setup};
   // CLONE_VFORK: we resume once the child has exec'd or exited, so `args` and
   // the single spawn stack are never used by two children at once.
   const pid_t pid = ::clone(child_main, stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
@@ -128,9 +136,16 @@ pid_t spawn_process(const SpawnRequest& request, int* err) {
   }
   if (args.err != 0) {
     *err = args.err;
+    *failed_step = args.failed_step;
     return -1;  // the child has exited with 127; the SIGCHLD reaper collects it
   }
   return pid;
+}
+
+std::string spawn_failure(const std::string& what, const SpawnRequest& request, int err, SpawnStep failed_step) {
+  if (failed_step == SpawnStep::cwd)
+    return what + ": cannot enter the working directory " + request.cwd + ": " + std::strerror(err);
+  return what + " in " + request.cwd + ": " + std::strerror(err);
 }
 
 }  // namespace soulbox::agent

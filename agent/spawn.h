@@ -1,8 +1,8 @@
 // Starts one user process from the agent: clone(CLONE_VM|CLONE_VFORK) on a
 // private stack (cheaper than fork: no page-table copy), then in the child
-// only raw syscalls: own process group (a new session on a pty), stdio, cwd,
-// identity and capability drop, exec. The filter and no_new_privs are
-// inherited from the agent.
+// only raw syscalls: own process group (a new session on a pty), stdio,
+// identity and capability drop, cwd (entered with the user's rights), exec.
+// The filter and no_new_privs are inherited from the agent.
 #pragma once
 #include <sys/types.h>
 
@@ -36,8 +36,15 @@ struct SpawnRequest {
 // `strings` lives unchanged).
 std::vector<char*> exec_array(std::vector<std::string>& strings);
 
+// Where a failed start failed.
+enum class SpawnStep { setup, cwd, exec };
+
 // Returns the child's pid, or -1 with *err set (the child's errno when exec or
-// a setup step failed).
-pid_t spawn_process(const SpawnRequest& request, int* err);
+// a setup step failed) and *failed_step when given.
+pid_t spawn_process(const SpawnRequest& request, int* err, SpawnStep* failed_step = nullptr);
+
+// "<what> in <cwd>: <error>", or "<what>: cannot enter the working directory
+// <cwd>: <error>" when that was the step that failed.
+std::string spawn_failure(const std::string& what, const SpawnRequest& request, int err, SpawnStep failed_step);
 
 }  // namespace soulbox::agent

@@ -74,7 +74,7 @@ void WatchService::start(uint64_t id, const ap::WatchStart& req) {
   const uint32_t watch_id = next_watch_id_++;
   if (!add_dir(watch_id, *abs, req.recursive()))
     return reply_error(channel_, id, code_for_errno(errno), "watch " + *abs + ": " + std::strerror(errno));
-  watches_[watch_id] = Watch{id, req.recursive()};
+  watches_[watch_id] = Watch{id, req.recursive(), *user};
   send_frame(channel_, id, [watch_id](flatbuffers::FlatBufferBuilder& fbb) {
     return std::make_pair(ap::Body::WatchStarted, ap::CreateWatchStarted(fbb, watch_id).Union());
   });
@@ -110,8 +110,10 @@ void WatchService::on_events() {
       auto watch = watches_.find(dir->second.watch_id);
       if (watch == watches_.end()) continue;
       const std::string path = (dir->second.path == "/" ? "" : dir->second.path) + "/" + ev->name;
-      if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)) && watch->second.recursive)
+      if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)) && watch->second.recursive) {
+        FsIdentity as_watcher(watch->second.user);  // not the agent's rights: it reads every directory
         add_dir(dir->second.watch_id, path, true);
+      }
       const uint32_t watch_id = dir->second.watch_id;
       send_frame(channel_, watch->second.request_id, [&](flatbuffers::FlatBufferBuilder& fbb) {
         return std::make_pair(ap::Body::WatchEvent,

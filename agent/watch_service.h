@@ -1,5 +1,7 @@
 // Directory watches (inotify), optionally recursive: new subdirectories are
 // watched as they appear. Events go to the host with the WatchStart's id.
+// Every directory is added with the watcher's fs ids, so a watch reports no
+// names inside directories its user cannot read.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -7,6 +9,7 @@
 
 #include "agent/channel.h"
 #include "agent/event_loop.h"
+#include "agent/users.h"
 #include "common/unique_fd.h"
 
 namespace soulbox::agent {
@@ -23,6 +26,7 @@ class WatchService {
   struct Watch {
     uint64_t request_id;
     bool recursive;
+    UserIdentity user;  // who watches: subdirectories are added as them
   };
   struct Dir {
     uint32_t watch_id;

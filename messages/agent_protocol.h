@@ -35,43 +35,61 @@ inline std::string encode_frame(const flatbuffers::FlatBufferBuilder& fbb) {
 }
 
 // Accumulates bytes from a stream and yields whole, verified frames.
+// The consumed prefix is dropped (by one move of what follows it) only when
+// it is at least as long as what follows: each byte is moved at most once,
+// so the work stays linear in the input however small the frames (erasing
+// it per frame made the host's reader quadratic under a flood of tiny ones).
 class FrameReader {
  public:
   enum class Status { need_more, frame, bad_frame };
 
-  void append(const char* data, size_t n) { buf_.append(data, n); }
+  void append(const char* data, size_t n) {
+    compact();
+    buf_.append(data, n);
+  }
 
   // On Status::frame, `frame` points into an internal buffer valid until the
-  // next call. On bad_frame the stream is unusable: close it.
+  // next call of next() or append(). On bad_frame the stream is unusable:
+  // close it.
   Status next(const Frame*& frame) {
-    if (consumed_ > 0) {
-      buf_.erase(0, consumed_);
-      consumed_ = 0;
-    }
-    if (buf_.size() < 4) return Status::need_more;
-    const auto* p = reinterpret_cast<const unsigned char*>(buf_.data());
+    const size_t begin = end_;
+    const size_t left = buf_.size() - begin;
+    if (left < 4) return Status::need_more;
+    const auto* p = reinterpret_cast<const unsigned char*>(buf_.data() + begin);
     const uint32_t n = p[0] | (p[1] << 8) | (p[2] << 16) | (uint32_t(p[3]) << 24);
     if (n > kMaxFrameBytes || n < 8) return Status::bad_frame;
-    if (buf_.size() < 4 + size_t(n)) return Status::need_more;
-    const auto* body = reinterpret_cast<const uint8_t*>(buf_.data() + 4);
+    if (left < 4 + size_t(n)) return Status::need_more;
+    const auto* body = reinterpret_cast<const uint8_t*>(buf_.data() + begin + 4);
     flatbuffers::Verifier verifier(body, n, /*max_depth=*/16, /*max_tables=*/100000);
     if (!VerifyFrameBuffer(verifier)) return Status::bad_frame;
     frame = GetFrame(body);
-    consumed_ = 4 + size_t(n);
+    begin_ = begin;
+    end_ = begin + 4 + size_t(n);
     return Status::frame;
   }
 
   // The bytes of the frame last returned by next() (without the length).
-  std::string last_frame_bytes() const { return buf_.substr(4, consumed_ - 4); }
-  // The same frame with its 4-byte length in front, as it came (valid until
-  // the next call of next()).
-  std::string_view last_frame_encoded() const { return std::string_view(buf_).substr(0, consumed_); }
+  std::string last_frame_bytes() const { return buf_.substr(begin_ + 4, end_ - begin_ - 4); }
+  // The same frame with its 4-byte length in front, as it came (valid as
+  // long as the frame is).
+  std::string_view last_frame_encoded() const { return std::string_view(buf_).substr(begin_, end_ - begin_); }
 
-  size_t buffered() const { return buf_.size() - consumed_; }
+  size_t buffered() const { return buf_.size() - end_; }
+  // Bytes moved to the front so far: at most what was appended.
+  uint64_t bytes_moved() const { return bytes_moved_; }
 
  private:
+  void compact() {
+    const size_t left = buf_.size() - end_;
+    if (end_ == 0 || left > end_) return;  // moving now would cost more than it frees
+    buf_.erase(0, end_);
+    bytes_moved_ += left;
+    begin_ = end_ = 0;
+  }
+
   std::string buf_;
-  size_t consumed_ = 0;
+  size_t begin_ = 0, end_ = 0;  // the frame last returned; unread bytes start at end_
+  uint64_t bytes_moved_ = 0;
 };
 
 }  // namespace soulbox::agentproto

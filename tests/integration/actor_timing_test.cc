@@ -1,10 +1,15 @@
 // Actor timers on CAF's deterministic test scheduler: lifetimes, auto-pause,
 // refresh and pool refills are checked by advancing the actors' clock, not
-// by waiting, against real sandboxes and a real nats-server.
+// by waiting, against real sandboxes and a real nats-server. Also how a
+// sandbox actor ends a sandbox whose agent floods its channel.
+#include <sys/socket.h>
+
+#include <atomic>
 #include <caf/all.hpp>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "actors/pool_actor.h"
 #include "actors/sandbox_actor.h"
@@ -43,7 +48,9 @@ struct Env {
     launcher = std::move(*isolation::LauncherClient::spawn(o));
     nats = std::move(*bus::EmbeddedServer::start({root + "/nats", "", 10000}));
     bus = std::move(*bus::Connection::connect({nats->url(), nats->user(), nats->password(), "actor-tests"}));
-    agent_io = std::move(*AgentIo::start());
+    AgentIoLimits io_limits;
+    io_limits.max_frames_per_second = 20000;  // a flood test below reaches it even under ASan
+    agent_io = std::move(*AgentIo::start(io_limits));
     cgroups = std::move(*isolation::detect_cgroup_driver(o.cgroup_root, o.cgroup_parent));
   }
   ~Env() {
@@ -104,9 +111,11 @@ struct SandboxUnderTest {
   caf::actor sandbox;
   std::string id;
 
-  explicit SandboxUnderTest(SandboxSettings s) {
+  // `prepare` may change the sandbox before its actor takes it.
+  explicit SandboxUnderTest(SandboxSettings s, const std::function<void(isolation::RemoteSandbox&)>& prepare = {}) {
     auto box = env().launcher->create({});
     REQUIRE(box.ok());
+    if (prepare) prepare(*box);
     id = box->id;
     s.id = id;
     s.memory_bytes = isolation::Limits().memory_bytes;
@@ -213,6 +222,53 @@ TEST_CASE("the pool fills to its minimum and refills after an acquire only once 
   (void)env().launcher->destroy(acquired);
   caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
   d.run();
+}
+
+TEST_CASE("a sandbox whose agent floods its channel is ended as broken", "[actors]") {
+  // The actor reads a socketpair whose other end this test writes, standing
+  // in for a compromised agent. The real agent keeps its own channel open
+  // (held here) and is ended with the sandbox.
+  unique_fd real_channel, hostile;
+  SandboxUnderTest t(SandboxSettings{}, [&](isolation::RemoteSandbox& box) {
+    int sv[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    real_channel = std::move(box.channel);
+    box.channel.reset(sv[0]);
+    hostile.reset(sv[1]);
+  });
+  const auto pids = test::sandbox_pids(t.id);
+  REQUIRE_FALSE(pids.empty());
+  // Small valid frames, as fast as they go; bounded (64 MiB) in case the
+  // host never cuts it off. The writes fail once the actor closes its end.
+  std::atomic<bool> stop{false};
+  std::thread flooder([&, fd = hostile.get()] {
+    flatbuffers::FlatBufferBuilder fbb;
+    auto body = agentproto::CreateHello(fbb, agentproto::kProtocolVersion, fbb.CreateString("flood"));
+    agentproto::FinishFrameBuffer(fbb, agentproto::CreateFrame(fbb, 99, agentproto::Body::Hello, body.Union()));
+    std::string chunk;
+    while (chunk.size() < (64u << 10)) chunk += agentproto::encode_frame(fbb);
+    size_t at = 0;  // into chunk: partial writes must not break the framing
+    for (size_t sent = 0; sent < (64u << 20) && !stop;) {
+      const ssize_t n = ::send(fd, chunk.data() + at, chunk.size() - at, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n > 0) {
+        sent += size_t(n);
+        at = (at + size_t(n)) % chunk.size();
+      } else if (errno == EAGAIN || errno == EINTR) {
+        std::this_thread::sleep_for(1ms);
+      } else {
+        return;
+      }
+    }
+  });
+  for (int i = 0; i < 3000 && t.ended->empty(); ++i) {  // at most 30 s
+    t.d.run();
+    std::this_thread::sleep_for(10ms);
+  }
+  stop = true;
+  flooder.join();
+  REQUIRE(t.ended->size() == 1);
+  CHECK(t.ended->front() == t.id + ":agent broken");
+  for (pid_t p : pids) CHECK_FALSE(test::process_exists(p));
 }
 
 }  // namespace

@@ -91,6 +91,28 @@ TEST_CASE("unknown programs, users and bad cwd get clear errors", "[integration]
   CHECK(box.run({"/bin/echo", "alive"}).out == "alive\n");
 }
 
+TEST_CASE("a working directory is entered with the process's own rights", "[integration][process]") {
+  auto box = make_box();
+  REQUIRE(box.sh("cd /root").exit_code != 0);  // user may not enter /root
+  ProcessSpec spec;
+  spec.argv = {"/bin/sh", "-c", "touch /tmp/ran; pwd"};
+  spec.cwd = "/root";
+  auto r = box.client->run(spec);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == ErrorCode::permission_denied);
+  CHECK_THAT(r.error().message, Catch::Contains("working directory /root"));
+  CHECK(box.sh("test -e /tmp/ran").exit_code == 1);  // it never ran
+  spec.user = "root";
+  r = box.client->run(spec);
+  REQUIRE(r.ok());
+  CHECK(r->out == "/root\n");
+  spec.user = "user";
+  spec.cwd = "/home/user";
+  r = box.client->run(spec);
+  REQUIRE(r.ok());
+  CHECK(r->out == "/home/user\n");
+}
+
 TEST_CASE("stdin is streamed and closed", "[integration][process]") {
   auto box = make_box();
   ProcessSpec spec;

@@ -1,4 +1,5 @@
 // PTY sessions and directory watches.
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "tests/support/sandbox_env.h"
@@ -78,4 +79,37 @@ TEST_CASE("watch reports creates, writes, renames and removes, recursively", "[i
   REQUIRE(box.sh("touch /home/user/w/after").exit_code == 0);
   CHECK_FALSE(box.client->wait_for(id, 300).ok());  // no events after unwatch
   CHECK(box.client->watch("/home/user/none", false, nullptr).error().code == ErrorCode::not_found);
+}
+
+TEST_CASE("a recursive watch reports no names inside directories its user cannot read", "[integration][watch]") {
+  auto box = make_box();
+  // Root's directory, readable by everyone; inside it root makes one
+  // private directory before the watch and one while it runs, next to an
+  // open one.
+  REQUIRE(box.client->make_dir("/home/user/w", "root").ok());
+  REQUIRE(box.as_root("mkdir -m 0700 /home/user/w/before").exit_code == 0);
+  uint64_t id = 0;
+  auto watch = box.client->watch("/home/user/w", true, &id);  // as user
+  REQUIRE(watch.ok());
+  REQUIRE(box.as_root("mkdir -m 0700 /home/user/w/secret && mkdir -m 0755 /home/user/w/open && sleep 0.1 && "
+                      "echo x > /home/user/w/secret/leak.txt && echo x > /home/user/w/before/leak2.txt && "
+                      "echo x > /home/user/w/open/seen.txt")
+              .exit_code == 0);
+  REQUIRE(box.sh("ls /home/user/w/secret").exit_code != 0);  // user cannot read it indeed
+  std::vector<std::string> paths;
+  for (;;) {
+    auto f = box.client->wait_for(id, 1000);
+    if (!f) break;
+    const auto* ev = f->frame().body_as_WatchEvent();
+    REQUIRE(ev);
+    paths.push_back(ev->path()->str());
+  }
+  auto seen = [&](const std::string& path) { return std::find(paths.begin(), paths.end(), path) != paths.end(); };
+  CHECK(seen("/home/user/w/secret"));  // its name is in a readable directory
+  CHECK(seen("/home/user/w/open/seen.txt"));
+  for (const auto& path : paths) {
+    INFO(path);
+    CHECK(path.find("leak") == std::string::npos);
+  }
+  REQUIRE(box.client->unwatch(*watch).ok());
 }

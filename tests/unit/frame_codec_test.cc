@@ -1,4 +1,5 @@
 // The agent protocol's framing rejects malformed input instead of trusting it.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <random>
 
@@ -51,4 +52,28 @@ TEST_CASE("oversized and garbage frames are rejected", "[unit][protocol]") {
     if (r.next(frame) == ap::FrameReader::Status::frame) ++accepted;
   }
   CHECK(accepted == 0);
+}
+
+// A hostile agent's flood of the smallest frames must cost the host work in
+// proportion to the bytes, not to bytes x frames: the reader once erased the
+// consumed prefix for every frame (8 MiB of such frames took 39 s).
+TEST_CASE("a flood of small frames is parsed with linear work", "[unit][protocol]") {
+  const std::string one = hello_frame();
+  std::string flood;
+  while (flood.size() < (8u << 20)) flood += one;
+  const size_t frames = flood.size() / one.size();
+  // All at once (what one long read gathers) and in the channel's 64 KiB reads.
+  for (const size_t read_size : {flood.size(), size_t(65536)}) {
+    ap::FrameReader reader;
+    const ap::Frame* frame = nullptr;
+    size_t seen = 0;
+    for (size_t at = 0; at < flood.size(); at += read_size) {
+      reader.append(flood.data() + at, std::min(read_size, flood.size() - at));
+      while (reader.next(frame) == ap::FrameReader::Status::frame) ++seen;
+    }
+    CHECK(seen == frames);
+    CHECK(reader.buffered() == 0);
+    INFO("read size " << read_size);
+    CHECK(reader.bytes_moved() <= flood.size());  // each byte moved at most once
+  }
 }
