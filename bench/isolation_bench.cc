@@ -4,7 +4,7 @@
 //   3. create -> exec -> destroy cycles per second on all cores
 //   4. idle memory per sandbox (memcg, kernel memory included)
 //   5. the seccomp allowlist: compile once, install per sandbox (budget 150 µs)
-// Usage: isolation_bench [--rounds N] [--seconds S] [--idle N] [--data-dir DIR]
+// Usage: isolation_bench [--rounds N] [--seconds S] [--idle N] [--data-dir DIR] [--only seccomp]
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -37,6 +37,7 @@ struct Config {
   double seconds = 5;
   int idle = 20;
   std::string data_dir = "/var/lib/soulbox-bench";
+  std::string only;  // "seccomp": section 5 alone
 };
 
 std::unique_ptr<isolation::Runtime> open_runtime(const Config& c, int netns_pool = 4) {
@@ -401,14 +402,21 @@ int main(int argc, char** argv) {
       c.idle = std::atoi(argv[i + 1]);
     else if (k == "--data-dir")
       c.data_dir = argv[i + 1];
+    else if (k == "--only" && std::string(argv[i + 1]) == "seccomp")
+      c.only = argv[i + 1];
     else {
-      std::cerr << "usage: isolation_bench [--rounds N] [--seconds S] [--idle N] [--data-dir DIR]\n";
+      std::cerr << "usage: isolation_bench [--rounds N] [--seconds S] [--idle N] [--data-dir DIR] [--only seccomp]\n";
       return 2;
     }
   }
   std::cout << "## SoulBox isolation benchmark\n\nhost: " << sysconf(_SC_NPROCESSORS_ONLN) << " cores; peers run "
             << "round-robin with SoulBox in the same process; bwrap: " << (have_bwrap() ? "yes" : "not installed")
             << "\n";
+  if (c.only == "seccomp") {
+    wait_quiet();
+    bench_seccomp(c);
+    return 0;
+  }
   auto rt = open_runtime(c);
   auto no_pool = open_runtime(c, 0);
   std::cout << "cgroups: " << rt->cgroup_version() << "\n";
