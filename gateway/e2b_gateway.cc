@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bus/subjects.h"
+#include "common/json_fields.h"
 #include "gateway/code_interpreter.h"
 #include "gateway/e2b_errors.h"
 #include "gateway/e2b_json.h"
@@ -225,7 +226,10 @@ void E2bGateway::create(const HttpRequest& req, ResponseWriter& out, client::Cli
   if (body.is_discarded() || !body.is_object()) return send_error(out, 400, "the body is not a JSON object");
   client::CreateOptions o;
   o.tenant = as.tenant;
-  o.template_name = body.value("templateID", "base");
+  JsonFields fields(body, "body");
+  fields.read("templateID", o.template_name);
+  fields.read("autoPause", o.auto_pause);
+  if (!fields.ok()) return send_error(out, fields.status(ErrorCode::invalid_argument).error());
   if (body.contains("timeout")) {
     if (!body["timeout"].is_number_unsigned() || body["timeout"].get<uint64_t>() > 86400 * 30)
       return send_error(out, 400, "timeout must be a number of seconds");
@@ -239,7 +243,6 @@ void E2bGateway::create(const HttpRequest& req, ResponseWriter& out, client::Cli
       (std::string(field) == "metadata" ? o.metadata : o.env).emplace_back(it.key(), it.value().get<std::string>());
     }
   }
-  o.auto_pause = body.value("autoPause", false);
   auto made = as.create(o);
   if (!made) return send_error(out, made.error());
   out.send(201, kJson, json_text(created_json(*made)));
