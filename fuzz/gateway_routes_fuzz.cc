@@ -133,6 +133,10 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
       {world->nats->url(), world->nats->user(), world->nats->password(), "gateway-fuzz"});
   if (!bus) fail(bus.error().message);
   world->bus = std::move(*bus);
+  // A request whose no-responders answer is lost (the connection to
+  // nats-server dropped under load and came back) waits this long, not
+  // the default 30 s, which libFuzzer's -timeout=10 would call a hang.
+  world->bus->timeout_ms = 2000;
   auto nodes = gw::NodeDirectory::start(world->bus->connection());
   if (!nodes) fail(nodes.error().message);
   world->nodes = std::move(*nodes);
