@@ -61,8 +61,21 @@ struct Answer final : ResponseWriter {
   void abort() override {}
 };
 
+// A temporary directory, removed with everything in it (also when a
+// REQUIRE fails while the gateway is being set up).
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/soulbox-test-bodies-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl));
+    path = tmpl;
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
 struct Gateway {
-  std::string dir;
+  // Members go in reverse order: the gateway first, nats-server, then its directory.
+  TempDir dir;
   std::unique_ptr<bus::EmbeddedServer> nats;
   std::unique_ptr<client::Client> bus;
   std::unique_ptr<NodeDirectory> nodes;
@@ -71,10 +84,7 @@ struct Gateway {
   std::unique_ptr<E2bGateway> api;
 
   Gateway() {
-    char tmpl[] = "/tmp/soulbox-test-bodies-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl));
-    dir = tmpl;
-    auto server = bus::EmbeddedServer::start({dir + "/nats", "", 10000});
+    auto server = bus::EmbeddedServer::start({dir.path + "/nats", "", 10000});
     REQUIRE(server.ok());
     nats = std::move(*server);
     auto connected = client::Client::connect({nats->url(), nats->user(), nats->password(), "bodies-test"});
@@ -83,7 +93,7 @@ struct Gateway {
     auto directory = NodeDirectory::start(bus->connection());
     REQUIRE(directory.ok());
     nodes = std::move(*directory);
-    auto t = AccessTokens::load_or_create(dir + "/token.key");
+    auto t = AccessTokens::load_or_create(dir.path + "/token.key");
     REQUIRE(t.ok());
     tokens = std::move(*t);
     JwtConfig config;
@@ -94,13 +104,6 @@ struct Gateway {
     GatewayParts parts{*bus, *tokens, *nodes};
     parts.jwt = jwt.get();
     api = std::make_unique<E2bGateway>(parts, GatewayOptions{});
-  }
-  ~Gateway() {
-    api.reset();
-    nodes.reset();
-    bus.reset();
-    nats.reset();
-    std::filesystem::remove_all(dir);
   }
 
   // A control-plane request as the system tenant's admin.
