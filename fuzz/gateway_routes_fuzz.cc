@@ -123,8 +123,7 @@ class Recorder final : public gw::ResponseWriter {
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   world = new World();
-  std::string dir = soulbox_fuzz::temp_dir("gateway");
-  world->dir = dir;
+  world->dir = soulbox_fuzz::temp_dir("gateway");
   // nats-server dies with this process (PR_SET_PDEATHSIG), even on a crash.
   auto nats = EmbeddedServer::start({world->dir + "/nats", "", 10000});
   if (!nats) fail(nats.error().message);
