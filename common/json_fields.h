@@ -36,6 +36,7 @@ class JsonFields {
   }
   void read(const char* name, uint64_t& out) { read_unsigned(name, out); }
   void read(const char* name, uint32_t& out) { read_unsigned(name, out); }
+  void read(const char* name, uint16_t& out) { read_unsigned(name, out); }
   void read(const char* name, std::vector<std::string>& out) {
     const auto* v = present(name);
     if (!v) return;
@@ -57,9 +58,11 @@ class JsonFields {
   }
 
   bool ok() const { return error_.empty(); }
-  Status status() const {
+  // protocol_error for what peers wrote; invalid_argument for what a
+  // client's request says.
+  Status status(ErrorCode code = ErrorCode::protocol_error) const {
     if (ok()) return {};
-    return Error{ErrorCode::protocol_error, error_};
+    return Error{code, error_};
   }
 
  private:

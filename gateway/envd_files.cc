@@ -3,6 +3,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "common/json_fields.h"
 #include "gateway/e2b_errors.h"
 #include "gateway/e2b_json.h"
 #include "gateway/gzip.h"
@@ -141,7 +142,15 @@ void serve_filesystem_rpc(client::Client& bus, const HttpRequest& req, ResponseW
   if (body.is_discarded() || !body.is_object())
     return rpc_error(out, Error{ErrorCode::invalid_argument, "the body is not a JSON object"});
   const std::string user = rpc_user(req.header("authorization"));
-  const std::string path = in_home(user, body.value("path", ""));
+  std::string path_field, source, destination;
+  uint32_t depth = 1;
+  JsonFields fields(body, "body");
+  fields.read("path", path_field);
+  fields.read("depth", depth);
+  fields.read("source", source);
+  fields.read("destination", destination);
+  if (!fields.ok()) return rpc_error(out, fields.status(ErrorCode::invalid_argument).error());
+  const std::string path = in_home(user, path_field);
   auto entry_reply = [&](const std::string& of) {
     auto st = bus.stat(sandbox, of);
     if (!st) return rpc_error(out, st.error());
@@ -149,7 +158,6 @@ void serve_filesystem_rpc(client::Client& bus, const HttpRequest& req, ResponseW
   };
   if (method == "Stat") return entry_reply(path);
   if (method == "ListDir") {
-    const uint32_t depth = body.value("depth", 1u);
     auto entries = bus.list_dir(sandbox, path, depth ? depth : 1);
     if (!entries) return rpc_error(out, entries.error());
     json list = json::array();
@@ -163,9 +171,8 @@ void serve_filesystem_rpc(client::Client& bus, const HttpRequest& req, ResponseW
     return entry_reply(path);
   }
   if (method == "Move") {
-    const std::string to = in_home(user, body.value("destination", ""));
-    if (auto moved = bus.rename(sandbox, in_home(user, body.value("source", "")), to); !moved)
-      return rpc_error(out, moved.error());
+    const std::string to = in_home(user, destination);
+    if (auto moved = bus.rename(sandbox, in_home(user, source), to); !moved) return rpc_error(out, moved.error());
     return entry_reply(to);
   }
   if (method == "Remove") {

@@ -3,6 +3,7 @@
 #include <csignal>
 #include <nlohmann/json.hpp>
 
+#include "common/json_fields.h"
 #include "gateway/connect_frame.h"
 #include "gateway/e2b_errors.h"
 #include "gateway/e2b_json.h"
@@ -77,6 +78,24 @@ void stream_process(client::Execution& exec, const HttpRequest& req, ResponseWri
   }
 }
 
+// {"pty": {"size": {"rows": R, "cols": C}}} in a request (24 x 80 unless it says).
+Result<std::pair<uint16_t, uint16_t>> pty_size(const json& request) {
+  uint16_t rows = 24, cols = 80;
+  JsonFields outer(request, "body");
+  const json* pty = outer.object("pty");
+  if (!outer.ok()) return outer.status(ErrorCode::invalid_argument).error();
+  if (!pty) return std::make_pair(rows, cols);
+  JsonFields middle(*pty, "pty");
+  const json* size = middle.object("size");
+  if (!middle.ok()) return middle.status(ErrorCode::invalid_argument).error();
+  if (!size) return std::make_pair(rows, cols);
+  JsonFields dimensions(*size, "pty.size");
+  dimensions.read("rows", rows);
+  dimensions.read("cols", cols);
+  if (!dimensions.ok()) return dimensions.status(ErrorCode::invalid_argument).error();
+  return std::make_pair(rows, cols);
+}
+
 void process_start(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox) {
   auto fail = [&](const Error& e) { fail_stream(out, e); };
   auto request = stream_request(req.body, "Start");
@@ -84,23 +103,30 @@ void process_start(client::Client& bus, const HttpRequest& req, ResponseWriter& 
   const json& start = *request;
   if (!start.contains("process") || !start["process"].is_object())
     return fail(Error{ErrorCode::invalid_argument, "Start needs a process"});
-  const json& p = start["process"];
   ProcessSpec spec;
-  spec.argv.push_back(p.value("cmd", ""));
-  if (spec.argv[0].empty()) return fail(Error{ErrorCode::invalid_argument, "process.cmd is empty"});
-  const json args = p.value("args", json::array());
-  for (const auto& a : args)
-    if (a.is_string()) spec.argv.push_back(a.get<std::string>());
-  const json envs = p.value("envs", json::object());
-  for (auto it = envs.begin(); it != envs.end(); ++it)
-    if (it.value().is_string()) spec.env.push_back(it.key() + "=" + it.value().get<std::string>());
-  spec.cwd = p.value("cwd", "");
-  spec.stdin_open = start.value("stdin", false);
+  std::string cmd;
+  std::vector<std::string> args;
+  JsonFields process(start["process"], "process");
+  process.read("cmd", cmd);
+  process.read("args", args);
+  process.read("cwd", spec.cwd);
+  const json* envs = process.object("envs");
+  if (!process.ok()) return fail(process.status(ErrorCode::invalid_argument).error());
+  JsonFields fields(start, "Start");
+  fields.read("stdin", spec.stdin_open);
+  fields.read("tag", spec.tag);
+  if (!fields.ok()) return fail(fields.status(ErrorCode::invalid_argument).error());
+  if (cmd.empty()) return fail(Error{ErrorCode::invalid_argument, "process.cmd is empty"});
+  spec.argv.push_back(cmd);
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  if (envs)
+    for (auto it = envs->begin(); it != envs->end(); ++it)
+      if (it.value().is_string()) spec.env.push_back(it.key() + "=" + it.value().get<std::string>());
   if (start.contains("pty") && start["pty"].is_object()) {
-    const json size = start["pty"].value("size", json::object());
-    spec.pty = std::make_pair(uint16_t(size.value("rows", 24)), uint16_t(size.value("cols", 80)));
+    auto size = pty_size(start);
+    if (!size) return fail(size.error());
+    spec.pty = *size;
   }
-  spec.tag = start.value("tag", "");
   auto exec = bus.start(sandbox, spec);
   if (!exec) return fail(about_sandbox(exec.error(), sandbox));
   stream_process(**exec, req, out);
@@ -168,8 +194,15 @@ void serve_process_rpc(client::Client& bus, const HttpRequest& req, ResponseWrit
   if (!pid) return rpc_error(out, pid.error());
   Status done;
   if (method == "SendInput") {
-    const json input = body.value("input", json::object());
-    const std::string b64 = input.value("stdin", input.value("pty", ""));
+    std::string b64;  // stdin's, else pty's
+    JsonFields fields(body, "body");
+    if (const json* input = fields.object("input")) {
+      JsonFields in(*input, "input");
+      in.read("pty", b64);
+      in.read("stdin", b64);
+      if (!in.ok()) return rpc_error(out, in.status(ErrorCode::invalid_argument).error());
+    }
+    if (!fields.ok()) return rpc_error(out, fields.status(ErrorCode::invalid_argument).error());
     auto data = base64_decode(b64);
     if (!data) return rpc_error(out, data.error());
     done = bus.send_stdin(sandbox, *pid, *data);
@@ -180,8 +213,9 @@ void serve_process_rpc(client::Client& bus, const HttpRequest& req, ResponseWrit
     if (!signo) return rpc_error(out, signo.error());
     done = bus.signal(sandbox, *pid, *signo);
   } else if (method == "Update") {
-    const json size = body.value("pty", json::object()).value("size", json::object());
-    done = bus.resize(sandbox, *pid, uint16_t(size.value("rows", 24)), uint16_t(size.value("cols", 80)));
+    auto size = pty_size(body);
+    if (!size) return rpc_error(out, size.error());
+    done = bus.resize(sandbox, *pid, size->first, size->second);
   } else {
     return rpc_error(out, Error{ErrorCode::invalid_argument, "process.Process/" + method + " is not served"});
   }

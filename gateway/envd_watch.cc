@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_fields.h"
 #include "gateway/connect_frame.h"
 #include "gateway/e2b_errors.h"
 #include "gateway/e2b_json.h"
@@ -46,8 +47,12 @@ void serve_watch_dir(client::Client& bus, const HttpRequest& req, ResponseWriter
   if (!ask.contains("path") || !ask["path"].is_string())
     return fail(Error{ErrorCode::invalid_argument, "WatchDir needs a path"});
   const std::string dir = in_home(rpc_user(req.header("authorization")), ask["path"].get<std::string>());
-  const bool with_entry = ask.value("includeEntry", false);
-  auto watch = bus.watch(sandbox, dir, ask.value("recursive", false));
+  bool with_entry = false, recursive = false;
+  JsonFields fields(ask, "WatchDir");
+  fields.read("includeEntry", with_entry);
+  fields.read("recursive", recursive);
+  if (!fields.ok()) return fail(fields.status(ErrorCode::invalid_argument).error());
+  auto watch = bus.watch(sandbox, dir, recursive);
   if (!watch) return fail(about_sandbox(watch.error(), sandbox));
   const uint32_t watch_id = (*watch)->id();
   auto stop = [&] { (void)bus.unwatch(sandbox, watch_id); };

@@ -35,6 +35,31 @@ int hex_value(char c) {
   return -1;
 }
 
+// The server's limits on what one request may be.
+void set_limits(http::request_parser<http::string_body>& parser, size_t max_body_bytes) {
+  parser.body_limit(max_body_bytes);
+  parser.header_limit(16 * 1024);
+}
+
+// What handlers see of a parsed request.
+HttpRequest request_of(http::request<http::string_body>& req, const std::string& peer) {
+  HttpRequest r;
+  r.method = std::string(req.method_string());
+  r.target = std::string(req.target());
+  const auto q = r.target.find('?');
+  auto path = percent_decode(r.target.substr(0, q));
+  r.path = path ? *path : r.target.substr(0, q);
+  if (q != std::string::npos) r.query = parse_query(r.target.substr(q + 1));
+  for (const auto& field : req) {
+    std::string name(field.name_string());
+    for (auto& c : name) c = char(std::tolower(static_cast<unsigned char>(c)));
+    r.headers[name] = std::string(field.value());
+  }
+  r.body = std::move(req.body());
+  r.peer = peer;
+  return r;
+}
+
 template <class Stream>
 class Writer final : public ResponseWriter {
  public:
@@ -190,7 +215,6 @@ class BeastServer final : public HttpServer {
     // shutdown() of the listening socket is (it returns EINVAL).
     ::shutdown(acceptor_.native_handle(), SHUT_RDWR);
     if (accept_thread_.joinable()) accept_thread_.join();
-    beast::error_code ec;
     std::unique_lock<std::mutex> lock(mu_);
     for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
     cv_.wait(lock, [&] { return connections_ == 0; });
@@ -287,8 +311,7 @@ class BeastServer final : public HttpServer {
     beast::flat_buffer buffer;
     while (!stopping_) {
       http::request_parser<http::string_body> parser;
-      parser.body_limit(options_.max_body_bytes);
-      parser.header_limit(16 * 1024);
+      set_limits(parser, options_.max_body_bytes);
       http::read(stream, buffer, parser, ec);
       if (ec == http::error::body_limit) {
         Writer<Stream>(stream, 11, false)
@@ -315,24 +338,6 @@ class BeastServer final : public HttpServer {
       if (!writer.done()) writer.send(500, "application/json", R"({"code":500,"message":"no response"})");
       if (!writer.ok() || !req.keep_alive()) return;
     }
-  }
-
-  static HttpRequest request_of(http::request<http::string_body>& req, const std::string& peer) {
-    HttpRequest r;
-    r.method = std::string(req.method_string());
-    r.target = std::string(req.target());
-    const auto q = r.target.find('?');
-    auto path = percent_decode(r.target.substr(0, q));
-    r.path = path ? *path : r.target.substr(0, q);
-    if (q != std::string::npos) r.query = parse_query(r.target.substr(q + 1));
-    for (const auto& field : req) {
-      std::string name(field.name_string());
-      for (auto& c : name) c = char(std::tolower(static_cast<unsigned char>(c)));
-      r.headers[name] = std::string(field.value());
-    }
-    r.body = std::move(req.body());
-    r.peer = peer;
-    return r;
   }
 
   HttpServerOptions options_;
@@ -366,6 +371,23 @@ Result<std::string> percent_decode(const std::string& s) {
     i += 2;
   }
   return out;
+}
+
+Result<HttpRequest> parse_http_request(const std::string& raw, size_t max_body_bytes) {
+  http::request_parser<http::string_body> parser;
+  set_limits(parser, max_body_bytes);
+  parser.eager(true);
+  beast::error_code ec;
+  asio::const_buffer rest(raw.data(), raw.size());
+  while (!parser.is_done() && rest.size() > 0) {
+    const size_t used = parser.put(rest, ec);
+    rest += used;
+    if (ec == http::error::need_more && used > 0) ec = {};
+    if (ec) break;
+  }
+  if (!parser.is_done() && (!ec || ec == http::error::need_more)) parser.put_eof(ec);
+  if (ec || !parser.is_done()) return Error{ErrorCode::invalid_argument, "malformed HTTP request: " + ec.message()};
+  return request_of(parser.get(), "");
 }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::start(const HttpServerOptions& options, HttpHandler handler) {

@@ -82,6 +82,10 @@ class HttpServer {
   virtual uint16_t port() const = 0;
 };
 
+// One whole request from its bytes, parsed and converted as the server does
+// (same limits); invalid_argument when malformed, cut short or over a limit.
+// The server reads from its socket; tests and fuzz/ use this.
+Result<HttpRequest> parse_http_request(const std::string& raw, size_t max_body_bytes = 64 << 20);
 // "%2Fhome%2Fuser" -> "/home/user" ('+' stays '+'); nullopt-like error on bad escapes.
 Result<std::string> percent_decode(const std::string& s);
 // A whole-number query parameter from 0 to `max`; `fallback` when absent

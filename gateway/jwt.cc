@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "common/base64.h"
+#include "common/json_fields.h"
 #include "gateway/json_text.h"
 
 namespace soulbox::gateway {
@@ -171,8 +172,11 @@ Result<JwtIdentity> JwtVerifier::verify(const std::string& token, int64_t now) c
   const json header = json::parse(*header_raw, nullptr, false);
   const json claims = json::parse(*payload_raw, nullptr, false);
   if (!header.is_object() || !claims.is_object()) return denied("header and payload must be JSON objects");
-  const std::string alg = header.value("alg", "");
-  const std::string kid = header.value("kid", "");
+  std::string alg, kid;
+  JsonFields header_fields(header, "header");
+  header_fields.read("alg", alg);
+  header_fields.read("kid", kid);
+  if (!header_fields.ok()) return denied(header_fields.status().error().message);
   const std::string signed_part = token.substr(0, dot2);
   bool ok = false;
   if (alg == "HS256") {
@@ -198,10 +202,13 @@ Result<JwtIdentity> JwtVerifier::verify(const std::string& token, int64_t now) c
   }
   if (!ok) return denied("bad signature");
 
+  // NumericDate: seconds, maybe fractional; kept to what int64 holds with room for the leeway.
   auto number = [&](const char* name) -> Result<int64_t> {
     if (!claims.contains(name)) return int64_t(0);
     if (!claims[name].is_number()) return denied(std::string(name) + " is not a number");
-    return claims[name].get<int64_t>();
+    const double seconds = claims[name].get<double>();
+    if (!(seconds > -1e15 && seconds < 1e15)) return denied(std::string(name) + " is out of range");
+    return int64_t(seconds);
   };
   auto exp = number("exp");
   auto nbf = number("nbf");
@@ -210,8 +217,10 @@ Result<JwtIdentity> JwtVerifier::verify(const std::string& token, int64_t now) c
   if (*exp + config_.leeway_s < now) return denied("expired");
   if (*nbf && *nbf - config_.leeway_s > now) return denied("not valid yet (nbf)");
   JwtIdentity who;
-  who.issuer = claims.value("iss", "");
-  who.subject = claims.value("sub", "");
+  JsonFields claim_fields(claims, "claims");
+  claim_fields.read("iss", who.issuer);
+  claim_fields.read("sub", who.subject);
+  if (!claim_fields.ok()) return denied(claim_fields.status().error().message);
   who.expires_unix_s = *exp;
   if (!config_.issuer.empty() && who.issuer != config_.issuer) return denied("issuer '" + who.issuer + "' not trusted");
   if (!config_.audience.empty()) {

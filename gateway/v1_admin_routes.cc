@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bus/subjects.h"
+#include "common/json_fields.h"
 #include "gateway/e2b_errors.h"
 #include "gateway/e2b_gateway.h"
 #include "gateway/json_text.h"
@@ -107,13 +108,17 @@ void E2bGateway::admin(const HttpRequest& req, ResponseWriter& out, const Caller
         return send_error(out, 400, std::string(field) + " must be a number from 0 (unlimited) up");
     if (body.contains("maxConcurrent") && body["maxConcurrent"].get<double>() > 4294967295.0)
       return send_error(out, 400, "maxConcurrent is too large");
+    bool audit_redact = false;
+    JsonFields fields(body, "body");
+    fields.read("auditRedact", audit_redact);
+    if (!fields.ok()) return send_error(out, fields.status(ErrorCode::invalid_argument).error());
     auto r = tenant_call(bus_, caller.principal, "upsert", [&](flatbuffers::FlatBufferBuilder& fbb) {
       return std::make_pair(
           bp::Body::TenantUpsert,
           bp::CreateTenantUpsert(fbb, fbb.CreateString(tenant), body.value("maxConcurrent", 0u),
                                  body.value("maxTotal", uint64_t(0)), body.value("maxCpus", 0.0f),
                                  body.value("maxMemoryBytes", uint64_t(0)), body.value("auditRetentionS", uint64_t(0)),
-                                 body.value("auditRedact", false), body.value("maxStorageBytes", uint64_t(0)))
+                                 audit_redact, body.value("maxStorageBytes", uint64_t(0)))
               .Union());
     });
     if (!r) return fail(r.error());

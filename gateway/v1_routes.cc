@@ -2,6 +2,7 @@
 // plane. So far: a sandbox's process logs.
 #include <nlohmann/json.hpp>
 
+#include "common/json_fields.h"
 #include "gateway/e2b_errors.h"
 #include "gateway/e2b_gateway.h"
 #include "gateway/e2b_json.h"
@@ -60,14 +61,17 @@ void E2bGateway::sign_file_url(const HttpRequest& req, ResponseWriter& out, clie
   const json body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
   if (body.is_discarded() || !body.is_object() || !body.contains("path") || !body["path"].is_string())
     return send_error(out, 400, "body must be {\"path\": ..., \"operation\": \"read\"|\"write\", ...}");
-  const std::string user = body.value("user", "user");
+  std::string user = "user", operation = "read";
+  int64_t lifetime = 300;
+  bool single_use = false;
+  JsonFields fields(body, "body");
+  fields.read("user", user);
+  fields.read("operation", operation);
+  fields.read("expires_in", lifetime);
+  fields.read("single_use", single_use);
+  if (!fields.ok()) return send_error(out, fields.status(ErrorCode::invalid_argument).error());
   if (user != "user" && user != "root") return send_error(out, 400, "user must be user or root");
   const std::string path = in_home(user, body["path"].get<std::string>());
-  const std::string operation = body.value("operation", "read");
-  if (!body.value("expires_in", json(300)).is_number_integer())
-    return send_error(out, 400, "expires_in must be a whole number of seconds");
-  const int64_t lifetime = body.value("expires_in", int64_t(300));
-  const bool single_use = body.value("single_use", false);
   Status allowed;
   if (operation == "read") {
     auto st = as.stat(id, path);

@@ -19,8 +19,8 @@ PACKAGES=(
   python3-numpy python3-pandas python3-matplotlib python3-pil
   # Java code contexts (the source launcher and JShell: a JDK, not a JRE)
   openjdk-17-jdk-headless
-  # checks
-  clang-format git curl openssl
+  # checks (clang: libFuzzer for fuzz/run.sh)
+  clang-format clang git curl openssl
 )
 
 missing=()

@@ -523,7 +523,7 @@ void TenantService::on_request(const bus::Message& m) {
     Quota q;
     q.max_concurrent = u->max_concurrent();
     q.max_total = u->max_total();
-    q.max_cpus = u->max_cpus();
+    q.max_cpus = double(u->max_cpus());  // the bus carries a float
     q.max_memory_bytes = u->max_memory_bytes();
     q.max_storage_bytes = u->max_storage_bytes();
     auto r = upsert(u->tenant()->str(), q, AuditPolicy{u->audit_retention_s(), u->audit_redact()}, principal);

@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "common/base64.h"
@@ -100,6 +101,37 @@ TEST_CASE("JWTs with a bad signature, alg, time, issuer, audience or claims are 
   c = claims();
   c["exp"] = kNow - 20;  // within the leeway
   CHECK(v->verify(hs256({{"alg", "HS256"}}, c), kNow).ok());
+}
+
+// Found by fuzz/jwt_fuzz.cc: a header or claim of the wrong type threw
+// (nlohmann's value()), and the gateway answered 500 to an unauthenticated
+// request; an exp beyond int64 was undefined behaviour. Each is a refusal.
+TEST_CASE("JWT headers and claims of the wrong type are refused, never thrown", "[gateway][jwt][fuzz]") {
+  auto v = verifier();
+  auto refused = [&](const std::string& token, const std::string& why) {
+    INFO(token);
+    Result<JwtIdentity> r = Error{ErrorCode::internal, "not run"};
+    CHECK_NOTHROW(r = v->verify(token, kNow));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == ErrorCode::permission_denied);
+    CHECK(r.error().message.find(why) != std::string::npos);
+  };
+  refused(hs256({{"alg", 1}}, claims()), "alg");
+  refused(hs256({{"alg", "HS256"}, {"kid", json::array()}}, claims()), "kid");
+  for (const char* field : {"iss", "sub"}) {
+    auto c = claims();
+    c[field] = 42;
+    refused(hs256({{"alg", "HS256"}}, c), field);
+  }
+  auto c = claims();
+  c["exp"] = 1e300;
+  refused(hs256({{"alg", "HS256"}}, c), "exp is out of range");
+  c = claims();
+  c["nbf"] = -1e300;
+  refused(hs256({{"alg", "HS256"}}, c), "nbf is out of range");
+  c = claims();
+  c["exp"] = std::numeric_limits<int64_t>::max();  // + the leeway overflowed
+  refused(hs256({{"alg", "HS256"}}, c), "exp is out of range");
 }
 
 TEST_CASE("a JWKS file with bad keys is refused at load", "[gateway][jwt]") {
