@@ -5,7 +5,6 @@
 #include <nlohmann/json.hpp>
 
 #include "bus/subjects.h"
-#include "common/json_fields.h"
 #include "gateway/code_interpreter.h"
 #include "gateway/create_request.h"
 #include "gateway/e2b_errors.h"
