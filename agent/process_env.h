@@ -8,7 +8,7 @@
 
 namespace soulbox::agent {
 
-// Minimal, predictable environment (PERF-NOTES: host variables such as
+// Minimal, predictable environment (measured: host variables such as
 // NODE_EXTRA_CA_CERTS cost interpreters tens of ms and leak host details).
 std::vector<std::string> default_env(const UserIdentity& user, bool pty);
 

@@ -1,4 +1,4 @@
-// E2B's code-interpreter API (the sandbox's port 49999, E2B-PROTOCOL.md §5)
+// E2B's code-interpreter API (the sandbox's port 49999, docs/code-interpreter.md)
 // over the bus's code contexts: POST /execute streams a cell's events as
 // newline-delimited JSON; /contexts creates, lists, restarts and removes
 // contexts; POST /contexts/{id}/interrupt is SoulBox's own.

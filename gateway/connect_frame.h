@@ -30,7 +30,7 @@ Result<std::vector<ConnectMessage>> parse_connect_frames(const std::string& body
 // invalid_argument naming `method` otherwise.
 Result<nlohmann::json> stream_request(const std::string& body, const std::string& method);
 // A stream that cannot start still answers 200, its only frame the
-// end-of-stream error (E2B-PROTOCOL.md §4.1).
+// end-of-stream error (Connect protocol).
 void fail_stream(ResponseWriter& out, const Error& e);
 
 }  // namespace soulbox::gateway

@@ -91,7 +91,7 @@ void E2bGateway::handle(const HttpRequest& req, ResponseWriter& out) {
 }
 
 void E2bGateway::route(const HttpRequest& req, ResponseWriter& out) {
-  // The in-sandbox API is told apart by its headers (E2B-PROTOCOL.md §1).
+  // The in-sandbox API is told apart by its headers (as E2B defines them).
   if (!req.header("e2b-sandbox-id").empty() || !req.header("e2b-sandbox-port").empty())
     return in_sandbox(req, out, req.header("e2b-sandbox-id"));
   // E2B's direct URLs name the sandbox in the host: <port>-<id>.<domain>

@@ -1,4 +1,4 @@
-// E2B's public API on SoulBox (../shared/E2B-PROTOCOL.md): the control
+// E2B's public API on SoulBox (docs/gateway.md): the control
 // plane (/sandboxes, /v2/sandboxes) authenticated by API key, and the
 // in-sandbox API routed by the E2b-Sandbox-Id / E2b-Sandbox-Port headers and
 // authenticated by the sandbox's access token. Every request becomes bus
@@ -26,7 +26,7 @@
 namespace soulbox::gateway {
 
 struct GatewayOptions {
-  std::string envd_version = "0.6.13";  // what the SDKs' version gates see (E2B-PROTOCOL.md §4.4)
+  std::string envd_version = "0.6.13";  // what the SDKs' version gates see (E2B protocol: envd version gates)
   std::string version = "0.1.0";        // SoulBox's, on GET /version
   int auth_cache_ms = 2000;             // a revoked key works at most this much longer here
   double rate_per_s = 0;                // per caller on the control plane; 0: unlimited

@@ -1,6 +1,6 @@
 // The control plane's routes about sandboxes beyond create: list with
 // filters and X-Next-Token paging, pause, connect (resuming a paused one),
-// and metrics (E2B-PROTOCOL.md §3).
+// and metrics (docs/gateway.md).
 #include <algorithm>
 #include <nlohmann/json.hpp>
 

@@ -1,5 +1,5 @@
 // filesystem.Filesystem/WatchDir: a Connect server stream of the changes
-// under a directory, as E2B's envd sends them (E2B-PROTOCOL.md §4.2).
+// under a directory, as E2B's envd sends them.
 #pragma once
 #include <string>
 

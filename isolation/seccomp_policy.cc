@@ -160,7 +160,7 @@ Result<SeccompProgram> build_seccomp_program() {
   if (int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS); rc != 0)
     return sys_error("seccomp_attr_set BADARCH", -rc);
   if (int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0); rc != 0) return sys_error("seccomp_attr_set NNP", -rc);
-  // Binary-tree dispatch keeps install and per-call cost low (PERF-NOTES 4).
+  // Binary-tree dispatch keeps install and per-call cost low (bench/RESULTS.md).
   (void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
   if (int rc = add_rules(ctx); rc != 0) return sys_error("seccomp policy", -rc);
   auto body = export_bpf(ctx);
