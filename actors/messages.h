@@ -1,5 +1,5 @@
 // What actors send each other: atoms and the few custom types, declared once
-// (STACK.md §4: atoms <= 10 characters, 0.17 inspect syntax).
+// (docs/stack-notes.md S8: atoms <= 10 characters, 0.17 inspect syntax).
 #pragma once
 #include <caf/all.hpp>
 #include <memory>

@@ -125,7 +125,7 @@ void bench_agent_level(const Config& c) {
   (void)sb->destroy();
 
   // Pinned: the sandbox (and its agent and kernel) inherit the affinity, so
-  // wake-ups stay on one CPU (measured on this VM).
+  // wake-ups stay on one CPU (docs/stack-notes.md S11).
   cpu_set_t all, one;
   ::sched_getaffinity(0, sizeof all, &all);
   CPU_ZERO(&one);

@@ -186,7 +186,7 @@ std::pair<Summary, Summary> exec_rounds(int rounds, AgentClient& client) {
 
 // Exec round trips with the benchmark (and so the sandbox it creates, which
 // inherits the affinity) on one CPU: wake-ups stay on that CPU instead of
-// paying 45-90 µs for an inter-processor interrupt (measured on this VM).
+// paying 45-90 µs for an inter-processor interrupt (docs/stack-notes.md S11).
 std::pair<Summary, Summary> exec_pinned(const Config& c, isolation::Runtime& rt) {
   cpu_set_t all, one;
   ::sched_getaffinity(0, sizeof all, &all);

@@ -1,7 +1,7 @@
 // One NATS connection per process. Only bus/ includes nats.h.
 //
 // Handlers run on nats.c's threads: they get a copy of the message and must
-// hand it to an actor, never touch actor state (STYLE.md 13).
+// hand it to an actor, never touch actor state (docs/stack-notes.md S7).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -53,7 +53,7 @@ class Connection {
   virtual Result<std::unique_ptr<Subscription>> subscribe(const std::string& subject, const std::string& queue_group,
                                                           Handler handler) = 0;
   // Waits until the server has processed everything sent so far (so a new
-  // subscription is live before anyone sends to it: STACK.md P9).
+  // subscription is live before anyone sends to it: docs/stack-notes.md S6).
   virtual Status flush(int timeout_ms) = 0;
   virtual bool connected() const = 0;
   virtual uint64_t reconnects() const = 0;

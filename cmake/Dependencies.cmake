@@ -10,7 +10,7 @@ macro(soulbox_require found what debian_pkg)
   endif()
 endmacro()
 
-# CAF 0.17: Debian ships neither a CMake config nor a .pc file (STACK.md P-CAF).
+# CAF 0.17: Debian ships neither a CMake config nor a .pc file (docs/stack-notes.md S2).
 find_path(CAF_INCLUDE_DIR caf/all.hpp)
 find_library(CAF_CORE_LIBRARY caf_core)
 soulbox_require(CAF_INCLUDE_DIR "the C++ Actor Framework headers" libcaf-dev)
@@ -24,7 +24,7 @@ add_library(CAF::core SHARED IMPORTED)
 set_target_properties(CAF::core PROPERTIES IMPORTED_LOCATION "${CAF_CORE_LIBRARY}"
   INTERFACE_INCLUDE_DIRECTORIES "${CAF_INCLUDE_DIR}" INTERFACE_LINK_LIBRARIES Threads::Threads)
 
-# cnats: Debian's cnats-config.cmake references files it does not ship (STACK.md P1).
+# cnats: Debian's cnats-config.cmake references files it does not ship (docs/stack-notes.md S1).
 pkg_check_modules(NATS IMPORTED_TARGET GLOBAL libnats>=3.4)
 soulbox_require(NATS_FOUND "the NATS C client" libnats-dev)
 add_library(cnats::nats ALIAS PkgConfig::NATS)
@@ -37,7 +37,7 @@ soulbox_require(FlatBuffers_FOUND "FlatBuffers 2.0.8" "libflatbuffers-dev flatbu
 pkg_check_modules(SECCOMP IMPORTED_TARGET libseccomp>=2.5)
 soulbox_require(SECCOMP_FOUND "libseccomp" libseccomp-dev)
 
-find_package(RocksDB 7.8 CONFIG QUIET)   # use RocksDB::rocksdb-shared (STACK.md P4)
+find_package(RocksDB 7.8 CONFIG QUIET)   # use RocksDB::rocksdb-shared (docs/stack-notes.md S3)
 soulbox_require(RocksDB_FOUND "RocksDB" librocksdb-dev)
 find_package(fmt 9 CONFIG QUIET)
 soulbox_require(fmt_FOUND "fmt" libfmt-dev)
@@ -45,7 +45,7 @@ find_package(spdlog 1.10 CONFIG QUIET)
 soulbox_require(spdlog_FOUND "spdlog" libspdlog-dev)
 find_package(Catch2 2.13 CONFIG QUIET)
 soulbox_require(Catch2_FOUND "Catch2 v2" catch2)
-find_package(Boost 1.74 QUIET)           # header-only; no COMPONENTS (STACK.md P5)
+find_package(Boost 1.74 QUIET)           # header-only; no COMPONENTS (docs/stack-notes.md S4)
 soulbox_require(Boost_FOUND "Boost (Beast/Asio)" libboost-dev)
 find_package(OpenSSL QUIET)
 soulbox_require(OPENSSL_FOUND "OpenSSL" libssl-dev)

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   # toolchain
   g++ cmake ninja-build pkg-config ccache
-  # the fixed stack (STACK.md)
+  # the fixed stack (docs/stack-notes.md)
   libcaf-dev libnats-dev nats-server flatbuffers-compiler libflatbuffers-dev
   libseccomp-dev librocksdb-dev libspdlog-dev libfmt-dev catch2
   libboost-dev libcli11-dev nlohmann-json3-dev libssl-dev zlib1g-dev

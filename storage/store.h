@@ -40,7 +40,7 @@ class Store {
 
   // `sync`: fsync the WAL before returning (lifecycle and audit writes).
   // Without it a write survives a process crash (the WAL is in the page
-  // cache), not an OS crash (STACK.md §7).
+  // cache), not an OS crash (docs/stack-notes.md S9).
   virtual Status write(const std::vector<Write>& writes, bool sync) = 0;
   virtual Status put(Family family, const std::string& key, const std::string& value, bool sync) = 0;
   virtual Result<std::optional<std::string>> get(Family family, const std::string& key) = 0;

@@ -131,7 +131,7 @@ Result<OwnedFrame> AgentClient::read_frame(int timeout_ms) {
 }
 
 // Answers usually arrive within tens of microseconds; sleeping in poll() and
-// being woken from another CPU costs 45-90 µs on VMs (measured here), so
+// being woken from another CPU costs 45-90 µs on VMs (docs/stack-notes.md S11), so
 // poll without blocking for a short while first.
 bool AgentClient::spin_for_frame() {
   if (spin_us_ <= 0) return false;

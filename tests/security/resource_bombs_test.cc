@@ -1,7 +1,7 @@
 // Hostile programs that try to exhaust the host. Each test asserts that the
 // attack was contained, that a neighbour sandbox still works, and that the
 // teardown left nothing behind. Every bomb is bounded in size so a broken
-// sandbox cannot take the host down (see DEVELOPERS.md).
+// sandbox cannot take the host down (docs/SECURITY.md, how it is tested).
 #include <catch2/catch.hpp>
 #include <thread>
 
