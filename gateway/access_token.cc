@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "common/hex.h"
+#include "common/hmac.h"
 
 namespace soulbox::gateway {
 namespace {
@@ -38,19 +39,11 @@ Result<std::unique_ptr<AccessTokens>> AccessTokens::load_or_create(const std::st
 }
 
 std::string AccessTokens::token_for(const std::string& sandbox_id) const {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  HMAC(EVP_sha256(), key_.data(), int(key_.size()), reinterpret_cast<const unsigned char*>(sandbox_id.data()),
-       sandbox_id.size(), mac, &n);
-  return "sbt_" + hex_encode(mac, n);
+  return "sbt_" + hex_encode(hmac_sha256(key_, sandbox_id));
 }
 
 std::string AccessTokens::derive_key(const std::string& purpose) const {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  HMAC(EVP_sha256(), key_.data(), int(key_.size()), reinterpret_cast<const unsigned char*>(purpose.data()),
-       purpose.size(), mac, &n);
-  return std::string(reinterpret_cast<char*>(mac), n);
+  return hmac_sha256(key_, purpose);
 }
 
 bool AccessTokens::check(const std::string& sandbox_id, const std::string& token) const {

@@ -10,6 +10,7 @@
 
 #include "common/base64.h"
 #include "common/hex.h"
+#include "common/hmac.h"
 #include "common/percent_encode.h"
 
 namespace soulbox::gateway {
@@ -67,11 +68,7 @@ std::string SignedUrls::signature(const std::string& sandbox, const std::string&
   std::string text;
   for (const std::string* field : {&sandbox, &path, &operation, &user, &expiration, &nonce})
     text += std::to_string(field->size()) + ":" + *field + ";";
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  HMAC(EVP_sha256(), url_key_.data(), int(url_key_.size()), reinterpret_cast<const unsigned char*>(text.data()),
-       text.size(), mac, &n);
-  return kSignaturePrefix + hex_encode(mac, n);
+  return kSignaturePrefix + hex_encode(hmac_sha256(url_key_, text));
 }
 
 Result<SignedUrls::Issued> SignedUrls::issue(const std::string& sandbox, const std::string& path,

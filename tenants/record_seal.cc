@@ -1,10 +1,9 @@
 #include "tenants/record_seal.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "common/hex.h"
+#include "common/hmac.h"
 
 namespace soulbox::tenants {
 namespace {
@@ -14,14 +13,6 @@ constexpr size_t kMagicSize = sizeof(kMagic) - 1;
 constexpr size_t kHexSize = 64;
 
 }  // namespace
-
-std::string hmac_sha256(const std::string& key, const std::string& data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), int(key.size()), reinterpret_cast<const unsigned char*>(data.data()), data.size(), out,
-       &len);
-  return std::string(reinterpret_cast<const char*>(out), len);
-}
 
 std::string RecordSeal::seal(const std::string& record_json) const {
   return kMagic + hex_encode(hmac_sha256(key_, record_json)) + "\n" + record_json;

@@ -10,8 +10,6 @@
 
 namespace soulbox::tenants {
 
-std::string hmac_sha256(const std::string& key, const std::string& data);
-
 // What the seal's key is derived for (SecretBox::derive_key).
 inline constexpr const char* kRecordSealPurpose = "soulbox tenant record seal v1";
 

@@ -8,7 +8,7 @@
 #include <fstream>
 
 #include "common/base64.h"
-#include "tenants/record_seal.h"
+#include "common/hmac.h"
 
 namespace soulbox::tenants {
 namespace {
