@@ -59,7 +59,7 @@ class FrameReader {
     const uint32_t n = p[0] | (p[1] << 8) | (p[2] << 16) | (uint32_t(p[3]) << 24);
     if (n > kMaxFrameBytes || n < 8) return Status::bad_frame;
     if (left < 4 + size_t(n)) return Status::need_more;
-    const auto* body = reinterpret_cast<const uint8_t*>(buf_.data() + begin + 4);
+    const uint8_t* body = aligned(reinterpret_cast<const uint8_t*>(buf_.data() + begin + 4), n);
     flatbuffers::Verifier verifier(body, n, /*max_depth=*/16, /*max_tables=*/100000);
     if (!VerifyFrameBuffer(verifier)) return Status::bad_frame;
     frame = GetFrame(body);
@@ -79,6 +79,18 @@ class FrameReader {
   uint64_t bytes_moved() const { return bytes_moved_; }
 
  private:
+  // FlatBuffers reads scalars in place, so the body must start on an address
+  // aligned for its widest scalar. Frames the project encodes keep it so
+  // (their sizes are multiples of the builder's alignment); after a hostile
+  // odd-length frame the body is copied to aligned scratch memory, which
+  // costs a copy of that frame only.
+  const uint8_t* aligned(const uint8_t* body, uint32_t n) {
+    if (reinterpret_cast<uintptr_t>(body) % alignof(uint64_t) == 0) return body;
+    scratch_.resize((n + sizeof(uint64_t) - 1) / sizeof(uint64_t));
+    std::memcpy(scratch_.data(), body, n);
+    return reinterpret_cast<const uint8_t*>(scratch_.data());
+  }
+
   void compact() {
     const size_t left = buf_.size() - end_;
     if (end_ == 0 || left > end_) return;  // moving now would cost more than it frees
@@ -88,7 +100,8 @@ class FrameReader {
   }
 
   std::string buf_;
-  size_t begin_ = 0, end_ = 0;  // the frame last returned; unread bytes start at end_
+  std::vector<uint64_t> scratch_;  // an unaligned frame's body, copied
+  size_t begin_ = 0, end_ = 0;     // the frame last returned; unread bytes start at end_
   uint64_t bytes_moved_ = 0;
 };
 

@@ -77,3 +77,26 @@ TEST_CASE("a flood of small frames is parsed with linear work", "[unit][protocol
     CHECK(reader.bytes_moved() <= flood.size());  // each byte moved at most once
   }
 }
+
+// FlatBuffers reads scalars in place, so a frame's bytes must start on an
+// aligned address. A hostile agent sends a frame whose length is not a
+// multiple of 4 (a valid buffer plus a trailing byte): the next frame then
+// starts at an odd offset in the reader's buffer, and reading it in place
+// was a misaligned load (UBSan found it in the agent_frame fuzz target).
+TEST_CASE("a frame after an odd-length one is read from an aligned address", "[unit][protocol]") {
+  std::string first = hello_frame();
+  first.push_back('\0');  // the body grows by one byte, still a valid buffer
+  first[0] = char(first[0] + 1);
+  const std::string stream = first + hello_frame();
+  ap::FrameReader reader;
+  reader.append(stream.data(), stream.size());
+  const ap::Frame* frame = nullptr;
+  for (int i = 0; i < 2; ++i) {
+    REQUIRE(reader.next(frame) == ap::FrameReader::Status::frame);
+    // The root table starts with a 4-byte vtable offset.
+    CHECK(reinterpret_cast<uintptr_t>(frame) % alignof(uint32_t) == 0);
+    CHECK(frame->body_as_Hello()->protocol_version() == ap::kProtocolVersion);
+  }
+  // What the host keeps of it is the bytes as they came.
+  CHECK(reader.last_frame_encoded() == hello_frame());
+}
