@@ -1,12 +1,13 @@
 #include "actors/audit_actor.h"
 
 #include "actors/node_context.h"
+#include "audit/audit_outbox.h"
 #include "common/log.h"
 
 namespace soulbox::actors {
 
-caf::behavior audit_actor(caf::event_based_actor* self, std::shared_ptr<audit::AuditLog> log, RetentionLookup retention,
-                          caf::timespan retention_every) {
+caf::behavior audit_actor(caf::event_based_actor* self, std::shared_ptr<audit::AuditLog> log, storage::Store* store,
+                          RetentionLookup retention, caf::timespan retention_every) {
   self->send(self, retention_atom::value);
   return {
       [=](stop_atom, const std::string&) { self->quit(); },
@@ -19,6 +20,11 @@ caf::behavior audit_actor(caf::event_based_actor* self, std::shared_ptr<audit::A
             logger("audit")->info("retention: erased the content of {} event(s)", *erased);
         }
         self->delayed_send(self, retention_every, retention_atom::value);
+      },
+      [=](outbox_atom) {
+        // Several notices may find one entry: the first drain takes it.
+        if (auto drained = audit::drain_outbox(*store, *log); !drained)
+          logger("audit")->error("audit outbox: {} (retried at the next event or start)", drained.error().message);
       },
       [=](audit_atom, const audit::Event& event) {
         if (auto r = log->append(event); !r)

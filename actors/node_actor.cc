@@ -9,11 +9,14 @@
 #include "actors/audit_actor.h"
 #include "actors/node_status.h"
 #include "actors/pty_budget.h"
+#include "actors/quota_intent.h"
 #include "actors/sandbox_actor.h"
 #include "actors/sandbox_record.h"
 #include "actors/template_catalog.h"
+#include "audit/audit_outbox.h"
 #include "bus/handler_guard.h"
 #include "bus/subjects.h"
+#include "common/crash_point.h"
 #include "common/log.h"
 #include "isolation/sandbox_spec.h"
 #include "messages/bus_codec.h"
@@ -172,6 +175,55 @@ void audit_secret(Self* self, const std::string& tenant, const std::string& prin
   audit_node_event(self, tenant, principal, "secret.read", "secret/" + tenant + "/" + name, ok);
 }
 
+// Spends a create's quota on its tenant's usage, its intent recorded first
+// (actors/quota_intent.h). No tenant (or no tenant service): nothing is
+// spent and the intent's change is empty.
+Result<QuotaIntent> spend_quota(Self* self, const std::string& tenant, const tenants::SandboxAsk& ask,
+                                const std::string& principal, const std::string& request_id) {
+  auto& st = self->state;
+  QuotaIntent intent{"", tenant, principal, ask, 0};
+  if (tenant.empty() || !st.ctx->tenants) return intent;
+  const std::string change = quota_spend_change(tenant, request_id);
+  bool recorded = false;
+  auto spent = st.ctx->tenants->spend(tenant, ask, principal, change, [&](uint64_t after_seq) -> Status {
+    intent.change = change;
+    intent.after_seq = after_seq;
+    recorded = true;
+    // Unsynced: it must survive the process, as the spend does, not the machine.
+    auto written = st.ctx->store->write({intent_write(intent)}, /*sync=*/false);
+    crash_point("sandbox.create.before_spend");
+    return written;
+  });
+  crash_point("sandbox.create.after_spend");
+  if (!spent) {
+    // Refused by the quota: nothing was stored. Any other failure (a
+    // timeout) may have stored it: the intent stays for the next start.
+    if (recorded && spent.error().code == ErrorCode::resource_exhausted)
+      (void)st.ctx->store->write({intent_delete(change)}, /*sync=*/false);
+    return spent.error();
+  }
+  return intent;
+}
+
+// A create that failed after spending: the quota goes back (tagged, so a
+// restart can tell), then the failed create's audit event and the end of
+// the intent are written in one batch.
+void undo_quota(Self* self, const QuotaIntent& intent, const std::string& why) {
+  auto& st = self->state;
+  if (intent.change.empty()) return;
+  if (auto given = st.ctx->tenants->release(intent.tenant, intent.ask, quota_undo_change(intent.change)); !given) {
+    logger("node")->error("quota of a failed create of '{}' not given back yet (at the next start): {}", intent.tenant,
+                          given.error().message);
+    return;
+  }
+  std::vector<storage::Write> writes{intent_delete(intent.change)};
+  // Spent and given back: replay counts it in created_total like the live usage.
+  if (st.ctx->audit) writes.push_back(audit::outbox_write(failed_create_event(intent, st.ctx->settings.node_id, why)));
+  if (auto written = st.ctx->store->write(writes, /*sync=*/false); !written)
+    logger("node")->error("failed create of '{}' not recorded: {}", intent.tenant, written.error().message);
+  if (st.ctx->audit) self->send(st.ctx->audit, outbox_atom::value);
+}
+
 // The answer to a repeated create: the sandbox the first request made.
 void reply_existing(Self* self, const std::string& reply_to, const std::string& request_id, const std::string& id) {
   auto value = self->state.ctx->store->get(storage::Family::sandboxes, id);
@@ -266,11 +318,12 @@ void on_create(Self* self, const bus::Message& m, const bp::Envelope& env, const
   if (c->memory_bytes()) ask.memory_bytes = c->memory_bytes();
   if (c->cpus() > 0) ask.cpus = c->cpus();
   if (c->disk_bytes()) ask.disk_bytes = c->disk_bytes();
-  if (!tenant.empty() && st.ctx->tenants)
-    if (auto spent = st.ctx->tenants->spend(tenant, ask, str(env.principal())); !spent) {
-      publish(self, m.reply, bp::error_reply(request_id, spent.error().code, spent.error().message));
-      return;
-    }
+  auto intent = spend_quota(self, tenant, ask, str(env.principal()), request_id);
+  if (!intent) {
+    publish(self, m.reply, bp::error_reply(request_id, intent.error().code, intent.error().message));
+    return;
+  }
+  const QuotaIntent spent = *intent;
   st.creating.insert(key);
   // Everything the continuation needs, copied out of the message buffer.
   auto pending = std::make_shared<SandboxSettings>(settings_of(self, *c, tenant, {}));
@@ -283,22 +336,19 @@ void on_create(Self* self, const bus::Message& m, const bp::Envelope& env, const
     if (!reservation.empty()) confirm_soon(self, reservation);
     self->state.creating.erase(key);
     if (!r.handle.box) {
-      if (!tenant.empty() && self->state.ctx->tenants) {
-        (void)self->state.ctx->tenants->release(tenant, ask);
-        // Spent and given back: replay counts it in created_total like the live usage.
-        audit_node_event(self, tenant, pending->principal, "sandbox.create", "sandbox/", false,
-                         nlohmann::json{{"why", r.message}, {"quota_ask", tenants::ask_json(ask)}}.dump());
-      }
+      undo_quota(self, spent, r.message);
       publish(self, reply_to,
               bp::error_reply(request_id, ErrorCode(r.code ? r.code : uint16_t(ErrorCode::internal)),
                               "sandbox creation failed: " + r.message));
       return;
     }
     SandboxSettings s = *pending;
-    s.quota_spent = !tenant.empty() && self->state.ctx->tenants;
+    s.quota_spent = !spent.change.empty();
     s.quota_cpus = ask.cpus;
     s.quota_memory_bytes = ask.memory_bytes;
     s.quota_disk_bytes = ask.disk_bytes;
+    s.quota_seq = spent.after_seq;
+    s.quota_change = spent.change;
     s.id = r.handle.box->id;
     s.memory_bytes = r.limits.memory_bytes;
     s.cpus = r.limits.cpus;

@@ -11,8 +11,11 @@
 
 #include "actors/agent_forward.h"
 #include "actors/audit_actor.h"
+#include "actors/quota_intent.h"
 #include "actors/sandbox_record.h"
+#include "audit/audit_outbox.h"
 #include "bus/subjects.h"
+#include "common/crash_point.h"
 #include "common/log.h"
 #include "messages/agent_protocol.h"
 #include "tenants/ask_json.h"
@@ -118,10 +121,10 @@ void set_lifetime(Self* self, uint64_t timeout_ms) {
 void end(Self* self, const std::string& reason, const std::string& principal = "");
 
 // One audit event about this sandbox (resource "sandbox/<id>" or a path in it).
-void audit_event(Self* self, const std::string& action, const std::string& result, const std::string& principal,
-                 const std::string& path = "", nlohmann::json details = nlohmann::json::object()) {
+audit::Event sandbox_event(Self* self, const std::string& action, const std::string& result,
+                           const std::string& principal, const std::string& path = "",
+                           const nlohmann::json& details = nlohmann::json::object()) {
   auto& st = self->state;
-  if (!st.ctx->audit) return;
   audit::Event e;
   e.id = st.settings.id + "-" + std::to_string(++st.audit_count);
   e.unix_ms = unix_ms_now();
@@ -132,7 +135,38 @@ void audit_event(Self* self, const std::string& action, const std::string& resul
   e.result = result;
   e.source = st.ctx->settings.node_id;
   e.details = details.dump();
-  self->send(st.ctx->audit, audit_atom::value, std::move(e));
+  return e;
+}
+
+// An event about an act that changes no stored state (a process started, a
+// file read): sent to the audit actor, which appends it.
+void audit_event(Self* self, const std::string& action, const std::string& result, const std::string& principal,
+                 const std::string& path = "", const nlohmann::json& details = nlohmann::json::object()) {
+  if (!self->state.ctx->audit) return;
+  self->send(self->state.ctx->audit, audit_atom::value, sandbox_event(self, action, result, principal, path, details));
+}
+
+// The writes that go into the same batch as a state change: its event in
+// the audit outbox (none when nothing is audited), and the end of the
+// create's quota intent (the record now holds the quota).
+std::vector<storage::Write> outbox_of(Self* self, const audit::Event& event) {
+  std::vector<storage::Write> writes;
+  if (self->state.ctx->audit) writes.push_back(audit::outbox_write(event));
+  if (!self->state.settings.quota_change.empty()) writes.push_back(intent_delete(self->state.settings.quota_change));
+  return writes;
+}
+
+// After a batch with an outbox entry: the audit actor moves it into the chain.
+void drain_outbox_soon(Self* self) {
+  if (self->state.ctx->audit) self->send(self->state.ctx->audit, outbox_atom::value);
+}
+
+// Saves the record (synced) with the event that describes its change.
+void persist_with_event(Self* self, const audit::Event& event) {
+  const auto& st = self->state;
+  if (auto w = save_record(*st.ctx->store, record_of(st), outbox_of(self, event)); !w)
+    logger("sandbox")->error("{}: cannot persist its record: {}", st.settings.id, w.error().message);
+  drain_outbox_soon(self);
 }
 
 // What the sandbox spent of its tenant's quota, in its create and end
@@ -557,8 +591,7 @@ void pause(Self* self, const std::string& why, const std::string& principal = ""
   st.state = bp::SandboxState::Paused;
   ++st.timer_generation;  // a paused sandbox does not expire
   logger("sandbox")->info("{} paused ({})", st.settings.id, why);
-  audit_event(self, "sandbox.pause", "ok", principal, "", {{"why", why}});
-  persist(self);
+  persist_with_event(self, sandbox_event(self, "sandbox.pause", "ok", principal, "", {{"why", why}}));
 }
 
 Status resume(Self* self, const std::string& principal) {
@@ -568,8 +601,7 @@ Status resume(Self* self, const std::string& principal) {
   st.state = bp::SandboxState::Running;
   set_lifetime(self, st.settings.timeout_ms);
   arm_expiry(self);
-  persist(self);
-  audit_event(self, "sandbox.resume", "ok", principal);
+  persist_with_event(self, sandbox_event(self, "sandbox.resume", "ok", principal));
   return {};
 }
 
@@ -796,23 +828,31 @@ void end(Self* self, const std::string& reason, const std::string& principal) {
   if (auto d = st.ctx->launcher->destroy(st.settings.id); !d)
     logger("sandbox")->error("{}: destroy failed: {}", st.settings.id, d.error().message);
   st.handle.box.reset();
-  // The end event carries the quota only once it is given back; a record
-  // that still has it gets it back at the next start (daemon/recovery.h).
+  // The end is recorded with its audit event in one synced batch. The event
+  // carries the quota the sandbox held: the give-back follows, tagged with
+  // the sandbox, and a crash before it completes is finished exactly once
+  // at the next start (daemon/recovery.h).
   nlohmann::json end_details{{"reason", why}};
+  if (st.settings.quota_spent) add_quota_ask(st.settings, end_details);
+  crash_point("sandbox.end.before_record");
+  persist_with_event(self, sandbox_event(self, why == end_reason::request ? "sandbox.kill" : "sandbox.end", "ok",
+                                         principal, "", end_details));
+  crash_point("sandbox.end.after_record");
   if (st.settings.quota_spent && st.ctx->tenants) {
     tenants::SandboxAsk ask{st.settings.quota_cpus, st.settings.quota_memory_bytes, st.settings.quota_disk_bytes};
-    if (auto given = st.ctx->tenants->release(st.settings.tenant, ask); given) {
-      add_quota_ask(st.settings, end_details);
+    if (auto given = st.ctx->tenants->release(st.settings.tenant, ask, quota_release_change(st.settings.id)); given) {
+      crash_point("sandbox.end.after_release");
       st.settings.quota_spent = false;
+      // Unsynced: if it is lost, recovery finds the give-back on the stream.
+      if (auto w = save_record(*st.ctx->store, record_of(st), {}, /*sync=*/false); !w)
+        logger("sandbox")->error("{}: cannot persist its record: {}", st.settings.id, w.error().message);
     } else {
-      logger("sandbox")->error("{}: quota not given back: {}", st.settings.id, given.error().message);
+      logger("sandbox")->error("{}: quota not given back yet (at the next start): {}", st.settings.id,
+                               given.error().message);
     }
   }
-  persist(self);
   publish(self, subjects::sandbox_events(st.settings.id, "lifecycle"), info_reply(self, ""));
   logger("sandbox")->info("{} ended: {}", st.settings.id, why);
-  audit_event(self, why == end_reason::request ? "sandbox.kill" : "sandbox.end", "ok", principal, "",
-              std::move(end_details));
   self->send(st.node, ended_atom::value, st.settings.id, why);
   self->quit();
 }
@@ -839,22 +879,25 @@ void start(Self* self, const std::string& reply_to, const std::string& request_i
   set_lifetime(self, st.settings.timeout_ms);
   arm_expiry(self);
   self->send(self, sample_atom::value);
-  // Recorded before the reply (a list right after the create sees it).
-  const std::string key = create_request_key(st.settings.tenant, request_id);
-  if (auto saved = save_created_record(*st.ctx->store, record_of(st), key); !saved)
-    logger("sandbox")->error("{}: cannot record it: {}", st.settings.id, saved.error().message);
-  flatbuffers::FlatBufferBuilder fbb(512);
-  auto created = bp::CreateSandboxCreated(fbb, build_sandbox_info(fbb, record_of(st)), pool_hit);
-  bp::FinishReplyBuffer(
-      fbb, bp::CreateReply(fbb, fbb.CreateString(request_id), 0, 0, bp::Body::SandboxCreated, created.Union()));
-  publish(self, reply_to, bp::finish(fbb));
+  // Recorded before the reply (a list right after the create sees it), in
+  // one batch with its audit event.
   nlohmann::json details{{"template", st.settings.template_name},
                          {"memory_bytes", st.settings.memory_bytes},
                          {"cpus", st.settings.cpus},
                          {"timeout_ms", st.settings.timeout_ms},
                          {"pool_hit", pool_hit}};
   add_quota_ask(st.settings, details);
-  audit_event(self, "sandbox.create", "ok", st.settings.principal, "", std::move(details));
+  const auto event = sandbox_event(self, "sandbox.create", "ok", st.settings.principal, "", details);
+  const std::string key = create_request_key(st.settings.tenant, request_id);
+  if (auto saved = save_created_record(*st.ctx->store, record_of(st), key, outbox_of(self, event)); !saved)
+    logger("sandbox")->error("{}: cannot record it: {}", st.settings.id, saved.error().message);
+  crash_point("sandbox.create.after_record");
+  flatbuffers::FlatBufferBuilder fbb(512);
+  auto created = bp::CreateSandboxCreated(fbb, build_sandbox_info(fbb, record_of(st)), pool_hit);
+  bp::FinishReplyBuffer(
+      fbb, bp::CreateReply(fbb, fbb.CreateString(request_id), 0, 0, bp::Body::SandboxCreated, created.Union()));
+  publish(self, reply_to, bp::finish(fbb));
+  drain_outbox_soon(self);
   // Made durable after the reply: the fsync is off the create's path, and a
   // crash before it loses the record of a sandbox that dies with the daemon
   // anyway (daemon/recovery.h).

@@ -33,6 +33,8 @@ struct SandboxSettings {
   bool quota_spent = false;
   double quota_cpus = 0;
   uint64_t quota_memory_bytes = 0, quota_disk_bytes = 0;
+  uint64_t quota_seq = 0;    // the usage record it was spent on (SandboxRecord::quota_seq)
+  std::string quota_change;  // the spend's tag; its intent ends with the first record (quota_intent.h)
 };
 
 // Why sandboxes end (SandboxInfo.end_reason).

@@ -21,6 +21,7 @@ SandboxRecord record_of(const SandboxActorState& st) {
   if (st.settings.quota_spent)
     r.quota_ask =
         tenants::SandboxAsk{st.settings.quota_cpus, st.settings.quota_memory_bytes, st.settings.quota_disk_bytes};
+  r.quota_seq = st.settings.quota_seq;
   return r;
 }
 
@@ -32,7 +33,9 @@ flatbuffers::Offset<bp::SandboxInfo> build_sandbox_info(flatbuffers::FlatBufferB
       fbb, fbb.CreateString(r.id), fbb.CreateString(r.template_name), r.state, fbb.CreateString(r.node),
       fbb.CreateString(r.tenant), r.created_unix_ms, r.expires_unix_ms, r.memory_bytes, r.cpus,
       fbb.CreateVector(metadata), fbb.CreateString(r.end_reason),
-      r.quota_ask ? bp::CreateQuotaAsk(fbb, r.quota_ask->cpus, r.quota_ask->memory_bytes, r.quota_ask->disk_bytes) : 0);
+      r.quota_ask
+          ? bp::CreateQuotaAsk(fbb, r.quota_ask->cpus, r.quota_ask->memory_bytes, r.quota_ask->disk_bytes, r.quota_seq)
+          : 0);
 }
 
 namespace {
@@ -55,22 +58,31 @@ SandboxRecord record_from_info(const bp::SandboxInfo& info) {
   r.cpus = info.cpus();
   if (info.metadata())
     for (const auto* kv : *info.metadata()) r.metadata.emplace_back(str(kv->key()), str(kv->value()));
-  if (const auto* q = info.quota_ask())
+  if (const auto* q = info.quota_ask()) {
     r.quota_ask = tenants::SandboxAsk{q->cpus(), q->memory_bytes(), q->disk_bytes()};
+    r.quota_seq = q->spent_after_seq();
+  }
   return r;
 }
 
-Status save_record(storage::Store& store, const SandboxRecord& record) {
+namespace {
+std::vector<storage::Write> record_writes(const SandboxRecord& record, const std::vector<storage::Write>& also) {
   flatbuffers::FlatBufferBuilder fbb(512);
   fbb.Finish(build_sandbox_info(fbb, record));
-  return store.put(storage::Family::sandboxes, record.id, bp::finish(fbb), /*sync=*/true);
+  std::vector<storage::Write> writes{{storage::Family::sandboxes, record.id, bp::finish(fbb)}};
+  writes.insert(writes.end(), also.begin(), also.end());
+  return writes;
+}
+}  // namespace
+
+Status save_record(storage::Store& store, const SandboxRecord& record, const std::vector<storage::Write>& also,
+                   bool sync) {
+  return store.write(record_writes(record, also), sync);
 }
 
-Status save_created_record(storage::Store& store, const SandboxRecord& record, const std::string& request_key) {
-  flatbuffers::FlatBufferBuilder fbb(512);
-  fbb.Finish(build_sandbox_info(fbb, record));
-  auto applied = store.apply_once(request_key, {{storage::Family::sandboxes, record.id, bp::finish(fbb)}},
-                                  /*sync=*/false, record.id);
+Status save_created_record(storage::Store& store, const SandboxRecord& record, const std::string& request_key,
+                           const std::vector<storage::Write>& also) {
+  auto applied = store.apply_once(request_key, record_writes(record, also), /*sync=*/false, record.id);
   if (!applied) return applied.error();
   return {};
 }

@@ -19,8 +19,9 @@ struct SandboxRecord {
   uint64_t memory_bytes = 0;
   float cpus = 0;
   std::vector<std::pair<std::string, std::string>> metadata;
-  // Set when the sandbox spent its tenant's quota (recovery gives it back).
+  // Set while the sandbox holds its tenant's quota (recovery gives it back).
   std::optional<tenants::SandboxAsk> quota_ask;
+  uint64_t quota_seq = 0;  // the usage record it was spent on (TenantService::spend)
 };
 
 struct SandboxActorState;
@@ -30,14 +31,18 @@ flatbuffers::Offset<busproto::SandboxInfo> build_sandbox_info(flatbuffers::FlatB
                                                               const SandboxRecord& record);
 SandboxRecord record_from_info(const busproto::SandboxInfo& info);
 
-// Synced: lifecycle changes survive a crash.
-Status save_record(storage::Store& store, const SandboxRecord& record);
+// Synced: lifecycle changes survive a crash. `also`: more writes for the
+// same batch (the audit outbox entry describing the change).
+Status save_record(storage::Store& store, const SandboxRecord& record, const std::vector<storage::Write>& also = {},
+                   bool sync = true);
 // The first record of a sandbox, in one batch with the create request's key
 // (create_request_key) whose outcome is the sandbox id: a repeated create
 // request finds the sandbox instead of making another.
 // Unsynced, so it is visible at once; call Store::sync() after answering.
-Status save_created_record(storage::Store& store, const SandboxRecord& record, const std::string& request_key);
+Status save_created_record(storage::Store& store, const SandboxRecord& record, const std::string& request_key,
+                           const std::vector<storage::Write>& also = {});
 std::string create_request_key(const std::string& tenant, const std::string& request_id);
+
 // Every record in the store, in id order; unreadable ones are skipped.
 Result<std::vector<SandboxRecord>> load_records(storage::Store& store);
 

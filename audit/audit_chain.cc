@@ -81,6 +81,16 @@ Result<Checkpoint> make_checkpoint(const Record& head, const SigningKey& key) {
   return Checkpoint{head.seq, head.hash, hex(*sig)};
 }
 
+std::string encode_event(const Event& e) {
+  return event_json(e).dump();
+}
+
+Result<Event> decode_event(const std::string& text) {
+  const json j = json::parse(text, nullptr, false);
+  if (!j.is_object()) return Error{ErrorCode::protocol_error, "an audit event that is not a JSON object"};
+  return event_from(j);
+}
+
 std::string encode_record(const Record& r) {
   json j{{"seq", r.seq},       {"prev", r.prev_hash}, {"hash", r.hash},
          {"sig", r.signature}, {"digest", r.digest},  {"event", event_json(r.event)}};

@@ -45,6 +45,8 @@ Result<Record> next_record(const Record* prev, const Event& event, const Signing
 void erase_content(Record& r);
 Result<Checkpoint> make_checkpoint(const Record& head, const SigningKey& key);
 
+std::string encode_event(const Event& e);  // one JSON object, as in a record
+Result<Event> decode_event(const std::string& text);
 std::string encode_record(const Record& r);  // one JSON line (no newline)
 Result<Record> decode_record(const std::string& line);
 std::string encode_checkpoint(const Checkpoint& c);

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include "common/crash_point.h"
+
 namespace soulbox::audit {
 
 std::string record_key(uint64_t seq) {
@@ -89,17 +91,20 @@ AuditLog::~AuditLog() {
   if (since_checkpoint_ > 0) (void)checkpoint();
 }
 
-Result<Record> AuditLog::append(const Event& event) {
+Result<Record> AuditLog::append(const Event& event, const std::string& outbox_key) {
   auto record = next_record(head_ ? &*head_ : nullptr, event, *key_);
   if (!record) return record.error();
   const std::string line = encode_record(*record);
-  if (auto st = store_.put(storage::Family::audit, record_key(record->seq), line, /*sync=*/true); !st)
-    return st.error();
+  std::vector<storage::Write> writes{{storage::Family::audit, record_key(record->seq), line}};
+  if (!outbox_key.empty()) writes.push_back({storage::Family::audit_outbox, outbox_key, std::nullopt});
+  if (auto st = store_.write(writes, /*sync=*/true); !st) return st.error();
   head_ = *record;
+  crash_point("audit.append.after_store");
   if (sink_)
     // Stored here (the copy `audit verify` reads); a stream that missed it
     // is reported to the caller, which logs it.
     if (auto st = sink_(*record, line); !st) return st.error();
+  crash_point("audit.append.after_publish");
   if (++since_checkpoint_ >= options_.checkpoint_every)
     if (auto st = checkpoint(); !st) return st.error();
   return record;

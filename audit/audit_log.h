@@ -27,7 +27,9 @@ class AuditLog {
  public:
   static Result<std::unique_ptr<AuditLog>> open(storage::Store& store, const AuditLogOptions& options, RecordSink sink);
   ~AuditLog();  // writes a final checkpoint
-  Result<Record> append(const Event& event);
+  // `outbox_key`: the event comes from the audit_outbox family; that entry
+  // is deleted in the same batch that stores the record (audit_outbox.h).
+  Result<Record> append(const Event& event, const std::string& outbox_key = "");
   const std::string& public_key() const { return public_key_; }
   // Sends the stored records after `published_seq` to the sink again (a
   // crash between the store and the publish, or a bus outage, left the

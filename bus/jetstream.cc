@@ -212,7 +212,8 @@ class NatsJetStream final : public JetStream {
     return std::unique_ptr<Subscription>(new FollowSubscription(sub, owned));
   }
 
-  Result<std::vector<Stored>> read_all(const std::string& stream, const std::string& filter, int timeout_ms) override {
+  Result<std::vector<Stored>> read_all(const std::string& stream, const std::string& filter, int timeout_ms,
+                                       uint64_t start_seq) override {
     auto count = matching_messages(stream, filter);
     if (!count) return count.error();
     std::vector<Stored> out;
@@ -221,7 +222,8 @@ class NatsJetStream final : public JetStream {
     jsSubOptions_Init(&so);
     so.Stream = stream.c_str();
     so.Ordered = true;
-    so.Config.DeliverPolicy = js_DeliverAll;
+    so.Config.DeliverPolicy = start_seq > 1 ? js_DeliverByStartSequence : js_DeliverAll;
+    if (start_seq > 1) so.Config.OptStartSeq = start_seq;
     natsSubscription* sub = nullptr;
     jsErrCode jerr = jsErrCode(0);
     natsStatus s = js_SubscribeSync(&sub, js_, filter.c_str(), nullptr, &so, &jerr);

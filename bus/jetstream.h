@@ -93,8 +93,10 @@ class JetStream {
     uint64_t seq = 0;
     std::string subject, data;
   };
+  // `start_seq` > 1: only messages from that stream sequence on (the
+  // caller knows one exists: with none, the read waits out `timeout_ms`).
   virtual Result<std::vector<Stored>> read_all(const std::string& stream, const std::string& filter,
-                                               int timeout_ms = 10000) = 0;
+                                               int timeout_ms = 10000, uint64_t start_seq = 1) = 0;
   // Binds to the durable consumer, creating it when missing.
   virtual Result<std::unique_ptr<PullConsumer>> pull_consumer(const PullConsumerSpec& spec) = 0;
   // Binds to the bucket, creating it when missing.

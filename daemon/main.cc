@@ -18,6 +18,7 @@
 #include "actors/node_actor.h"
 #include "actors/scheduler_actor.h"
 #include "audit/audit_log.h"
+#include "audit/audit_outbox.h"
 #include "bus/embedded_server.h"
 #include "bus/jetstream.h"
 #include "bus/subjects.h"
@@ -163,7 +164,7 @@ int main(int argc, char** argv) {
   // 2. State, and what a crash before this start left in it.
   auto store = storage::Store::open({o.data_dir + "/state"});
   if (!store) return fail("cannot open RocksDB in " + o.data_dir + "/state: " + store.error().message);
-  if (auto closed = daemon::close_orphaned_records(**store); !closed)
+  if (auto closed = daemon::close_orphaned_records(**store, o.node.node_id); !closed)
     return fail("recovery: " + closed.error().message);
   else if (*closed)
     std::cout << "soulboxd: closed " << *closed << " sandbox record(s) left by the previous run (node restart)\n";
@@ -206,7 +207,6 @@ int main(int argc, char** argv) {
   std::shared_ptr<audit::AuditLog> audit_shared(std::move(*audit_log));
   if (auto caught_up = catch_up_audit_stream(**audit_js, *audit_shared, audit_subject); !caught_up)
     logger("soulboxd")->error("audit stream: {}", caught_up.error().message);
-
   // Every node of a cluster needs the same key (--secrets-key); the embedded default makes one.
   auto secret_box =
       tenants::SecretBox::load_or_create(o.secrets_key.empty() ? o.data_dir + "/secrets.key" : o.secrets_key);
@@ -214,12 +214,24 @@ int main(int argc, char** argv) {
   auto tenant_service = tenants::TenantService::start(**connection, o.node.node_id, secret_box->get(), store->get());
   if (!tenant_service) return fail("tenants: " + tenant_service.error().message);
   if (embedded) print_bootstrap_key(**tenant_service, o.data_dir + "/bootstrap-key-issued");
-  // After a crash: the quota of the sandboxes it took goes back (audited
-  // here, before the audit actor owns the log).
-  if (auto given = daemon::give_back_quotas(**store, **tenant_service, *audit_shared, o.node.node_id); !given)
+  // After a crash: creates cut short give their quota back, and so do the
+  // sandboxes it took (their end events, which carry it, are in the outbox
+  // or the chain already).
+  if (auto undone = daemon::settle_quota_intents(**store, **tenant_service, o.node.node_id); !undone)
+    logger("soulboxd")->error("recovery: {}", undone.error().message);
+  else if (*undone)
+    std::cout << "soulboxd: gave back the quota of " << *undone << " create(s) a crash cut short\n";
+  if (auto given = daemon::give_back_quotas(**store, **tenant_service); !given)
     logger("soulboxd")->error("recovery: {}", given.error().message);
   else if (*given)
     std::cout << "soulboxd: gave back the quota of " << *given << " sandbox(es) to their tenants\n";
+  // Events written with their state change but not yet in the chain (a
+  // crash came between, or recovery just wrote them), after the stream
+  // caught up so it stays in order.
+  if (auto drained = audit::drain_outbox(**store, *audit_shared); !drained)
+    return fail("audit outbox: " + drained.error().message);
+  else if (*drained)
+    std::cout << "soulboxd: appended " << *drained << " audit event(s) from the outbox\n";
 
   auto ctx = std::make_shared<actors::NodeContext>();
   ctx->settings = o.node;
@@ -246,7 +258,7 @@ int main(int argc, char** argv) {
       return int64_t(tenants->audit_policy(tenant).retention_s) * 1000;
     };
     auto audit_actor = system.spawn<caf::detached>(
-        actors::audit_actor, audit_shared, retention,
+        actors::audit_actor, audit_shared, store->get(), retention,
         std::chrono::duration_cast<caf::timespan>(std::chrono::duration<double>(o.audit_retention_every_s)));
     ctx->audit = audit_actor;
     (*tenant_service)->set_audit([audit_actor](audit::Event e) {

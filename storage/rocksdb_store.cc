@@ -9,8 +9,9 @@
 namespace soulbox::storage {
 namespace {
 
-constexpr Family kFamilies[] = {Family::sandboxes, Family::templates, Family::pool, Family::metrics,
-                                Family::applied,   Family::views,     Family::audit};
+constexpr Family kFamilies[] = {Family::sandboxes, Family::templates,    Family::pool,
+                                Family::metrics,   Family::applied,      Family::views,
+                                Family::audit,     Family::audit_outbox, Family::quota_intents};
 
 // rocksdb::Status -> Error, in this one place.
 Error to_error(const rocksdb::Status& s, const std::string& what) {
@@ -123,6 +124,10 @@ const char* family_name(Family family) {
       return "views";
     case Family::audit:
       return "audit";
+    case Family::audit_outbox:
+      return "audit_outbox";
+    case Family::quota_intents:
+      return "quota_intents";
   }
   return "unknown";
 }

@@ -13,13 +13,15 @@ namespace soulbox::storage {
 
 // Column families. Append only: the names are on disk.
 enum class Family {
-  sandboxes,  // sandbox records (lifecycle state, spec, owner node)
-  templates,  // template metadata
-  pool,       // warm pool bookkeeping
-  metrics,    // sampled metrics, keyed by sandbox + time
-  applied,    // ids of bus messages already applied (redelivery dedup)
-  views,      // materialised views folded from event streams
-  audit,      // this node's audit records, keyed by zero-padded sequence
+  sandboxes,      // sandbox records (lifecycle state, spec, owner node)
+  templates,      // template metadata
+  pool,           // warm pool bookkeeping
+  metrics,        // sampled metrics, keyed by sandbox + time
+  applied,        // ids of bus messages already applied (redelivery dedup)
+  views,          // materialised views folded from event streams
+  audit,          // this node's audit records, keyed by zero-padded sequence
+  audit_outbox,   // audit events written with the state change they describe, not yet in `audit`
+  quota_intents,  // quota a create is spending, until its sandbox record (or its undo) is written
 };
 
 struct Write {

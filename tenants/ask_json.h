@@ -4,6 +4,7 @@
 #pragma once
 #include <nlohmann/json.hpp>
 
+#include "common/json_fields.h"
 #include "tenants/quota.h"
 
 namespace soulbox::tenants {
@@ -12,12 +13,15 @@ inline nlohmann::json ask_json(const SandboxAsk& a) {
   return {{"cpus", a.cpus}, {"memory_bytes", a.memory_bytes}, {"disk_bytes", a.disk_bytes}};
 }
 
+// Typed reads: the object comes from the audit stream or the node's own
+// store; a field of another type reads as 0 rather than throwing.
 inline SandboxAsk ask_from_json(const nlohmann::json& j) {
-  SandboxAsk a;
-  a.cpus = j.value("cpus", 0.0);
-  a.memory_bytes = j.value("memory_bytes", uint64_t(0));
-  a.disk_bytes = j.value("disk_bytes", uint64_t(0));
-  return a;
+  SandboxAsk a{0, 0, 0};
+  JsonFields f(j, "quota ask");
+  f.read("cpus", a.cpus);
+  f.read("memory_bytes", a.memory_bytes);
+  f.read("disk_bytes", a.disk_bytes);
+  return f.ok() ? a : SandboxAsk{0, 0, 0};
 }
 
 }  // namespace soulbox::tenants

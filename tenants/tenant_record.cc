@@ -177,13 +177,23 @@ Result<TenantRecord> decode_tenant(const std::string& text) {
   return t;
 }
 
-std::string encode_usage(const Usage& u) {
-  return json{{"running", u.running},
-              {"created_total", u.created_total},
-              {"cpus", u.cpus},
-              {"memory_bytes", u.memory_bytes},
-              {"storage_bytes", u.storage_bytes}}
-      .dump();
+std::string encode_usage(const Usage& u, const std::string& change) {
+  json j{{"running", u.running},
+         {"created_total", u.created_total},
+         {"cpus", u.cpus},
+         {"memory_bytes", u.memory_bytes},
+         {"storage_bytes", u.storage_bytes}};
+  if (!change.empty()) j["change"] = change;
+  return j.dump();
+}
+
+std::string usage_change_of(const std::string& text) {
+  auto j = json_object(text, "a usage record");
+  if (!j) return "";
+  std::string change;
+  JsonFields f(*j, "usage record");
+  f.read("change", change);
+  return f.ok() ? change : "";
 }
 
 Result<Usage> decode_usage(const std::string& text) {

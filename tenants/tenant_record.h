@@ -46,7 +46,10 @@ std::string encode_policy(const AuditPolicy& p);  // a JSON object
 Result<AuditPolicy> decode_policy(const std::string& json);
 std::string encode_quota(const Quota& q);  // a JSON object
 Result<Quota> decode_quota(const std::string& json);
-std::string encode_usage(const Usage& u);
+// `change` tags the record with what made it (TenantService::usage_changed).
+std::string encode_usage(const Usage& u, const std::string& change = "");
 Result<Usage> decode_usage(const std::string& json);
+// The tag of a usage record ("" when it has none or cannot be read).
+std::string usage_change_of(const std::string& json);
 
 }  // namespace soulbox::tenants

@@ -218,7 +218,9 @@ Result<TenantRecord> TenantService::change(const std::string& tenant, bool must_
   return Error{ErrorCode::unavailable, "tenant '" + tenant + "' changed too often to update; retry"};
 }
 
-Status TenantService::change_usage(const std::string& tenant, const std::function<Result<Usage>(const Usage&)>& next) {
+Result<uint64_t> TenantService::change_usage(const std::string& tenant,
+                                             const std::function<Result<Usage>(const Usage&)>& next,
+                                             const std::string& change, const BeforeChange& before_publish) {
   const std::string subject = subjects::usage_events(tenant);
   for (int attempt = 0; attempt < kMaxConflicts; ++attempt) {
     auto last = js_->last_message(subjects::kEventsStream, subject);
@@ -233,29 +235,50 @@ Status TenantService::change_usage(const std::string& tenant, const std::functio
     }
     auto updated = next(usage);
     if (!updated) return updated.error();
-    auto stored = js_->publish_expecting(subject, encode_usage(*updated), seq);
-    if (stored) return {};
+    if (before_publish)
+      if (auto ready = before_publish(seq); !ready) return ready.error();
+    auto stored = js_->publish_expecting(subject, encode_usage(*updated, change), seq);
+    if (stored) return seq;
     if (stored.error().code != ErrorCode::already_exists) return stored.error();
   }
   return Error{ErrorCode::unavailable, "usage of '" + tenant + "' changed too often to update; retry"};
 }
 
-Status TenantService::spend(const std::string& tenant, const SandboxAsk& ask, const std::string& principal) {
+Result<uint64_t> TenantService::spend(const std::string& tenant, const SandboxAsk& ask, const std::string& principal,
+                                      const std::string& change, const BeforeChange& before_publish) {
   auto record = viewed(tenant);
-  if (!record) return {};
-  auto spent = change_usage(tenant, [&](const Usage& u) -> Result<Usage> {
-    if (auto ok = admit(record->quota, u, ask); !ok) return ok.error();
-    return started(u, ask);
-  });
+  if (!record) return uint64_t(0);
+  auto spent = change_usage(
+      tenant,
+      [&](const Usage& u) -> Result<Usage> {
+        if (auto ok = admit(record->quota, u, ask); !ok) return ok.error();
+        return started(u, ask);
+      },
+      change, before_publish);
   if (!spent && spent.error().code == ErrorCode::resource_exhausted)
-    audit(tenant, principal, "quota.exceeded", "tenant/" + tenant, spent,
+    audit(tenant, principal, "quota.exceeded", "tenant/" + tenant, Status(spent.error()),
           nlohmann::json{{"why", spent.error().message}}.dump());
   return spent;
 }
 
-Status TenantService::release(const std::string& tenant, const SandboxAsk& ask) {
+Status TenantService::release(const std::string& tenant, const SandboxAsk& ask, const std::string& change) {
   if (!viewed(tenant)) return {};
-  return change_usage(tenant, [&](const Usage& u) -> Result<Usage> { return ended(u, ask); });
+  auto released = change_usage(
+      tenant, [&](const Usage& u) -> Result<Usage> { return ended(u, ask); }, change);
+  if (!released) return released.error();
+  return {};
+}
+
+Result<bool> TenantService::usage_changed(const std::string& tenant, const std::string& change, uint64_t after_seq) {
+  const std::string subject = subjects::usage_events(tenant);
+  auto last = js_->last_message(subjects::kEventsStream, subject);
+  if (!last) return last.error();
+  if (!last->has_value() || (*last)->first <= after_seq) return false;
+  auto since = js_->read_all(subjects::kEventsStream, subject, 10000, after_seq + 1);
+  if (!since) return since.error();
+  for (const auto& m : *since)
+    if (usage_change_of(m.data) == change) return true;
+  return false;
 }
 
 Result<Authenticated> TenantService::authenticate(const std::string& token) const {

@@ -47,9 +47,21 @@ class TenantService {
   // key is made before the actors run). Clear it before the receiver goes.
   void set_audit(std::function<void(audit::Event)> sink);
 
-  // Quota for one sandbox; ok (and nothing recorded) for tenants without a record.
-  Status spend(const std::string& tenant, const SandboxAsk& ask, const std::string& principal = "");
-  Status release(const std::string& tenant, const SandboxAsk& ask);
+  // Quota for one sandbox; ok (and nothing recorded) for tenants without a
+  // record. Each change of a tenant's usage is tagged with `change` (e.g.
+  // "end/<sandbox>"), so a restart can tell whether it happened. spend
+  // returns the usage record's stream sequence before the change (0: none
+  // or not recorded): what usage_changed() looks after. `before_publish`
+  // gets that sequence before the change is sent (the caller records its
+  // intent there); an error from it cancels the spend.
+  using BeforeChange = std::function<Status(uint64_t after_seq)>;
+  Result<uint64_t> spend(const std::string& tenant, const SandboxAsk& ask, const std::string& principal = "",
+                         const std::string& change = "", const BeforeChange& before_publish = {});
+  Status release(const std::string& tenant, const SandboxAsk& ask, const std::string& change = "");
+  // Whether a usage change tagged `change` was stored after sequence
+  // `after_seq` (a crash between the change and its local record leaves
+  // that open; reading the tenant's usage history since settles it).
+  Result<bool> usage_changed(const std::string& tenant, const std::string& change, uint64_t after_seq);
   Result<Authenticated> authenticate(const std::string& token) const;
   // authenticate(), audited as login.success or login.failure.
   Result<Authenticated> login(const std::string& token, const std::string& source);
@@ -109,7 +121,9 @@ class TenantService {
   void await_view(uint64_t seq);
   Result<TenantRecord> change(const std::string& tenant, bool must_exist,
                               const std::function<Status(TenantRecord&)>& edit, uint64_t* stored_seq = nullptr);
-  Status change_usage(const std::string& tenant, const std::function<Result<Usage>(const Usage&)>& next);
+  // The sequence of the usage record the change was made on (0: none).
+  Result<uint64_t> change_usage(const std::string& tenant, const std::function<Result<Usage>(const Usage&)>& next,
+                                const std::string& change, const BeforeChange& before_publish = {});
   void on_event(uint64_t seq, std::string subject, std::string data);
   void on_request(const bus::Message& m);
   std::optional<TenantRecord> viewed(const std::string& tenant) const;

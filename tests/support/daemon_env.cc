@@ -34,7 +34,7 @@ std::string daemon_build_dir() {
   return fs::path(std::string(self, size_t(n))).parent_path().parent_path().string();
 }
 
-Daemon::Daemon(std::vector<std::string> args, std::string root) : root_(std::move(root)) {
+Daemon::Daemon(std::vector<std::string> args, std::string root, std::vector<std::string> env) : root_(std::move(root)) {
   if (root_.empty()) {
     char tmpl[] = "/tmp/soulbox-test-daemon-XXXXXX";
     REQUIRE(::mkdtemp(tmpl) != nullptr);
@@ -50,6 +50,7 @@ Daemon::Daemon(std::vector<std::string> args, std::string root) : root_(std::mov
     o.args.insert(o.args.end(), {"--node-id", "testnode"});
   o.args.insert(o.args.end(), args.begin(), args.end());
   o.env = {"SOULBOX_LOG=info"};
+  o.env.insert(o.env.end(), env.begin(), env.end());
   auto started = client::start_local_daemon(o);
   INFO((started ? "" : started.error().message));
   REQUIRE(started.ok());
@@ -78,6 +79,21 @@ Daemon::~Daemon() {
 std::string Daemon::output() const {
   std::ifstream in(root_ + "/soulboxd.out");
   return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+bool Daemon::wait_killed(int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    int status = 0;
+    const pid_t done = ::waitpid(pid_, &status, WNOHANG);
+    if (done == pid_) {
+      client_.reset();
+      pid_ = -1;
+      return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 void Daemon::kill9() {

@@ -16,7 +16,8 @@ class Daemon {
  public:
   // Starts soulboxd with `args` added (REQUIREs that it becomes ready).
   // `root` reuses the directory of an earlier daemon (a restart).
-  explicit Daemon(std::vector<std::string> args = {}, std::string root = "");
+  // `env`: more KEY=VALUE for soulboxd (e.g. SOULBOX_CRASH_AT).
+  explicit Daemon(std::vector<std::string> args = {}, std::string root = "", std::vector<std::string> env = {});
   ~Daemon();  // stops it and removes its directory (unless keep_root)
 
   client::Client& client() { return *client_; }
@@ -35,7 +36,10 @@ class Daemon {
   bool keep_root = false;
 
   void kill9();  // SIGKILL, reaped
-  int stop();    // SIGTERM; the exit status (-1 if it had to be killed)
+  // Waits up to `timeout_ms` for soulboxd to die of SIGKILL on its own (a
+  // crash point); reaps it. False if it is still running or ended otherwise.
+  bool wait_killed(int timeout_ms);
+  int stop();  // SIGTERM; the exit status (-1 if it had to be killed)
 
  private:
   pid_t pid_ = -1;
