@@ -2,6 +2,8 @@
 
 #include <nats/nats.h>
 
+#include <nlohmann/json.hpp>
+
 #include "bus/handler_guard.h"
 #include "bus/nats_error.h"
 
@@ -140,7 +142,7 @@ class FollowSubscription final : public Subscription {
 
 class NatsJetStream final : public JetStream {
  public:
-  explicit NatsJetStream(jsCtx* js) : js_(js) {}
+  NatsJetStream(natsConnection* nc, jsCtx* js) : nc_(nc), js_(js) {}
   ~NatsJetStream() override { jsCtx_Destroy(js_); }
 
   Result<PublishAck> publish(const std::string& subject, const std::string& data, const std::string& msg_id,
@@ -254,6 +256,44 @@ class NatsJetStream final : public JetStream {
     return out;
   }
 
+  Result<ConsumerState> consumer_state(const std::string& stream, const std::string& durable) override {
+    jsConsumerInfo* ci = nullptr;
+    jsErrCode jerr = jsErrCode(0);
+    const natsStatus s = js_GetConsumerInfo(&ci, js_, stream.c_str(), durable.c_str(), nullptr, &jerr);
+    if (s == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr)
+      return Error{ErrorCode::not_found, "no consumer " + durable + " on " + stream};
+    if (s != NATS_OK) return to_error(s, "consumer info " + durable);
+    ConsumerState state{ci->AckFloor.Stream, ci->Delivered.Stream, ci->NumPending, uint64_t(ci->NumAckPending)};
+    jsConsumerInfo_Destroy(ci);
+    return state;
+  }
+
+  Result<StreamState> stream_state(const std::string& stream) override {
+    jsStreamInfo* si = nullptr;
+    jsErrCode jerr = jsErrCode(0);
+    const natsStatus s = js_GetStreamInfo(&si, js_, stream.c_str(), nullptr, &jerr);
+    if (s != NATS_OK) return to_error(s, "stream info " + stream);
+    StreamState state{si->State.Msgs, si->State.FirstSeq, si->State.LastSeq};
+    jsStreamInfo_Destroy(si);
+    return state;
+  }
+
+  // The API request itself rather than js_PurgeStream, whose answer drops
+  // the count of purged messages.
+  Result<uint64_t> purge_below(const std::string& stream, const std::string& filter, uint64_t below_seq) override {
+    const std::string request = nlohmann::json{{"filter", filter}, {"seq", below_seq}}.dump();
+    natsMsg* reply = nullptr;
+    const natsStatus s = natsConnection_Request(&reply, nc_, ("$JS.API.STREAM.PURGE." + stream).c_str(), request.data(),
+                                                int(request.size()), 5000);
+    if (s != NATS_OK) return to_error(s, "purge " + stream);
+    const auto answer = nlohmann::json::parse(natsMsg_GetData(reply),
+                                              natsMsg_GetData(reply) + natsMsg_GetDataLength(reply), nullptr, false);
+    natsMsg_Destroy(reply);
+    if (!answer.is_object() || !answer.value("success", false))
+      return Error{ErrorCode::internal, "purge " + stream + ": " + (answer.is_object() ? answer.dump() : "unreadable")};
+    return answer.value("purged", uint64_t(0));
+  }
+
   Result<std::unique_ptr<PullConsumer>> pull_consumer(const PullConsumerSpec& spec) override {
     jsSubOptions so;
     jsSubOptions_Init(&so);
@@ -303,16 +343,18 @@ class NatsJetStream final : public JetStream {
     return total;
   }
 
+  natsConnection* nc_;
   jsCtx* js_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<JetStream>> JetStream::open(Connection& connection) {
+  auto* nc = static_cast<natsConnection*>(connection.native_handle());
   jsCtx* js = nullptr;
-  const natsStatus s = natsConnection_JetStream(&js, static_cast<natsConnection*>(connection.native_handle()), nullptr);
+  const natsStatus s = natsConnection_JetStream(&js, nc, nullptr);
   if (s != NATS_OK) return to_error(s, "jetstream");
-  return std::unique_ptr<JetStream>(new NatsJetStream(js));
+  return std::unique_ptr<JetStream>(new NatsJetStream(nc, js));
 }
 
 }  // namespace soulbox::bus

@@ -50,6 +50,20 @@ class PullConsumer {
   virtual Result<std::vector<Delivery>> fetch(int batch, int timeout_ms) = 0;
 };
 
+// Where a durable consumer stands (JetStream's consumer info).
+struct ConsumerState {
+  // Every message of the stream at or below this sequence has been acked
+  // (or given up on after max deliveries).
+  uint64_t ack_floor_stream_seq = 0;
+  uint64_t delivered_stream_seq = 0;
+  uint64_t num_pending = 0;      // not yet delivered
+  uint64_t num_ack_pending = 0;  // delivered, not yet acked
+};
+
+struct StreamState {
+  uint64_t messages = 0, first_seq = 0, last_seq = 0;
+};
+
 struct BucketSpec {
   std::string name;
   int64_t ttl_ms = 0;  // 0: keep forever
@@ -97,6 +111,12 @@ class JetStream {
   // caller knows one exists: with none, the read waits out `timeout_ms`).
   virtual Result<std::vector<Stored>> read_all(const std::string& stream, const std::string& filter,
                                                int timeout_ms = 10000, uint64_t start_seq = 1) = 0;
+  // not_found when the consumer does not exist.
+  virtual Result<ConsumerState> consumer_state(const std::string& stream, const std::string& durable) = 0;
+  virtual Result<StreamState> stream_state(const std::string& stream) = 0;
+  // Removes the messages of `stream` on `filter` whose sequence is below
+  // `below_seq`; how many there were.
+  virtual Result<uint64_t> purge_below(const std::string& stream, const std::string& filter, uint64_t below_seq) = 0;
   // Binds to the durable consumer, creating it when missing.
   virtual Result<std::unique_ptr<PullConsumer>> pull_consumer(const PullConsumerSpec& spec) = 0;
   // Binds to the bucket, creating it when missing.

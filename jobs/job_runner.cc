@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "jobs/job_environment.h"
+
 namespace soulbox::jobs {
 namespace bp = busproto;
 
@@ -30,7 +32,8 @@ bool transient(ErrorCode code) {
   return code == ErrorCode::resource_exhausted || code == ErrorCode::unavailable || code == ErrorCode::timeout;
 }
 
-Result<ProcessSpec> process_of(const bp::ExecuteJob& job, const RunnerSettings& settings) {
+Result<ProcessSpec> process_of(const bp::ExecuteJob& job, const std::string& tenant, uint32_t attempt,
+                               const RunnerSettings& settings) {
   ProcessSpec spec;
   const std::string language = str(job.language());
   if (!language.empty()) {
@@ -43,7 +46,11 @@ Result<ProcessSpec> process_of(const bp::ExecuteJob& job, const RunnerSettings& 
     return Error{ErrorCode::invalid_argument, "a job needs a language and code, or a command"};
   }
   if (job.env())
-    for (const auto* kv : *job.env()) spec.env.push_back(str(kv->key()) + "=" + str(kv->value()));
+    for (const auto* kv : *job.env()) {
+      if (auto ok = check_job_env_name(str(kv->key())); !ok) return ok.error();
+      spec.env.push_back(str(kv->key()) + "=" + str(kv->value()));
+    }
+  for (auto& entry : delivery_environment(tenant, str(job.job_id()), attempt)) spec.env.push_back(std::move(entry));
   spec.stdin_open = job.stdin() && job.stdin()->size();
   spec.timeout_ms = job.timeout_ms() ? job.timeout_ms() : settings.default_timeout_ms;
   spec.output_limit = settings.output_limit;
@@ -66,9 +73,9 @@ Result<std::vector<std::string>> interpreter_for(const std::string& language, co
 }
 
 JobOutcome run_job(client::Client& client, const bp::ExecuteJob& job, const std::string& tenant,
-                   const std::string& node, const RunnerSettings& settings,
+                   const std::string& node, uint32_t attempt, const RunnerSettings& settings,
                    const std::function<void()>& still_working) {
-  auto spec = process_of(job, settings);
+  auto spec = process_of(job, tenant, attempt, settings);
   if (!spec) return failed(spec.error(), false);
   client::CreateOptions create;
   create.tenant = tenant;

@@ -31,8 +31,12 @@ Result<std::vector<std::string>> interpreter_for(const std::string& language, co
 
 // `still_working` is called while the process runs (to extend the ack timer).
 // The sandbox is made on `node` (the worker's own), so it dies with the node
-// that holds the job rather than outliving it elsewhere.
+// that holds the job rather than outliving it elsewhere. The process sees
+// `attempt` (the delivery count) and the job's idempotency key in its
+// environment (jobs/job_environment.h); a job whose env names one of those
+// variables itself fails with invalid_argument without running.
 JobOutcome run_job(client::Client& client, const busproto::ExecuteJob& job, const std::string& tenant,
-                   const std::string& node, const RunnerSettings& settings, const std::function<void()>& still_working);
+                   const std::string& node, uint32_t attempt, const RunnerSettings& settings,
+                   const std::function<void()>& still_working);
 
 }  // namespace soulbox::jobs

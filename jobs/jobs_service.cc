@@ -6,6 +6,8 @@
 #include "bus/subjects.h"
 #include "client/client.h"
 #include "common/log.h"
+#include "jobs/acked_leftovers.h"
+#include "jobs/job_environment.h"
 #include "jobs/job_result.h"
 
 namespace soulbox::jobs {
@@ -13,10 +15,6 @@ namespace bp = busproto;
 namespace subjects = bus::subjects;
 
 namespace {
-
-std::string result_key(const std::string& tenant, const std::string& job_id) {
-  return tenant + "." + job_id;
-}
 
 // One worker's connections: its own bus client (jobs wait on the bus) and
 // its own subscription to the shared durable consumer.
@@ -62,7 +60,7 @@ class JobHandler {
     if (!subjects::valid_token(who_.job_id)) return dead_letter("job_id must be 1-64 characters of [A-Za-z0-9_-]");
     if ((*env)->tenant() && (*env)->tenant()->size() && (*env)->tenant()->str() != who_.tenant)
       return dead_letter("the envelope's tenant is not the subject's");
-    key_ = result_key(who_.tenant, who_.job_id);
+    key_ = idempotency_key(who_.tenant, who_.job_id);
     reply_to_ = job.reply_subject() ? job.reply_subject()->str() : "";
     if (auto allowed = authorised(**env); !allowed) {
       // Not stored: an unauthorised publisher must not decide what the
@@ -87,8 +85,8 @@ class JobHandler {
                                             " times without finishing (poison job); sent to " +
                                             subjects::job_dead_letter(who_.tenant)));
     }
-    JobOutcome outcome =
-        run_job(*w_.client, job, who_.tenant, s_.node_id, s_.runner, [&] { (void)d_.ack->in_progress(); });
+    JobOutcome outcome = run_job(*w_.client, job, who_.tenant, s_.node_id, who_.attempts, s_.runner,
+                                 [&] { (void)d_.ack->in_progress(); });
     if (outcome.retry) return retry_later(outcome.error_message);
     settle_with(encode_result(who_, outcome));
     return outcome.status == "completed";
@@ -171,7 +169,7 @@ std::string lookup_answer(bus::KeyValueBucket& results, const std::string& reque
     return bp::error_reply(request_id, ErrorCode::permission_denied, "another tenant's job");
   if (!subjects::valid_token(q->tenant()->str()) || !subjects::valid_token(q->job_id()->str()))
     return bp::error_reply(request_id, ErrorCode::invalid_argument, "tenant and job_id must be valid tokens");
-  auto stored = results.get(result_key(q->tenant()->str(), q->job_id()->str()));
+  auto stored = results.get(idempotency_key(q->tenant()->str(), q->job_id()->str()));
   if (!stored) return bp::error_reply(request_id, stored.error().code, stored.error().message);
   if (!stored->has_value())
     return bp::error_reply(request_id, ErrorCode::not_found, "no result for job " + q->job_id()->str() + " (yet)");
@@ -199,12 +197,17 @@ Result<std::unique_ptr<JobsService>> JobsService::start(const bus::ConnectOption
   service->lookup_ = std::move(*sub);
   if (auto flushed = conn->flush(2000); !flushed) return flushed.error();
   for (int i = 0; i < settings.workers; ++i) service->workers_.emplace_back([p = service.get(), i] { p->work(i); });
+  service->leftover_sweeper_ = std::thread([p = service.get()] {
+    remove_acked_leftovers_after_reconnects(*p->lookup_bus_,
+                                            {subjects::kJobsStream, kJobsConsumer, subjects::all_jobs()}, p->stopping_);
+  });
   return service;
 }
 
 JobsService::~JobsService() {
   stopping_ = true;
   for (auto& w : workers_) w.join();
+  if (leftover_sweeper_.joinable()) leftover_sweeper_.join();
   lookup_.reset();
 }
 

@@ -1,10 +1,13 @@
 // The jobs service of a node: workers that share one durable pull consumer
 // on SB_JOBS, run each job in a fresh sandbox (jobs/job_runner.h), keep the
 // result in the SB_JOB_RESULTS key-value bucket, publish it, and only then
-// ack. At-least-once delivery becomes effectively once: a job whose result
-// exists is answered from the bucket instead of running again, and the first
-// stored result wins when two deliveries race. Workers are plain threads:
-// each waits on the bus for most of a job, which actors must not do.
+// ack. Delivery is at least once, and so is running: a job whose node died
+// after its code started and before its result was stored runs again (its
+// process sees the attempt number and an idempotency key:
+// jobs/job_environment.h). What holds is one result per job: a job whose
+// result exists is answered from the bucket instead of running again, and
+// the first stored result wins when two deliveries race. Workers are plain
+// threads: each waits on the bus for most of a job, which actors must not do.
 #pragma once
 #include <atomic>
 #include <memory>
@@ -53,6 +56,7 @@ class JobsService {
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> completed_{0};
   std::vector<std::thread> workers_;
+  std::thread leftover_sweeper_;  // jobs/acked_leftovers.h
 };
 
 }  // namespace soulbox::jobs

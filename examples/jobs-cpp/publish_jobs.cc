@@ -1,9 +1,12 @@
 // A C++ service that hands work to SoulBox: publishes N jobs to
-// sb.v1.jobs.<tenant> and waits until each result has come back exactly
-// once (the same protocol as ../jobs-js/publish.js).
+// sb.v1.jobs.<tenant> and waits until each has its one result (the same
+// protocol as ../jobs-js/publish.js). Jobs run at least once: each prints
+// its SOULBOX_JOB_ATTEMPT, which must be the result's `attempts`; a job
+// that ran on a later delivery (attempts > 1) may have started before.
 //
 //   build/examples/publish_jobs --ready /var/lib/soulbox/soulboxd.json --count 100
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <iostream>
@@ -37,22 +40,25 @@ int main(int argc, char** argv) {
 
   std::mutex mu;
   std::condition_variable cv;
-  // Job id -> results that ran it. A stored copy sent again (duplicate) is
-  // not a run; it may be a job's only result when a node died between
-  // storing and publishing the original.
-  std::map<std::string, int> originals;
-  int duplicates = 0, wrong = 0;
+  // Job id -> what came back. A stored copy sent again (duplicate) is the
+  // same result, not another; it may be a job's only one when a node died
+  // between storing and publishing the original.
+  struct Seen {
+    client::JobResultView first;
+    int originals = 0, copies = 0;
+    bool consistent = true;
+  };
+  std::map<std::string, Seen> seen;
   auto sub = (*bus)->subscribe("results." + run + ".>", "", [&](bus::Message m) {
     auto r = client::decode_job_result(m.data);
-    std::lock_guard<std::mutex> lock(mu);
     if (!r) return;
-    if (r->duplicate) {
-      ++duplicates;
-      originals.emplace(r->job_id, 0);
-    } else {
-      ++originals[r->job_id];
-      wrong += r->status != "completed" || r->out != r->job_id + "\n";
-    }
+    std::lock_guard<std::mutex> lock(mu);
+    auto [it, fresh] = seen.try_emplace(r->job_id, Seen{*r});
+    Seen& s = it->second;
+    (r->duplicate ? s.copies : s.originals)++;
+    if (!fresh)
+      s.consistent =
+          s.consistent && r->out == s.first.out && r->attempts == s.first.attempts && r->node == s.first.node;
     cv.notify_one();
   });
   if (!sub || !(*bus)->flush(2000)) return std::cerr << "subscribe failed\n", 2;
@@ -62,18 +68,28 @@ int main(int argc, char** argv) {
     client::JobSpec job;
     job.job_id = run + "-" + std::to_string(i);
     job.language = "sh";
-    job.code = "echo " + job.job_id;
+    job.code = "echo " + job.job_id + " \"$SOULBOX_JOB_ATTEMPT\"";
     job.reply_subject = "results." + run + "." + job.job_id;
     if (auto ack = (*publisher)->publish(tenant, job); !ack) return std::cerr << ack.error().message << "\n", 2;
   }
   std::unique_lock<std::mutex> lock(mu);
-  cv.wait_for(lock, std::chrono::seconds(timeout_s), [&] { return int(originals.size()) == count; });
-  int exactly_once = 0, ran_twice = 0;
-  for (const auto& [id, n] : originals) (n <= 1 ? exactly_once : ran_twice)++;
+  cv.wait_for(lock, std::chrono::seconds(timeout_s), [&] { return int(seen.size()) == count; });
+  int one_result = 0, ran_on_redelivery = 0, attempt_mismatch = 0, wrong = 0, copies = 0;
+  uint32_t max_attempt = 0;
+  for (const auto& [id, s] : seen) {
+    const auto& r = s.first;
+    one_result += s.originals <= 1 && s.consistent;
+    ran_on_redelivery += r.attempts > 1;
+    max_attempt = std::max(max_attempt, r.attempts);
+    wrong += r.status != "completed" || r.out.rfind(id + " ", 0) != 0;
+    attempt_mismatch += r.attempts < 1 || r.out != id + " " + std::to_string(r.attempts) + "\n";
+    copies += s.copies;
+  }
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
-  std::cout << "{\"jobs\":" << count << ",\"results\":" << originals.size() << ",\"exactly_once\":" << exactly_once
-            << ",\"ran_twice\":" << ran_twice << ",\"resent_duplicates\":" << duplicates
+  std::cout << "{\"jobs\":" << count << ",\"results\":" << seen.size() << ",\"one_result_each\":" << one_result
+            << ",\"ran_on_redelivery\":" << ran_on_redelivery << ",\"max_attempt\":" << max_attempt
+            << ",\"attempt_mismatch\":" << attempt_mismatch << ",\"resent_duplicates\":" << copies
             << ",\"wrong_output\":" << wrong << ",\"total_ms\":" << ms << "}\n";
-  return exactly_once == count && wrong == 0 ? 0 : 1;
+  return one_result == count && wrong == 0 && attempt_mismatch == 0 ? 0 : 1;
 }

@@ -6,10 +6,13 @@
 //
 //   node publish.js --ready /var/lib/soulbox/soulboxd.json --count 100
 //
-// Prints a JSON summary; exits 0 when every job came back and none ran
-// twice. Stored results sent again are duplicates, not runs: a node killed
-// between storing a result and publishing it leaves only the stored copy,
-// which the next delivery sends (`stored_copy_only`), still one run.
+// Prints a JSON summary; exits 0 when every job has its one result and
+// each job saw the attempt its result reports. Jobs run at least once: a
+// job whose node died after its code started runs again, and its result
+// then says attempts > 1 (`ran_on_redelivery`). Stored results sent again
+// (duplicate) are the same result, not another run's: a node killed between
+// storing a result and publishing it leaves only the stored copy, which the
+// next delivery sends (`stored_copy_only`).
 'use strict';
 const fs = require('fs');
 const { connect } = require('nats');
@@ -36,12 +39,12 @@ function options(argv) {
   return o;
 }
 
-// An Envelope whose body is an ExecuteJob running `echo <id>` in sh.
+// An Envelope whose body is an ExecuteJob running `echo <id> <attempt>` in sh.
 function encodeJob(tenant, id, replySubject) {
   const b = new flatbuffers.Builder(256);
   const jobId = b.createString(id);
   const language = b.createString('sh');
-  const code = b.createString(`echo ${id}`);
+  const code = b.createString(`echo ${id} "$SOULBOX_JOB_ATTEMPT"`);
   const reply = b.createString(replySubject);
   ExecuteJob.startExecuteJob(b);
   ExecuteJob.addJobId(b, jobId);
@@ -66,7 +69,7 @@ function decodeResult(data) {
   const reply = Reply.getRootAsReply(bb);
   if (reply.code() !== 0 || reply.bodyType() !== Body.JobResult) return null;
   const r = reply.body(new JobResult());
-  return { id: r.jobId(), status: r.status(), duplicate: r.duplicate(), node: r.node(),
+  return { id: r.jobId(), status: r.status(), duplicate: r.duplicate(), node: r.node(), attempts: r.attempts(),
            out: Buffer.from(r.stdoutArray() || []).toString() };
 }
 
@@ -79,7 +82,7 @@ async function main() {
   const nc = await connect({ servers: ready.nats_url, user: role.nats_user, pass: role.nats_password,
                              inboxPrefix: role.inbox_prefix || '_INBOX' });
   const js = nc.jetstream();
-  const results = new Map();  // id -> { originals, duplicates, ok }
+  const results = new Map();  // id -> { first, originals, duplicates, consistent }
   const sub = nc.subscribe(`results.${o.run}.>`);
   await nc.flush();
   const started = Date.now();
@@ -98,28 +101,34 @@ async function main() {
   for await (const m of sub) {
     const r = decodeResult(m.data);
     if (!r) continue;
-    const seen = results.get(r.id) || { originals: 0, duplicates: 0, ok: true };
+    const seen = results.get(r.id) || { first: r, originals: 0, duplicates: 0, consistent: true };
     if (r.duplicate) seen.duplicates += 1; else seen.originals += 1;
-    seen.ok = seen.ok && r.status === 'completed' && r.out === `${r.id}\n`;
+    // Copies of the stored result are the same result.
+    seen.consistent = seen.consistent && r.out === seen.first.out && r.attempts === seen.first.attempts &&
+                      r.node === seen.first.node;
     results.set(r.id, seen);
     if (results.size === o.count) break;
   }
   clearTimeout(deadline);
+  const all = [...results.entries()];
   const summary = {
     jobs: o.count,
     results: results.size,
-    exactly_once: [...results.values()].filter((s) => s.originals <= 1).length,
-    stored_copy_only: [...results.values()].filter((s) => s.originals === 0).length,
-    ran_twice: [...results.values()].filter((s) => s.originals > 1).length,
-    resent_duplicates: [...results.values()].reduce((n, s) => n + s.duplicates, 0),
-    wrong_output: [...results.values()].filter((s) => !s.ok).length,
+    one_result_each: all.filter(([, s]) => s.originals <= 1 && s.consistent).length,
+    stored_copy_only: all.filter(([, s]) => s.originals === 0).length,
+    ran_on_redelivery: all.filter(([, s]) => s.first.attempts > 1).length,
+    max_attempt: all.reduce((n, [, s]) => Math.max(n, s.first.attempts), 0),
+    attempt_mismatch: all.filter(([id, s]) => s.first.attempts < 1 || s.first.out !== `${id} ${s.first.attempts}\n`).length,
+    resent_duplicates: all.reduce((n, [, s]) => n + s.duplicates, 0),
+    wrong_output: all.filter(([id, s]) => s.first.status !== 'completed' || !s.first.out.startsWith(`${id} `)).length,
     duplicate_publishes_dropped: publishedDuplicates,
     publish_ms: published - started,
     total_ms: Date.now() - started,
   };
   console.log(JSON.stringify(summary));
   await nc.drain();
-  const good = summary.results === o.count && summary.exactly_once === o.count && summary.wrong_output === 0;
+  const good = summary.results === o.count && summary.one_result_each === o.count && summary.wrong_output === 0 &&
+               summary.attempt_mismatch === 0;
   process.exit(good ? 0 : 1);
 }
 
