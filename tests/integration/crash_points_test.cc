@@ -6,8 +6,12 @@
 // have been given back exactly once (a double give-back hides in the live
 // usage, which never goes below zero, so the test counts the tagged changes
 // on the tenant's usage history).
+#include <signal.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <string>
@@ -15,6 +19,7 @@
 
 #include "bus/jetstream.h"
 #include "bus/subjects.h"
+#include "client/jobs.h"
 #include "tenants/tenant_record.h"
 #include "tests/support/daemon_env.h"
 #include "tests/support/sandbox_env.h"
@@ -161,4 +166,86 @@ TEST_CASE("a crash after an audit record was stored, before it was published, is
 
 TEST_CASE("a crash right after an audit record was published is replayed equal", "[crash][audit][outbox]") {
   crash_and_replay("audit.append.after_publish");
+}
+
+namespace {
+
+// The embedded nats-server soulboxd started (its child of that name).
+pid_t nats_server_of(pid_t daemon) {
+  std::ifstream children("/proc/" + std::to_string(daemon) + "/task/" + std::to_string(daemon) + "/children");
+  pid_t child = 0;
+  while (children >> child) {
+    std::ifstream comm("/proc/" + std::to_string(child) + "/comm");
+    std::string name;
+    if (std::getline(comm, name) && name == "nats-server") return child;
+  }
+  return 0;
+}
+
+}  // namespace
+
+// docs/reliability.md: what a process crash (not a machine crash) may lose.
+TEST_CASE("a kill -9 of soulboxd and its nats-server loses nothing either had acknowledged", "[crash][reliability]") {
+  auto node = std::make_unique<Daemon>(kArgs);  // no job workers: the jobs wait in SB_JOBS
+  node->keep_root = true;
+  const std::string root = node->root();
+  auto& c = node->client();
+  REQUIRE(upsert_tenant(c).ok());
+  client::CreateOptions o;
+  o.tenant = kTenant;
+  auto box = c.create(o);
+  REQUIRE(box.ok());
+  REQUIRE(c.kill(box->id).ok());
+  auto pub = client::JobPublisher::open(c.connection());
+  REQUIRE(pub.ok());
+  constexpr int kJobs = 30;
+  const std::string kJobTenant = "jobs-t";  // no tenant record: no API key needed
+  for (int i = 0; i < kJobs; ++i) {
+    client::JobSpec job;
+    job.job_id = "acked-" + std::to_string(i);
+    job.language = "sh";
+    job.code = "echo " + std::to_string(i);
+    auto ack = (*pub)->publish(kJobTenant, job);
+    REQUIRE(ack.ok());
+    REQUIRE(!ack->duplicate);
+  }
+  // Right after the last acknowledgement, with no pause: both processes die.
+  const pid_t nats = nats_server_of(node->pid());
+  REQUIRE(nats > 0);
+  REQUIRE(::kill(nats, SIGKILL) == 0);
+  pub->reset();
+  node->kill9();
+  node.reset();
+
+  Daemon restarted({"--jobs-workers", "2", "--pool-min", "0"}, root);
+  auto again = client::JobPublisher::open(restarted.client().connection());
+  REQUIRE(again.ok());
+  int done = 0;
+  for (int i = 0; i < kJobs; ++i) {
+    const std::string id = "acked-" + std::to_string(i);
+    client::JobResultView result;
+    const bool found = eventually(
+        [&] {
+          auto r = (*again)->lookup(kJobTenant, id);
+          if (r) result = *r;
+          return r.ok();
+        },
+        60000);
+    INFO(id);
+    CHECK(found);
+    if (!found) continue;
+    CHECK(result.out == std::to_string(i) + "\n");
+    ++done;
+  }
+  CHECK(done == kJobs);
+  // The tenant, its usage and the audit chain (create, kill) came through too.
+  test::HostRun replayed;
+  CHECK(eventually(
+      [&] {
+        replayed = replay(restarted.data_dir());
+        return replayed.exit_code == 0;
+      },
+      15000));
+  INFO(replayed.out << replayed.err);
+  CHECK(replayed.out.find("tenant " + kTenant + ": 0 key(s), 0 secret(s), running 0, created 1") != std::string::npos);
 }

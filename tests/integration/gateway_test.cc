@@ -1401,7 +1401,7 @@ TEST_CASE("jobs over HTTP: submitted with an API key, run once, the result fetch
   CHECK(r["stdout"] == "42 y\n");
   CHECK(call(other.second, "GET", "/v1/jobs/" + job).status == 404);  // another tenant's job is not found
   auto again = call(dev.second, "POST", "/v1/jobs", R"({"jobID":")" + job + R"(","command":["/bin/true"]})");
-  CHECK(json::parse(again.body)["duplicate"] == true);  // exactly once per id
+  CHECK(json::parse(again.body)["duplicate"] == true);  // one result per id
   CHECK(call(dev.second, "POST", "/v1/jobs", R"({"language":"python"})").status == 400);
   CHECK(call(dev.second, "POST", "/v1/jobs", R"({"command":["x"],"timeoutMs":-1})").status == 400);
   CHECK(call(dev.second, "POST", "/v1/jobs", R"({"command":["x"],"jobID":"bad id!"})").status == 400);
