@@ -209,3 +209,20 @@ TEST_CASE("tenant records open only with the seal of the cluster's key", "[tenan
   CHECK_FALSE(seal.open("").ok());
   CHECK_THAT(seal.open(record).error().message, Catch::Contains("without a seal"));
 }
+
+TEST_CASE("a usage record carries the tag of the change that made it, and reads the same without one",
+          "[unit][tenants][usage]") {
+  soulbox::tenants::Usage u;
+  u.running = 2;
+  u.created_total = 5;
+  const std::string tagged = soulbox::tenants::encode_usage(u, "end/sb-1");
+  CHECK(soulbox::tenants::usage_change_of(tagged) == "end/sb-1");
+  auto back = soulbox::tenants::decode_usage(tagged);
+  REQUIRE(back.ok());
+  CHECK(back->running == 2);
+  CHECK(back->created_total == 5);
+  CHECK(soulbox::tenants::usage_change_of(soulbox::tenants::encode_usage(u)) == "");
+  // Records from before tags, or hostile ones, have no tag rather than an error.
+  CHECK(soulbox::tenants::usage_change_of(R"({"running":1,"change":7})") == "");
+  CHECK(soulbox::tenants::usage_change_of("not json") == "");
+}
