@@ -1,8 +1,9 @@
 // Audit records and checkpoints as nodes and `soulboxd audit` read them
 // back (JSON lines from the SB_AUDIT stream and from files): each line of
-// the input through decode_record and decode_checkpoint, what decodes
-// re-encoded and decoded again, and the decoded records' chain checked by
-// verify_links (order, links, digests, hashes).
+// the input through decode_record, decode_event (audit outbox entries) and
+// decode_checkpoint, what decodes re-encoded and decoded again, and the
+// decoded records' chain checked by verify_links (order, links, digests,
+// hashes).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -25,6 +26,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       auto again = au::decode_record(encoded);
       if (!again || au::encode_record(*again) != encoded) __builtin_trap();
       records.push_back(std::move(*record));
+    }
+    // An audit outbox entry (audit/audit_outbox.h) is one event.
+    if (auto event = au::decode_event(line)) {
+      const std::string encoded = au::encode_event(*event);
+      auto again = au::decode_event(encoded);
+      if (!again || au::encode_event(*again) != encoded) __builtin_trap();
     }
     if (auto checkpoint = au::decode_checkpoint(line)) {
       auto again = au::decode_checkpoint(au::encode_checkpoint(*checkpoint));

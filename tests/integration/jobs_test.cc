@@ -671,12 +671,20 @@ struct AckedJobsPutBack {
     QueueState q;
     REQUIRE(eventually([&] { return (q = queue_state(*bus)).ok && q.stream.messages == 0; }));
   }
-  // Every job got exactly one result: none ran, or was even answered, again.
+  // Every job ran once: one original result each. (A job slower than the
+  // 2 s ack wait on a loaded machine is redelivered and answered again from
+  // the stored result, marked duplicate: that is the ack wait, not the defect.)
   void check_each_ran_once(const std::string& run, int n) {
-    std::lock_guard<std::mutex> lock(inbox->mu);
     size_t not_once = 0;
-    for (int i = 0; i < n; ++i) not_once += inbox->results.count(run + "-" + std::to_string(i)) != 1;
+    for (int i = 0; i < n; ++i) not_once += inbox->originals(run + "-" + std::to_string(i)) != 1;
     CHECK(not_once == 0);
+  }
+  // How many answers have come for the jobs of `run`, duplicates included.
+  size_t answers(const std::string& run, int n) {
+    std::lock_guard<std::mutex> lock(inbox->mu);
+    size_t total = 0;
+    for (int i = 0; i < n; ++i) total += inbox->results.count(run + "-" + std::to_string(i));
+    return total;
   }
 };
 
@@ -688,6 +696,7 @@ TEST_CASE("acked jobs a nats-server kept in SB_JOBS below the ack floor are remo
   kept.publish_and_keep_files(n);
   Daemon b(worker_node_args(*kept.bus_node, "node-b"));
   kept.wait_until_run(n);
+  const size_t answered = kept.answers("kept", n);
   kept.put_files_back();  // node b stays up and reconnects
   QueueState q;
   CHECK(eventually([&] { return (q = queue_state(*kept.bus)).ok && q.stream.messages == 0; }));
@@ -700,6 +709,7 @@ TEST_CASE("acked jobs a nats-server kept in SB_JOBS below the ack floor are remo
   std::this_thread::sleep_for(3s);  // past the ack wait: a redelivery would have come
   kept.check_each_ran_once("kept", n);
   kept.check_each_ran_once("later", 10);
+  CHECK(kept.answers("kept", n) == answered);  // the acked jobs put back were never delivered again
   CHECK((q = queue_state(*kept.bus)).stream.messages == 0);
 }
 
@@ -709,6 +719,7 @@ TEST_CASE("acked jobs a nats-server kept in SB_JOBS below the ack floor are remo
   kept.publish_and_keep_files(n);
   auto b = std::make_unique<Daemon>(worker_node_args(*kept.bus_node, "node-b"));
   kept.wait_until_run(n);
+  const size_t answered = kept.answers("kept", n);
   kept.put_files_back([&] { b.reset(); });
   QueueState before;
   REQUIRE(eventually([&] { return (before = queue_state(*kept.bus)).ok; }));
@@ -726,6 +737,7 @@ TEST_CASE("acked jobs a nats-server kept in SB_JOBS below the ack floor are remo
   std::this_thread::sleep_for(3s);  // past the ack wait: a redelivery would have come
   kept.check_each_ran_once("kept", n);
   kept.check_each_ran_once("later", 10);
+  CHECK(kept.answers("kept", n) == answered);  // the acked jobs put back were never delivered again
 }
 
 TEST_CASE("a publisher with its own credentials keeps working across a kill -9 and restart of a single node",

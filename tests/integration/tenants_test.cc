@@ -663,7 +663,12 @@ TEST_CASE("a tenant's own roles with parents and own-only permissions, granted a
   CHECK(usage->get().body_as_TenantUsage()->running() == 2);
   CHECK(usage->get().body_as_TenantUsage()->created_total() == 2);
 
-  auto exported = audit_tool({"--data-dir", d.data_dir(), "query", "--tenant", "roles-t", "--action", "permission."});
+  // The audit actor appends on its own thread: the events come soon, not at once.
+  test::HostRun exported;
+  CHECK(eventually([&] {
+    exported = audit_tool({"--data-dir", d.data_dir(), "query", "--tenant", "roles-t", "--action", "permission."});
+    return exported.out.find("permission.revoke") != std::string::npos;
+  }));
   CHECK(exported.out.find("permission.grant") != std::string::npos);
   CHECK(exported.out.find("permission.revoke") != std::string::npos);
 }
