@@ -22,6 +22,7 @@
 #include "bus/jetstream.h"
 #include "bus/loopback_port.h"
 #include "bus/subjects.h"
+#include "tests/support/eventually.h"
 
 using namespace soulbox;
 using namespace soulbox::bus;
@@ -59,15 +60,7 @@ struct ServerFixture {
   }
 };
 
-template <class Pred>
-bool eventually(Pred pred, int timeout_ms = 10000) {
-  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return pred();
-}
+using soulbox::test::eventually;
 
 }  // namespace
 

@@ -22,6 +22,7 @@
 #include "client/jobs.h"
 #include "tenants/tenant_record.h"
 #include "tests/support/daemon_env.h"
+#include "tests/support/eventually.h"
 #include "tests/support/sandbox_env.h"
 
 namespace {
@@ -35,15 +36,7 @@ using test::Daemon;
 const std::vector<std::string> kArgs{"--jobs-workers", "0", "--pool-min", "0"};
 const std::string kTenant = "crash-t";
 
-template <class F>
-bool eventually(F f, int timeout_ms) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (f()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return f();
-}
+using test::eventually;
 
 Status upsert_tenant(client::Client& c) {
   auto r = c.call(subjects::tenant_op("upsert"), [&](flatbuffers::FlatBufferBuilder& fbb) {

@@ -21,6 +21,7 @@
 #include "bus/subjects.h"
 #include "jobs/jobs_service.h"
 #include "tests/support/daemon_env.h"
+#include "tests/support/eventually.h"
 #include "tests/support/sandbox_env.h"
 
 namespace {
@@ -29,15 +30,7 @@ using namespace soulbox;
 using namespace std::chrono_literals;
 using test::Daemon;
 
-template <class F>
-bool eventually(F f, int timeout_ms = 20000) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (f()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return f();
-}
+using test::eventually;
 
 // Every result published to results.<run>.>, by job id.
 struct ResultInbox {

@@ -16,6 +16,7 @@
 #include "client/jobs.h"
 #include "tenants/api_key.h"
 #include "tests/support/daemon_env.h"
+#include "tests/support/eventually.h"
 #include "tests/support/sandbox_env.h"
 
 namespace {
@@ -26,15 +27,7 @@ namespace bp = busproto;
 namespace subjects = bus::subjects;
 using test::Daemon;
 
-template <class F>
-bool eventually(F f, int timeout_ms = 10000) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (f()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return f();
-}
+using test::eventually;
 
 struct TwoNodes {
   Daemon a{{"--jobs-workers", "0", "--pool-min", "1"}};
