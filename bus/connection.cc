@@ -53,6 +53,16 @@ void on_reconnected(natsConnection*, void* closure) {
   ++*static_cast<std::atomic<uint64_t>*>(closure);
 }
 
+// Threads delivering every subscription's messages, for the whole process:
+// a handler that blocks (the tenant service answers on the bus from its
+// callback) holds up only the subscriptions that share its thread.
+constexpr int kDeliveryThreads = 4;
+
+natsStatus use_delivery_pool() {
+  static const natsStatus sized = nats_SetMessageDeliveryPoolSize(kDeliveryThreads);
+  return sized;
+}
+
 class NatsConnection final : public Connection {
  public:
   ~NatsConnection() override {
@@ -78,6 +88,14 @@ class NatsConnection final : public Connection {
     // Without it a publish (every reply and event) waits for nats.c's flusher
     // thread: ~1 ms per hop measured here, against ~0.1 ms with it.
     if (s == NATS_OK) s = natsOptions_SetSendAsap(opts_, true);
+    // Every sandbox subscribes to its own subjects, and nats.c otherwise
+    // gives each subscription a delivery thread: soulboxd ran a thread per
+    // sandbox. A fixed pool delivers them all instead, each subscription
+    // bound to one of its threads (so its messages stay in order). Replies
+    // to requests made from a callback come on nats.c's own response
+    // subscription, outside the pool, so a callback may still make one.
+    if (s == NATS_OK) s = use_delivery_pool();
+    if (s == NATS_OK) s = natsOptions_UseGlobalMessageDelivery(opts_, true);
     if (s != NATS_OK) return to_error(s, "nats options");
     s = natsConnection_Connect(&nc_, opts_);
     if (s != NATS_OK) return to_error(s, "connect to " + o.url);

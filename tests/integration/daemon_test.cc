@@ -613,3 +613,29 @@ TEST_CASE("every action on a sandbox is audited, signed, on SB_AUDIT, and tamper
 }
 
 }  // namespace
+
+namespace {
+size_t thread_count(pid_t pid) {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& t : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task"))
+    ++n;
+  return n;
+}
+}  // namespace
+
+// Every sandbox subscribes to its own subjects; nats.c gave each
+// subscription a delivery thread of its own, so soulboxd's threads grew
+// with its sandboxes (1,331 threads at 1,299 sandboxes).
+TEST_CASE("soulboxd's threads do not grow with its sandboxes", "[daemon][density]") {
+  Daemon d({"--pool-min", "0", "--cpu-capacity", "1000", "--jobs-workers", "0"});
+  client::CreateOptions small;
+  small.memory_bytes = 32ull << 20;
+  create(d, small);
+  const size_t with_one = thread_count(d.pid());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 40; ++i) ids.push_back(create(d, small).id);
+  const size_t with_many = thread_count(d.pid());
+  INFO("threads with 1 sandbox: " << with_one << ", with 41: " << with_many);
+  CHECK(with_many <= with_one + 2);
+  for (const auto& id : ids) CHECK(d.client().kill(id).ok());
+}
