@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# A soak of soulboxd (not part of CI): one soulboxd serving E2B's API from
-# inside it (--http-port, embedded nats-server) under a steady mixed load
+# A soak of soulboxd (not part of CI; ctest runs one minute of it): one
+# soulboxd serving E2B's API from inside it (--http-port, embedded
+# nats-server) under a steady mixed load
 # (bench/soak_load.mjs: the unmodified E2B SDKs create sandboxes, run
 # commands, move files, drive a PTY, run code cells and kill them) for a
 # given time, sampling every interval into a CSV:
@@ -12,13 +13,13 @@
 # exits 1 when a run failed or a sandbox left something behind.
 #
 # Usage: bench/soak.sh [--minutes M | --seconds S] [--interval S] [--workers N]
-#                      [--root DIR] [--out FILE] [--build DIR]
+#                      [--root DIR] [--out FILE] [--build DIR] [--cgroup-parent NAME]
 # Needs root, node, and the SDKs in tests/e2b/node_modules (scripts/setup.sh).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 seconds=3600 interval=30 workers=4
-root=/var/lib/soulbox-soak out="" build="$here/../build"
+root=/var/lib/soulbox-soak out="" build="$here/../build" cgroup_parent=soulbox-soak
 while (($#)); do
   case $1 in
     --minutes) seconds=$(($2 * 60)); shift 2 ;;
@@ -28,13 +29,13 @@ while (($#)); do
     --root) root=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
-    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --cgroup-parent) cgroup_parent=$2; shift 2 ;;
+    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "soak: unknown option $1 (--help)" >&2; exit 2 ;;
   esac
 done
 build=$(cd "$build" && pwd)
 out=${out:-$root.csv}
-cgroup_parent=soulbox-soak
 
 rm -rf "$root"
 mkdir -p "$root/load"
@@ -105,7 +106,8 @@ while kill -0 "$load" 2>/dev/null; do
   for _ in $(seq "$interval"); do kill -0 "$load" 2>/dev/null && sleep 1; done
   sample
 done
-wait "$load" || echo "soak: the load driver failed: $(tail -3 "$root/load/node.err")" >&2
+load_failed=0
+wait "$load" || { load_failed=1; echo "soak: the load driver failed: $(tail -3 "$root/load/node.err")" >&2; }
 load=""
 sleep 10  # what the last kills end, ends
 sample
@@ -118,8 +120,8 @@ slope=$(awk -F, -v since=$(($(date +%s) - 1800)) 'NR > 1 && $1 >= since {
 window=$(awk -F, -v since=$(($(date +%s) - 1800)) 'NR > 1 && $1 >= since { if (!f) f = $2; l = $2 } END { printf "%.1f", (l - f) / 60 }' "$out")
 first_rss=$(awk -F, 'NR == 2 { printf "%.1f", $3 / 1024 }' "$out")
 last_rss=$(awk -F, 'END { printf "%.1f", $3 / 1024 }' "$out")
-total_errors=$(errors)
-echo "soak: $(runs) runs ($(cat "$root/load/result.json" 2>/dev/null)), $total_errors errors, $final_leftovers leftovers"
+total_errors=$(errors) total_runs=$(runs)
+echo "soak: $total_runs runs ($(cat "$root/load/result.json" 2>/dev/null)), $total_errors errors, $final_leftovers leftovers"
 echo "soak: soulboxd RSS $first_rss -> $last_rss MiB; slope over the last $window min: $slope MiB/min"
 if [ "$total_errors" -ne 0 ]; then
   cp "$root/load/errors.log" "${out%.csv}.errors.log"
@@ -133,4 +135,5 @@ stray=$(find /sys/fs/cgroup -mindepth 2 -maxdepth 3 -type d -path "*/$cgroup_par
 echo "soak: cgroups left under $cgroup_parent after soulboxd stopped: $stray"
 rmdir /sys/fs/cgroup/*/"$cgroup_parent" /sys/fs/cgroup/"$cgroup_parent" 2>/dev/null || true
 rm -rf "$root"
-[ "$total_errors" -eq 0 ] && [ "$final_leftovers" -eq 0 ] && [ "$stray" -eq 0 ]
+[ "$load_failed" -eq 0 ] && [ "$total_runs" -gt 0 ] && [ "$total_errors" -eq 0 ] && [ "$final_leftovers" -eq 0 ] &&
+  [ "$stray" -eq 0 ]

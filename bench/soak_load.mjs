@@ -6,6 +6,8 @@
 //   SOAK_DIR      where it writes what the sampler reads (below)
 //   SOAK_SECONDS  how long to start new runs (default 60)
 //   SOAK_WORKERS  runs at once (default 4)
+//   SOAK_SCENARIOS  which scenarios, comma-separated (default all:
+//                 commands,files,pty,code)
 // Writes into SOAK_DIR:
 //   status.json   {runs, failed, per scenario}, rewritten after every run
 //   errors.log    one line per failed step: time, scenario, step, message
@@ -75,12 +77,14 @@ async function code(sbx) {
   expect('javascript', (await sbx.runCode('6 * 7', { language: 'javascript' })).text, '42')
 }
 
-const scenarios = [
+const allScenarios = [
   { name: 'commands', make: Sandbox, use: commands },
   { name: 'files', make: Sandbox, use: files },
   { name: 'pty', make: Sandbox, use: pty },
   { name: 'code', make: ci.Sandbox, use: code },
 ]
+const chosen = (process.env.SOAK_SCENARIOS || '').split(',').filter(Boolean)
+const scenarios = chosen.length ? allScenarios.filter((s) => chosen.includes(s.name)) : allScenarios
 
 function record(scenario, step, error) {
   const message = String(error?.message ?? error).replace(/\s+/g, ' ')

@@ -24,10 +24,9 @@ BoundedOptions bounded_options(const StoreOptions& options) {
   // own, so one busy family cannot take the whole budget.
   o.family.write_buffer_size = std::max<size_t>(size_t(options.write_buffer_budget_bytes / 4), 64 << 10);
   o.family.max_write_buffer_number = 2;
-  // Files the size of the memtables they come from, so compactions work in
-  // steps of that size.
-  o.family.target_file_size_base = o.family.write_buffer_size;
-  o.family.max_bytes_for_level_base = 4 * o.family.write_buffer_size;
+  // Table files keep RocksDB's default size (64 MiB): compaction merges the
+  // small flushed files into few large ones, so the open files (one fd
+  // each) do not grow with the state.
   // One cache for all families, holding their index and filter blocks too
   // (otherwise each open table file keeps its own, outside any limit).
   rocksdb::BlockBasedTableOptions table;
