@@ -16,6 +16,10 @@ BoundedOptions bounded_options(const StoreOptions& options) {
   // flushed, whichever family it is. RocksDB's default is 64 MiB per family
   // before any flush, which a node fills over hours of sandboxes.
   o.db.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(size_t(options.write_buffer_budget_bytes));
+  // A log file goes only once every family with data in it has flushed; a
+  // family written once (templates, views) would keep every later log.
+  // Past this size the families holding the oldest log are flushed.
+  o.db.max_total_wal_size = 2 * options.write_buffer_budget_bytes;
   // RocksDB's own LOG, rotated instead of growing for the daemon's lifetime.
   o.db.max_log_file_size = 1 << 20;
   o.db.keep_log_file_num = 4;
