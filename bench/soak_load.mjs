@@ -58,11 +58,20 @@ async function files(sbx) {
   expect('big', (await sbx.files.read('/home/user/big.bin', { format: 'bytes' })).length, big.length)
 }
 
-// A terminal: input, resize, output, exit.
+async function until(what, done, ms = 10000) {
+  for (const end = Date.now() + ms; !done(); await new Promise((r) => setTimeout(r, 10)))
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`)
+}
+
+// A terminal: input, resize, output, exit. The resize waits for the prompt:
+// while readline prepares the terminal for a line it reads the size and
+// writes it back (TIOCGWINSZ then TIOCSWINSZ), and a resize in between is
+// lost (bench/RESULTS.md, the soak).
 async function pty(sbx) {
   let text = ''
   const term = await sbx.pty.create({ cols: 80, rows: 24, onData: (d) => { text += new TextDecoder().decode(d) } })
   await sbx.pty.sendInput(term.pid, new TextEncoder().encode('echo pty-$((6*7)); stty size\n'))
+  await until('the prompt after stty size', () => /24 80\r\n[^]*\$ $/.test(text))
   await sbx.pty.resize(term.pid, { cols: 100, rows: 30 })
   await sbx.pty.sendInput(term.pid, new TextEncoder().encode('stty size; exit\n'))
   await term.wait().catch(() => {})  // a shell ended by `exit` may report its code as an error
