@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <fstream>
 #include <map>
@@ -103,11 +104,22 @@ Status send_frame(Self* self, const std::string& frame) {
   return {};
 }
 
+// CAF holds the receiver of a delayed message until it is delivered, so a
+// timer armed for the whole lifetime would keep an ended sandbox's actor in
+// memory until then: the deadline is checked in steps of at most this.
+constexpr caf::timespan kExpiryStep = std::chrono::seconds(1);
+
+void check_expiry_after(Self* self, uint64_t generation) {
+  const caf::timespan left = self->state.expires_at - self->clock().now();
+  self->delayed_send(self, std::clamp(left, caf::timespan{0}, kExpiryStep), expire_atom::value, generation);
+}
+
 void arm_expiry(Self* self) {
   auto& st = self->state;
   const uint64_t generation = ++st.timer_generation;
-  const int64_t delay = std::max<int64_t>(0, st.expires_unix_ms - unix_ms_now());
-  self->delayed_send(self, std::chrono::milliseconds(delay), expire_atom::value, generation);
+  const int64_t delay_ms = std::max<int64_t>(0, st.expires_unix_ms - unix_ms_now());
+  st.expires_at = self->clock().now() + std::chrono::milliseconds(delay_ms);
+  check_expiry_after(self, generation);
 }
 
 // Sets the lifetime to `timeout_ms` from now, never past the node's maximum.
@@ -936,6 +948,7 @@ caf::behavior sandbox_actor(Self* self, std::shared_ptr<NodeContext> ctx, caf::a
       [=](expire_atom, uint64_t generation) {
         auto& s = self->state;
         if (generation != s.timer_generation || s.state != bp::SandboxState::Running) return;
+        if (self->clock().now() < s.expires_at) return check_expiry_after(self, generation);
         if (s.settings.auto_pause)
           pause(self, "timeout");
         else

@@ -16,6 +16,8 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -165,24 +167,50 @@ Summary measure_create(client::Client& c, const std::string& node, int rounds, c
   return summarize(t);
 }
 
+// Which call of a cycle failed, and how.
+struct CycleFailure {
+  std::string call;
+  Error error;
+};
+
+// One create -> exec -> kill; the first call that fails, if any. A sandbox
+// whose exec failed is still killed, so failures do not pile up.
+std::optional<CycleFailure> cycle(client::Client& c) {
+  auto info = c.create({});
+  if (!info) return CycleFailure{"create", info.error()};
+  auto ran = c.run(info->id, true_spec());
+  auto killed = c.kill(info->id);
+  if (!ran) return CycleFailure{"exec " + info->id, ran.error()};
+  if (!killed) return CycleFailure{"kill " + info->id, killed.error()};
+  return std::nullopt;
+}
+
+// Cycles per second over `seconds`; each worker stops at its first failure,
+// which is printed (the call, the error code and message).
 double sustained(client::Client& c, double seconds, int threads) {
   std::atomic<int> cycles{0};
-  std::atomic<bool> failed{false};
+  std::atomic<int> failures{0};
+  std::mutex print_mu;
   const double start = now_us();
   std::vector<std::thread> workers;
   for (int w = 0; w < threads; ++w)
-    workers.emplace_back([&] {
-      while (now_us() - start < seconds * 1e6 && !failed) {
-        auto info = c.create({});
-        if (!info || !c.run(info->id, true_spec()) || !c.kill(info->id)) {
-          failed = true;
+    workers.emplace_back([&, w] {
+      while (now_us() - start < seconds * 1e6) {
+        if (auto failed = cycle(c)) {
+          ++failures;
+          std::lock_guard<std::mutex> lock(print_mu);
+          std::cerr << "daemon_bench: sustained, client thread " << w << ", after " << fmt((now_us() - start) / 1e6, 2)
+                    << " s: " << failed->call << " failed: " << to_string(failed->error.code) << ": "
+                    << failed->error.message << "\n";
           return;
         }
         ++cycles;
       }
     });
   for (auto& w : workers) w.join();
-  if (failed) std::cerr << "(a sustained cycle failed; the figure counts the cycles before it)\n";
+  if (failures)
+    std::cerr << "(" << failures
+              << " client thread(s) stopped at a failed cycle; the figure counts the cycles before)\n";
   return cycles / ((now_us() - start) / 1e6);
 }
 
@@ -190,6 +218,14 @@ double sustained(client::Client& c, double seconds, int threads) {
 
 int main(int argc, char** argv) {
   Config c;
+  for (int i = 1; i < argc; ++i)
+    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+      std::cout << "Usage: daemon_bench [--rounds N] [--seconds S] [--root DIR]\n"
+                   "  --rounds N   samples per latency figure (default 200)\n"
+                   "  --seconds S  length of each sustained run (default 5)\n"
+                   "  --root DIR   working directory, emptied first (default /var/lib/soulbox-bench-daemon)\n";
+      return 0;
+    }
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--rounds")) c.rounds = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--seconds")) c.seconds = std::atof(argv[i + 1]);

@@ -4,6 +4,7 @@
 
 #include <mutex>
 
+#include "storage/rocksdb_memory.h"
 #include "storage/store.h"
 
 namespace soulbox::storage {
@@ -72,6 +73,16 @@ class RocksStore final : public Store {
     return {};
   }
 
+  MemoryUse memory_use() override {
+    MemoryUse use;
+    uint64_t value = 0;
+    if (db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &value)) use.memtables = value;
+    if (db_->GetIntProperty(rocksdb::DB::Properties::kBlockCacheUsage, &value)) use.block_cache = value;
+    if (db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimateTableReadersMem, &value))
+      use.table_readers = value;
+    return use;
+  }
+
   Status scan(Family family, const std::string& prefix,
               const std::function<bool(const std::string&, const std::string&)>& visit) override {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handle(family)));
@@ -133,16 +144,13 @@ const char* family_name(Family family) {
 }
 
 Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
-  rocksdb::DBOptions db_options;
-  db_options.create_if_missing = true;
-  db_options.create_missing_column_families = true;
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
-      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()}};
-  for (Family f : kFamilies) descriptors.emplace_back(family_name(f), rocksdb::ColumnFamilyOptions());
+  const BoundedOptions bounded = bounded_options(options);
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {{rocksdb::kDefaultColumnFamilyName, bounded.family}};
+  for (Family f : kFamilies) descriptors.emplace_back(family_name(f), bounded.family);
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  const auto s = options.read_only ? rocksdb::DB::OpenForReadOnly(db_options, options.path, descriptors, &handles, &raw)
-                                   : rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw);
+  const auto s = options.read_only ? rocksdb::DB::OpenForReadOnly(bounded.db, options.path, descriptors, &handles, &raw)
+                                   : rocksdb::DB::Open(bounded.db, options.path, descriptors, &handles, &raw);
   if (!s.ok()) return to_error(s, "open RocksDB at " + options.path);
   return std::unique_ptr<Store>(new RocksStore(std::unique_ptr<rocksdb::DB>(raw), std::move(handles)));
 }

@@ -33,6 +33,19 @@ struct Write {
 struct StoreOptions {
   std::string path;        // directory, created if missing
   bool read_only = false;  // for tools next to a running daemon (no lock taken)
+  // What RocksDB may hold in memory: unflushed writes of all families
+  // together, and the blocks read (with their index and filter blocks).
+  // The node's state is small; RocksDB's defaults (64 MiB of memtable per
+  // family before any flush) would hold hours of it in the daemon's RSS.
+  uint64_t write_buffer_budget_bytes = 4ull << 20;
+  uint64_t block_cache_bytes = 4ull << 20;
+};
+
+// What RocksDB holds in memory for a store (bytes).
+struct MemoryUse {
+  uint64_t memtables = 0;      // written, not yet flushed, all families
+  uint64_t block_cache = 0;    // read blocks, index and filter blocks
+  uint64_t table_readers = 0;  // index and filter blocks held outside the cache
 };
 
 class Store {
@@ -62,6 +75,8 @@ class Store {
   // it returns false.
   virtual Status scan(Family family, const std::string& prefix,
                       const std::function<bool(const std::string& key, const std::string& value)>& visit) = 0;
+
+  virtual MemoryUse memory_use() = 0;
 };
 
 const char* family_name(Family family);
