@@ -8,52 +8,13 @@
 #include "common/base64.h"
 #include "gateway/e2b_errors.h"
 #include "gateway/e2b_gateway.h"
+#include "gateway/job_request.h"
 #include "gateway/json_text.h"
 
 namespace soulbox::gateway {
 namespace {
 
 using json = nlohmann::json;
-
-std::string new_job_id() {
-  std::random_device rd;
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "job-%08x%08x%08x", rd(), rd(), rd());
-  return buf;
-}
-
-// {language, code} or {command: [...]}, with files {path: data}, env {K: v},
-// stdin, timeoutMs, memoryBytes, artifacts [paths].
-Result<client::JobSpec> job_of(const json& body) {
-  client::JobSpec job;
-  job.job_id = body.value("jobID", new_job_id());
-  if (!bus::subjects::check_token("job id", job.job_id))
-    return Error{ErrorCode::invalid_argument, "jobID must be letters, digits, '-' and '_'"};
-  job.language = body.value("language", "");
-  job.code = body.value("code", "");
-  for (const auto& a : body.value("command", json::array()))
-    if (a.is_string()) job.command.push_back(a.get<std::string>());
-  if (job.command.empty() && (job.language.empty() || job.code.empty()))
-    return Error{ErrorCode::invalid_argument, "a job needs {language, code} or {command: [...]}"};
-  for (const char* field : {"files", "env"}) {
-    const json map = body.value(field, json::object());
-    if (!map.is_object()) return Error{ErrorCode::invalid_argument, std::string(field) + " must be an object"};
-    for (auto it = map.begin(); it != map.end(); ++it) {
-      if (!it.value().is_string())
-        return Error{ErrorCode::invalid_argument, std::string(field) + " values must be strings"};
-      (std::string(field) == "files" ? job.files : job.env).emplace_back(it.key(), it.value().get<std::string>());
-    }
-  }
-  job.stdin_data = body.value("stdin", "");
-  const json timeout = body.value("timeoutMs", json(0u)), memory = body.value("memoryBytes", json(0u));
-  if (!timeout.is_number_unsigned() || timeout.get<uint64_t>() > 3600000 || !memory.is_number_unsigned())
-    return Error{ErrorCode::invalid_argument, "timeoutMs (≤ 1 h) and memoryBytes must be whole numbers"};
-  job.timeout_ms = uint32_t(timeout.get<uint64_t>());
-  job.memory_bytes = memory.get<uint64_t>();
-  for (const auto& a : body.value("artifacts", json::array()))
-    if (a.is_string()) job.artifacts.push_back(a.get<std::string>());
-  return job;
-}
 
 json result_json(const client::JobResultView& r) {
   json artifacts = json::object();
@@ -79,19 +40,21 @@ json result_json(const client::JobResultView& r) {
 // 404 while it is queued or running.
 void E2bGateway::jobs(const HttpRequest& req, ResponseWriter& out, const Caller& caller,
                       const std::vector<std::string>& s) {
-  if (!jobs_) return send_error(out, 503, "jobs need JetStream, which this gateway cannot reach");
   if (s.size() == 1 && req.method == "POST") {
     if (caller.api_key.empty())
       return send_error(out, 403, "jobs are authorised by an API key (X-API-Key), not " + caller.principal);
+    // A malformed job is the caller's error whether or not the bus is up.
     const json body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
     if (body.is_discarded() || !body.is_object()) return send_error(out, 400, "the body is not a JSON object");
-    auto job = job_of(body);
+    auto job = job_from_json(body);
     if (!job) return send_error(out, job.error());
+    if (!jobs_) return send_error(out, 503, "jobs need JetStream, which this gateway cannot reach");
     job->api_key = caller.api_key;
     auto ack = jobs_->publish(caller.tenant, *job);
     if (!ack) return send_error(out, ack.error());
     return out.send(202, "application/json", json_text(json{{"jobID", job->job_id}, {"duplicate", ack->duplicate}}));
   }
+  if (!jobs_) return send_error(out, 503, "jobs need JetStream, which this gateway cannot reach");
   if (s.size() == 2 && req.method == "GET") {
     if (!bus::subjects::check_token("job id", s[1])) return send_error(out, 404, "no job " + s[1]);
     auto result = jobs_->lookup(caller.tenant, s[1]);

@@ -16,6 +16,7 @@
 #include "common/base64.h"
 #include "gateway/connect_frame.h"
 #include "gateway/e2b_gateway.h"
+#include "gateway/job_request.h"
 
 namespace {
 
@@ -154,6 +155,33 @@ TEST_CASE("control-plane bodies with fields of the wrong type are a 400", "[gate
     CAPTURE(body);
     CHECK(g.admin("POST", std::string("/v1/sandboxes/") + kSandbox + "/files/sign", body).status == 400);
   }
+}
+
+TEST_CASE("job submissions with fields of the wrong type are refused naming the field", "[gateway][fuzz]") {
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"jobID":5,"language":"sh","code":"true"})", "jobID"},
+      {R"({"language":7,"code":"true"})", "language"},
+      {R"({"language":"sh","code":["true"]})", "code"},
+      {R"({"command":"ls"})", "command"},
+      {R"({"command":["ls",3]})", "command"},
+      {R"({"command":["ls"],"stdin":false})", "stdin"},
+      {R"({"command":["ls"],"artifacts":"out.txt"})", "artifacts"},
+      {R"({"command":["ls"],"timeoutMs":"1s"})", "timeoutMs"},
+  };
+  for (const auto& [body, field] : cases) {
+    CAPTURE(body);
+    Result<client::JobSpec> job = Error{ErrorCode::internal, "not parsed"};
+    CHECK_NOTHROW(job = job_from_json(nlohmann::json::parse(body)));
+    REQUIRE(!job.ok());
+    CHECK(job.error().code == ErrorCode::invalid_argument);
+    CHECK(job.error().message.find(field) != std::string::npos);
+  }
+  auto fine =
+      job_from_json(nlohmann::json::parse(R"({"jobID":"j-1","command":["ls"],"timeoutMs":5000,"artifacts":["a"]})"));
+  REQUIRE(fine.ok());
+  CHECK(fine->job_id == "j-1");
+  CHECK(fine->timeout_ms == 5000);
+  CHECK(fine->artifacts.size() == 1);
 }
 
 TEST_CASE("envd RPC bodies with fields of the wrong type are refused, never thrown", "[gateway][fuzz]") {
