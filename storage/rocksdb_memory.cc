@@ -20,6 +20,12 @@ BoundedOptions bounded_options(const StoreOptions& options) {
   // family written once (templates, views) would keep every later log.
   // Past this size the families holding the oldest log are flushed.
   o.db.max_total_wal_size = 2 * options.write_buffer_budget_bytes;
+  // Table files beyond this are closed and reopened when read (RocksDB keeps
+  // every one open by default: one fd and one reader each).
+  o.db.max_open_files = options.max_open_table_files;
+  // One shard: the bound is split across the shards, and with the default 64
+  // each keeps at least one file.
+  o.db.table_cache_numshardbits = 0;
   // RocksDB's own LOG, rotated instead of growing for the daemon's lifetime.
   o.db.max_log_file_size = 1 << 20;
   o.db.keep_log_file_num = 4;
@@ -29,8 +35,7 @@ BoundedOptions bounded_options(const StoreOptions& options) {
   o.family.write_buffer_size = std::max<size_t>(size_t(options.write_buffer_budget_bytes / 4), 64 << 10);
   o.family.max_write_buffer_number = 2;
   // Table files keep RocksDB's default size (64 MiB): compaction merges the
-  // small flushed files into few large ones, so the open files (one fd
-  // each) do not grow with the state.
+  // small flushed files of most families into few large ones.
   // One cache for all families, holding their index and filter blocks too
   // (otherwise each open table file keeps its own, outside any limit).
   rocksdb::BlockBasedTableOptions table;

@@ -39,6 +39,9 @@ struct StoreOptions {
   // family before any flush) would hold hours of it in the daemon's RSS.
   uint64_t write_buffer_budget_bytes = 4ull << 20;
   uint64_t block_cache_bytes = 4ull << 20;
+  // Table files kept open (one fd each; RocksDB's default keeps every one):
+  // families with increasing keys (audit) add a file per flush.
+  int max_open_table_files = 64;
 };
 
 // What RocksDB holds in memory for a store (bytes).
