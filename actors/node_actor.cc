@@ -184,11 +184,9 @@ Result<QuotaIntent> spend_quota(Self* self, const std::string& tenant, const ten
   QuotaIntent intent{"", tenant, principal, ask, 0};
   if (tenant.empty() || !st.ctx->tenants) return intent;
   const std::string change = quota_spend_change(tenant, request_id);
-  bool recorded = false;
   auto spent = st.ctx->tenants->spend(tenant, ask, principal, change, [&](uint64_t after_seq) -> Status {
     intent.change = change;
     intent.after_seq = after_seq;
-    recorded = true;
     // Unsynced: it must survive the process, as the spend does, not the machine.
     auto written = st.ctx->store->write({intent_write(intent)}, /*sync=*/false);
     crash_point("sandbox.create.before_spend");
@@ -198,7 +196,7 @@ Result<QuotaIntent> spend_quota(Self* self, const std::string& tenant, const ten
   if (!spent) {
     // Refused by the quota: nothing was stored. Any other failure (a
     // timeout) may have stored it: the intent stays for the next start.
-    if (recorded && spent.error().code == ErrorCode::resource_exhausted)
+    if (!intent.change.empty() && spent.error().code == ErrorCode::resource_exhausted)
       (void)st.ctx->store->write({intent_delete(change)}, /*sync=*/false);
     return spent.error();
   }
