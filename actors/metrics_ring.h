@@ -17,6 +17,7 @@ struct MetricsPoint {
   uint64_t net_rx_bytes = 0;
   uint64_t net_tx_bytes = 0;
   uint32_t processes = 0;
+  uint32_t oom_kills = 0;  // processes the OOM killer took, since the sandbox started
 };
 
 class MetricsRing {

@@ -1,6 +1,5 @@
 #include "actors/node_actor.h"
 
-#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -46,15 +45,6 @@ void publish(Self* self, const std::string& subject, const std::string& bytes) {
   (void)self->state.ctx->bus->publish(subject, bytes);
 }
 
-Reserved total_reserved(const NodeActorState& st) {
-  Reserved r;
-  for (const auto& [id, x] : st.reserved) {
-    r.cpus += x.cpus;
-    r.memory_bytes += x.memory_bytes;
-  }
-  return r;
-}
-
 // A child that died is a zombie until reaped, so kill(pid, 0) would still succeed.
 bool process_running(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
@@ -70,21 +60,23 @@ uint64_t unreadable_events(const NodeActorState& st) {
 
 flatbuffers::Offset<bp::NodeHealth> build_health(Self* self, flatbuffers::FlatBufferBuilder& fbb) {
   auto& st = self->state;
-  const Reserved r = total_reserved(st);
+  const AdmissionSettings& admits = st.admits;
+  const NodeLoad load = st.ctx->admission ? st.ctx->admission->load() : NodeLoad{};
+  const uint64_t free_memory = memory_free(admits, load);
   NodeSignals signals;
   signals.draining = st.draining;
   signals.launcher_alive = process_running(st.ctx->launcher->launcher_pid());
   signals.bus_connected = st.ctx->bus->connected();
-  signals.memory_capacity_bytes = st.memory_capacity_bytes;
-  signals.memory_free_bytes = st.memory_capacity_bytes > r.memory_bytes ? st.memory_capacity_bytes - r.memory_bytes : 0;
+  signals.memory_capacity_bytes = admits.memory_capacity_bytes;
+  signals.memory_free_bytes = free_memory;
   st.status = node_status(signals);
+  const bool cpus_reserved = admits.cpu_overcommit > 0;
   return bp::CreateNodeHealth(
       fbb, fbb.CreateString(st.ctx->settings.node_id), fbb.CreateString(st.status), fbb.CreateString(kSoulboxVersion),
-      uint32_t(st.sandboxes.size()), float(st.cpu_capacity), st.memory_capacity_bytes,
-      st.memory_capacity_bytes > r.memory_bytes ? st.memory_capacity_bytes - r.memory_bytes : 0,
-      float(st.cpu_capacity - r.cpus),  // negative when cpus are overcommitted
-      fbb.CreateString(st.ctx->settings.region), 0, unix_ms_now(), fbb.CreateVectorOfStrings(st.consumed_reservations),
-      st.ctx->bad_messages.load(), unreadable_events(st));
+      uint32_t(st.sandboxes.size()), float(admits.cpu_capacity), admits.memory_capacity_bytes, free_memory,
+      float(cpus_reserved ? cpus_free(admits, load) : admits.cpu_capacity), fbb.CreateString(st.ctx->settings.region),
+      0, unix_ms_now(), fbb.CreateVectorOfStrings(st.consumed_reservations), st.ctx->bad_messages.load(),
+      unreadable_events(st), load.memory_measured_bytes, admits.new_sandbox_memory_bytes, cpus_reserved);
 }
 
 void publish_heartbeat(Self* self) {
@@ -257,16 +249,7 @@ void on_create(Self* self, const bus::Message& m, const bp::Envelope& env, const
   }
   AcquireRequest req{c->template_name() ? c->template_name()->str() : "base", c->memory_bytes(), c->cpus(), c->pids(),
                      c->disk_bytes()};
-  // Admission: the scheduler's view may be stale; this node's is not.
   auto& st = self->state;
-  const Reserved used = total_reserved(st);
-  const uint64_t wanted = c->memory_bytes() ? c->memory_bytes() : isolation::Limits().memory_bytes;
-  if (used.memory_bytes + wanted > st.memory_capacity_bytes) {
-    publish(self, m.reply,
-            bp::error_reply(request_id, ErrorCode::resource_exhausted,
-                            "node " + st.ctx->settings.node_id + " has no memory left for the sandbox; retry later"));
-    return;
-  }
   if (st.sandboxes.size() >= st.pty_room) {
     publish(self, m.reply,
             bp::error_reply(request_id, ErrorCode::resource_exhausted,
@@ -311,6 +294,18 @@ void on_create(Self* self, const bus::Message& m, const bp::Envelope& env, const
     }
     secret_env = std::move(*opened);
   }
+  // Admission: the scheduler's view may be stale; this node's is not.
+  // Counted from here on, released when the create fails or the sandbox ends.
+  const Reserved wanted{c->cpus() > 0 ? double(c->cpus()) : isolation::Limits().cpus,
+                        c->memory_bytes() ? c->memory_bytes() : isolation::Limits().memory_bytes};
+  if (st.ctx->admission)
+    if (auto admitted = st.ctx->admission->reserve(wanted.memory_bytes, wanted.cpus, AdmissionFor::user); !admitted) {
+      publish(self, m.reply, bp::error_reply(request_id, admitted.error().code, admitted.error().message));
+      return;
+    }
+  auto unreserve = [ctx = st.ctx, wanted] {
+    if (ctx->admission) ctx->admission->release(wanted.memory_bytes, wanted.cpus);
+  };
   // Quota: spent before anything is made, given back if the create fails.
   tenants::SandboxAsk ask;
   if (c->memory_bytes()) ask.memory_bytes = c->memory_bytes();
@@ -318,6 +313,7 @@ void on_create(Self* self, const bus::Message& m, const bp::Envelope& env, const
   if (c->disk_bytes()) ask.disk_bytes = c->disk_bytes();
   auto intent = spend_quota(self, tenant, ask, str(env.principal()), request_id);
   if (!intent) {
+    unreserve();
     publish(self, m.reply, bp::error_reply(request_id, intent.error().code, intent.error().message));
     return;
   }
@@ -334,6 +330,7 @@ void on_create(Self* self, const bus::Message& m, const bp::Envelope& env, const
     if (!reservation.empty()) confirm_soon(self, reservation);
     self->state.creating.erase(key);
     if (!r.handle.box) {
+      unreserve();
       undo_quota(self, spent, r.message);
       publish(self, reply_to,
               bp::error_reply(request_id, ErrorCode(r.code ? r.code : uint16_t(ErrorCode::internal)),
@@ -353,7 +350,7 @@ void on_create(Self* self, const bus::Message& m, const bp::Envelope& env, const
     auto& node = self->state;
     auto sandbox = self->spawn(sandbox_actor, node.ctx, caf::actor(self), s, r.handle);
     node.sandboxes[s.id] = sandbox;
-    node.reserved[s.id] = Reserved{s.cpus, s.memory_bytes};
+    node.reserved[s.id] = wanted;
     self->send(sandbox, start_atom::value, reply_to, request_id, r.pool_hit);
   });
 }
@@ -441,14 +438,7 @@ caf::behavior node_actor(Self* self, std::shared_ptr<NodeContext> ctx, caf::acto
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.pool = std::move(pool);
-  st.cpu_capacity = st.ctx->settings.cpu_capacity > 0 ? st.ctx->settings.cpu_capacity : double(::get_nprocs());
-  st.memory_capacity_bytes = st.ctx->settings.memory_capacity_bytes;
-  if (!st.memory_capacity_bytes) {
-    struct sysinfo si {};
-    ::sysinfo(&si);
-    const uint64_t total = uint64_t(si.totalram) * si.mem_unit;
-    st.memory_capacity_bytes = total > (1ull << 30) ? total - (1ull << 30) : total;
-  }
+  st.admits = st.ctx->admission ? st.ctx->admission->settings() : resolve_admission(st.ctx->settings.admission);
   st.pty_room = sandboxes_within_pty_pool(read_pty_pool(), isolation::Limits().ptys);
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     self->state.draining = true;
@@ -461,6 +451,7 @@ caf::behavior node_actor(Self* self, std::shared_ptr<NodeContext> ctx, caf::acto
   return {
       [=](bus_atom, const bus::Message& m) { on_bus(self, m); },
       [=](beat_atom) {  // periodic; main sends the first once the bus is live
+        if (self->state.ctx->admission) self->state.ctx->admission->measure();
         publish_heartbeat(self);
         self->delayed_send(self, std::chrono::seconds(1), beat_atom::value);
       },
@@ -469,8 +460,12 @@ caf::behavior node_actor(Self* self, std::shared_ptr<NodeContext> ctx, caf::acto
         if (!self->state.consumed_reservations.empty()) publish_heartbeat(self);
       },
       [=](ended_atom, const std::string& id, const std::string&) {
-        self->state.sandboxes.erase(id);
-        self->state.reserved.erase(id);
+        auto& node = self->state;
+        node.sandboxes.erase(id);
+        if (auto it = node.reserved.find(id); it != node.reserved.end()) {
+          if (node.ctx->admission) node.ctx->admission->release(it->second.memory_bytes, it->second.cpus);
+          node.reserved.erase(it);
+        }
       },
   };
 }

@@ -23,13 +23,12 @@ struct NodeActorState {
   std::shared_ptr<NodeContext> ctx;
   caf::actor pool;
   std::map<std::string, caf::actor> sandboxes;
-  std::map<std::string, Reserved> reserved;
+  std::map<std::string, Reserved> reserved;        // what each sandbox counts in admission
   std::vector<std::string> consumed_reservations;  // for the next heartbeat
   bool confirm_scheduled = false;
   std::set<std::string> creating;  // create request keys in flight
-  double cpu_capacity = 0;
-  uint64_t memory_capacity_bytes = 0;
-  uint64_t pty_room = 0;  // sandboxes whose pty caps fit the kernel's pool
+  AdmissionSettings admits;        // capacities resolved
+  uint64_t pty_room = 0;           // sandboxes whose pty caps fit the kernel's pool
   uint64_t heartbeats = 0;
   std::string status = "healthy";
   bool draining = false;

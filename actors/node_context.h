@@ -8,6 +8,7 @@
 #include <string>
 
 #include "actors/agent_io.h"
+#include "actors/node_admission.h"
 #include "bus/connection.h"
 #include "isolation/cgroup.h"
 #include "isolation/launcher_service.h"
@@ -22,9 +23,10 @@ struct NodeSettings {
   uint64_t default_timeout_ms = 300000;  // E2B's default sandbox lifetime: 5 min
   uint64_t max_lifetime_ms = 86400000;   // refresh never goes past 24 h from creation
   int metrics_interval_ms = 1000;
-  size_t metrics_keep = 3600;          // samples per sandbox
-  double cpu_capacity = 0;             // cores offered to sandboxes; 0: all online
-  uint64_t memory_capacity_bytes = 0;  // 0: physical memory minus 1 GiB
+  size_t metrics_keep = 3600;  // samples per sandbox
+  // Capacities of 0 are resolved at start (resolve_admission): all online
+  // cores; the host's memory minus a reserve.
+  AdmissionSettings admission;
 };
 
 struct NodeContext {
@@ -41,6 +43,9 @@ struct NodeContext {
   caf::actor audit;
   // Quotas (tenants with a record on SB_EVENTS); nullptr: none enforced.
   tenants::TenantService* tenants = nullptr;
+  // Whether the node takes another sandbox (node and pool actors); nullptr:
+  // every create is taken (actor tests).
+  NodeAdmission* admission = nullptr;
   std::atomic<uint64_t> bad_messages{0};  // malformed or unverifiable bus messages
 };
 

@@ -29,10 +29,20 @@ bool matches(const NodeView& n, const PlacementRequest& r) {
   return true;
 }
 
+// What the node counts for the request.
+uint64_t memory_needed(const NodeView& n, const PlacementRequest& r) {
+  return n.new_sandbox_memory_bytes ? n.new_sandbox_memory_bytes : r.memory_bytes;
+}
+
+bool fits(const NodeView& n, const Free& f, const PlacementRequest& r) {
+  if (r.memory_bytes > n.memory_capacity_bytes || f.memory < memory_needed(n, r)) return false;
+  return !n.cpus_reserved || f.cpus + 1e-9 >= r.cpus;
+}
+
 // Fraction of memory in use after placing the request (0 empty .. 1 full).
 double load_after(const NodeView& n, const Free& f, const PlacementRequest& r) {
   if (n.memory_capacity_bytes == 0) return 1;
-  return 1.0 - double(f.memory - r.memory_bytes) / double(n.memory_capacity_bytes);
+  return 1.0 - double(f.memory - memory_needed(n, r)) / double(n.memory_capacity_bytes);
 }
 
 }  // namespace
@@ -51,13 +61,12 @@ Result<std::string> place(std::map<std::string, NodeView>& nodes, const Placemen
   for (auto& [name, n] : nodes) {
     if (now - n.seen_unix_ms > options.stale_after_ms) continue;
     ++fresh;
-    if (n.status != "healthy") continue;
+    if (n.status != "healthy" && n.status != "degraded") continue;
     ++healthy;
     if (!matches(n, request)) continue;
     ++eligible;
     const Free f = free_after_reservations(n, options, now);
-    const double cpu_room = f.cpus + n.cpu_capacity * (options.cpu_overcommit - 1.0);
-    if (cpu_room + 1e-9 < request.cpus || f.memory < request.memory_bytes) continue;
+    if (!fits(n, f, request)) continue;
     const double load = load_after(n, f, request);
     if (name == request.prefer_node) {
       best = &n;
@@ -71,11 +80,11 @@ Result<std::string> place(std::map<std::string, NodeView>& nodes, const Placemen
     }
   }
   if (!best)
-    return Error{ErrorCode::resource_exhausted, "no node can take the sandbox now (" + std::to_string(nodes.size()) +
-                                                    " known, " + std::to_string(fresh) + " reporting, " +
-                                                    std::to_string(healthy) + " healthy, " + std::to_string(eligible) +
-                                                    " matching the constraints); retry later"};
-  best->reservations.push_back(Reservation{request.reservation_id, request.cpus, request.memory_bytes, now});
+    return Error{ErrorCode::resource_exhausted,
+                 "no node can take the sandbox now (" + std::to_string(nodes.size()) + " known, " +
+                     std::to_string(fresh) + " reporting, " + std::to_string(healthy) + " taking sandboxes, " +
+                     std::to_string(eligible) + " matching the constraints, none with room for it); retry later"};
+  best->reservations.push_back(Reservation{request.reservation_id, request.cpus, memory_needed(*best, request), now});
   return best->name;
 }
 

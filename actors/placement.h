@@ -1,7 +1,8 @@
 // Choosing a node for a new sandbox from the heartbeats (pure logic).
-// Nodes are considered when healthy and heard from recently; the request
-// must fit in what the node reported free minus what this scheduler has
-// reserved on it since that report.
+// Nodes are considered when healthy or degraded (short of memory, which
+// the fit below judges) and heard from recently; the request must fit in
+// what the node reported free minus what this scheduler has reserved on it
+// since that report.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -20,8 +21,8 @@ Result<PlacementStrategy> parse_placement_strategy(const std::string& name);
 
 struct Reservation {
   std::string id;
-  double cpus = 0;
-  uint64_t memory_bytes = 0;
+  double cpus = 0;            // counted only on nodes that reserve cpus
+  uint64_t memory_bytes = 0;  // what the node counts for a new sandbox
   int64_t made_unix_ms = 0;
 };
 
@@ -31,7 +32,11 @@ struct NodeView {
   std::string region;
   std::map<std::string, std::string> labels;
   double cpu_capacity = 0, cpu_free = 0;
+  bool cpus_reserved = false;  // false: the node shares its cores (cpu_free not counted)
   uint64_t memory_capacity_bytes = 0, memory_free_bytes = 0;
+  // Memory the node counts for a new sandbox until it measures it (admission
+  // by use); 0 from a node that counts limits: the request's memory.
+  uint64_t new_sandbox_memory_bytes = 0;
   uint32_t sandboxes = 0;
   int64_t reported_unix_ms = 0;                    // when the node sent the figures
   int64_t seen_unix_ms = 0;                        // when this scheduler received them
@@ -48,13 +53,12 @@ struct PlacementRequest {
   std::string reservation_id;  // names the reservation a successful place() adds
 };
 
+// What a node takes is its own setting (docs/density.md); placement reads
+// it from the heartbeats.
 struct PlacementOptions {
   PlacementStrategy strategy = PlacementStrategy::bin_packing;
   int64_t stale_after_ms = 5000;  // a node silent this long is skipped
   int64_t reservation_ttl_ms = 5000;
-  // CPU is shared by quota, so a node takes sandboxes whose cpus add up to
-  // this many times its cores; memory is never overcommitted.
-  double cpu_overcommit = 4.0;
 };
 
 // The chosen node (a reservation is added to it), or resource_exhausted

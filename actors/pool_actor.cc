@@ -94,6 +94,18 @@ void queue_refill(Self* self, std::chrono::milliseconds delay = std::chrono::mil
     self->send(self, refill_atom::value);
 }
 
+// A warm sandbox counts in the node's admission like any other, and waits
+// while the node is nearly full: user creates come first.
+bool admitted(Self* self) {
+  auto& st = self->state;
+  if (!st.ctx->admission) return true;
+  auto ok = st.ctx->admission->reserve(0, 0, AdmissionFor::pool);
+  if (!ok && !st.held_back) logger("pool")->info("{}", ok.error().message);
+  if (ok && st.held_back) logger("pool")->info("warm pools refill again");
+  st.held_back = !ok;
+  return ok.ok();
+}
+
 // Replaces stale warm sandboxes, shrinks pools whose demand fell, and asks
 // the creator for one sandbox for the first pool below its target.
 void refill(Self* self) {
@@ -112,6 +124,7 @@ void refill(Self* self) {
       t.warm.pop_back();
     }
     if (t.warm.size() >= target) continue;
+    if (!admitted(self)) return;  // the periodic tick tries again
     st.refill_in_flight = true;
     const std::string name = t.config.template_name;
     self->request(st.creator, caf::infinite, make_atom::value, AcquireRequest{name, 0, 0, 0, 0})

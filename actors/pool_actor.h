@@ -63,6 +63,7 @@ struct PoolActorState {
   caf::actor creator;  // does the blocking launcher calls, so acquires never wait behind a create
   bool refill_queued = false;
   bool refill_in_flight = false;
+  bool held_back = false;  // admission keeps the node's last memory for user creates (logged once)
   static inline const char* name = "pool";
 };
 

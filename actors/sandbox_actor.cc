@@ -12,6 +12,7 @@
 
 #include "actors/agent_forward.h"
 #include "actors/audit_actor.h"
+#include "actors/oom_cause.h"
 #include "actors/quota_intent.h"
 #include "actors/sandbox_record.h"
 #include "audit/audit_outbox.h"
@@ -624,7 +625,7 @@ void on_metrics_query(Self* self, const bus::Message& m, const bp::Envelope& env
   samples.reserve(points.size());
   for (const auto& p : points)
     samples.emplace_back(p.unix_ms, p.cpu_percent, p.memory_percent, p.memory_bytes, p.disk_read_bytes,
-                         p.disk_write_bytes, p.net_rx_bytes, p.net_tx_bytes, p.processes);
+                         p.disk_write_bytes, p.net_rx_bytes, p.net_tx_bytes, p.processes, p.oom_kills);
   flatbuffers::FlatBufferBuilder fbb(256 + samples.size() * sizeof(bp::MetricsSample));
   auto series = bp::CreateMetricsSeries(fbb, fbb.CreateVectorOfStructs(samples));
   bp::FinishReplyBuffer(
@@ -787,6 +788,17 @@ std::pair<uint64_t, uint64_t> net_bytes(pid_t pid) {
   return {rx, tx};
 }
 
+// Processes the OOM killer took since the last sample: logged and audited
+// with the cause; the sandbox goes on unless its agent was one of them.
+void report_oom_kills(Self* self, const isolation::CgroupUsage& usage) {
+  auto& st = self->state;
+  const uint64_t killed = usage.oom_kills - st.oom_kills;
+  st.oom_kills = usage.oom_kills;
+  const std::string cause = describe(oom_cause(usage.memory_peak, st.settings.memory_bytes), st.settings.memory_bytes);
+  logger("sandbox")->warn("{}: the OOM killer took {} process(es): {}", st.settings.id, killed, cause);
+  audit_event(self, "sandbox.oom", "ok", "", "", {{"killed", killed}, {"cause", cause}});
+}
+
 void sample(Self* self) {
   auto& st = self->state;
   if (st.state == bp::SandboxState::Terminated) return;
@@ -809,11 +821,9 @@ void sample(Self* self) {
   p.disk_write_bytes = usage->io_write_bytes;
   std::tie(p.net_rx_bytes, p.net_tx_bytes) = net_bytes(st.handle.box->agent_pid);
   p.processes = uint32_t(usage->pids_current);
+  p.oom_kills = uint32_t(usage->oom_kills);
   st.metrics.add(p);
-  if (usage->oom_kills > st.oom_kills) {
-    logger("sandbox")->warn("{}: the OOM killer took {} process(es)", st.settings.id, usage->oom_kills - st.oom_kills);
-    st.oom_kills = usage->oom_kills;
-  }
+  if (usage->oom_kills > st.oom_kills) report_oom_kills(self, *usage);
 }
 
 void end(Self* self, const std::string& reason, const std::string& principal) {
@@ -822,7 +832,9 @@ void end(Self* self, const std::string& reason, const std::string& principal) {
   // An agent that died with OOM kills on the books was most likely one of them.
   std::string why = reason;
   if (reason == end_reason::agent_died) {
-    if (auto u = st.cgroup->usage(); u && u->oom_kills > 0) why = end_reason::oom;
+    if (auto u = st.cgroup->usage(); u && u->oom_kills > 0)
+      why = oom_cause(u->memory_peak, st.settings.memory_bytes) == OomCause::own_limit ? end_reason::oom
+                                                                                       : end_reason::node_memory;
   }
   st.state = bp::SandboxState::Terminated;
   st.end_reason = why;

@@ -41,7 +41,8 @@ struct SandboxSettings {
 namespace end_reason {
 inline constexpr const char* timeout = "timeout";
 inline constexpr const char* request = "request";
-inline constexpr const char* oom = "oom";
+inline constexpr const char* oom = "oom";                         // its agent killed at its own memory limit
+inline constexpr const char* node_memory = "node out of memory";  // ... when the sandboxes together filled the node
 inline constexpr const char* node_shutdown = "node shutdown";
 inline constexpr const char* agent_died = "agent died";
 inline constexpr const char* agent_broken = "agent broken";  // it broke the protocol (malformed frame, flood)

@@ -26,6 +26,8 @@ NodeView view_of(const bp::NodeHealth& h) {
   n.cpu_free = h.cpu_free();
   n.memory_capacity_bytes = h.memory_capacity_bytes();
   n.memory_free_bytes = h.memory_free_bytes();
+  n.cpus_reserved = h.cpus_reserved();
+  n.new_sandbox_memory_bytes = h.new_sandbox_memory_bytes();
   n.sandboxes = h.sandboxes();
   n.reported_unix_ms = h.sent_unix_ms();
   if (h.consumed_reservations())

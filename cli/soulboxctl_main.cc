@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <sstream>
 
 #include "client/client.h"
 
@@ -16,6 +17,12 @@ namespace bp = busproto;
 int fail(const std::string& what, const Error& e) {
   std::cerr << "soulboxctl: " << what << ": " << e.message << " (" << to_string(e.code) << ")\n";
   return 1;
+}
+
+std::string fmt_cpus(float n) {
+  std::ostringstream out;
+  out << n;
+  return out.str();
 }
 
 void print_info(const client::SandboxInfo& i) {
@@ -89,8 +96,11 @@ int main(int argc, char** argv) {
     auto h = cl.health(node);
     if (!h) return fail("health", h.error());
     std::cout << h->node << ": " << h->status << ", version " << h->version << ", " << h->sandboxes
-              << " sandboxes, memory free " << (h->memory_free_bytes >> 20) << "/" << (h->memory_capacity_bytes >> 20)
-              << " MiB, cpus free " << h->cpu_free << "/" << h->cpu_capacity << ", region " << h->region << "\n";
+              << " sandboxes using " << (h->memory_in_use_bytes >> 20) << " MiB, memory free "
+              << (h->memory_free_bytes >> 20) << "/" << (h->memory_capacity_bytes >> 20) << " MiB, "
+              << (h->cpus_reserved ? "cpus free " + fmt_cpus(h->cpu_free) + "/" + fmt_cpus(h->cpu_capacity)
+                                   : fmt_cpus(h->cpu_capacity) + " cores shared")
+              << ", region " << h->region << "\n";
     if (h->bad_messages || h->unreadable_events)
       std::cout << "  refused " << h->bad_messages << " malformed bus messages, skipped " << h->unreadable_events
                 << " unreadable stream events (see the log for their sequences)\n";

@@ -527,6 +527,9 @@ Result<NodeHealth> Client::health(const std::string& node) {
                  h->cpu_capacity(), h->cpu_free(),    h->memory_capacity_bytes(), h->memory_free_bytes()};
   out.bad_messages = h->bad_messages();
   out.unreadable_events = h->unreadable_events();
+  out.memory_in_use_bytes = h->memory_in_use_bytes();
+  out.new_sandbox_memory_bytes = h->new_sandbox_memory_bytes();
+  out.cpus_reserved = h->cpus_reserved();
   return out;
 }
 

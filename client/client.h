@@ -65,6 +65,10 @@ struct NodeHealth {
   uint64_t memory_capacity_bytes = 0, memory_free_bytes = 0;
   uint64_t bad_messages = 0;       // malformed bus messages the node refused
   uint64_t unreadable_events = 0;  // stream events the node skipped as unreadable (logged)
+  // Admission by use (docs/density.md).
+  uint64_t memory_in_use_bytes = 0;       // what the sandboxes use, last measured
+  uint64_t new_sandbox_memory_bytes = 0;  // what a new one counts until measured
+  bool cpus_reserved = false;             // false: cores shared, cpu_free not counted
 };
 
 struct PoolTemplateStats {

@@ -19,4 +19,14 @@ inline void keep_large_blocks_out_of_arenas() {
   ::mallopt(M_MMAP_THRESHOLD, 1 << 20);
 }
 
+// glibc gives memory back to the kernel only from the top of each arena's
+// heap; pages freed below a chunk still in use stay in RSS. Under a steady
+// load of many short-lived sandboxes that is most of what is freed (the soak
+// measured 6 MiB in use on 12-20 MiB of anonymous RSS). malloc_trim returns
+// every free page of every arena (it takes each arena's lock briefly: about
+// a millisecond for soulboxd's heap), so soulboxd calls it every 30 s.
+inline void return_free_memory_to_kernel() {
+  ::malloc_trim(0);
+}
+
 }  // namespace soulbox

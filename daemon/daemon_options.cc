@@ -58,7 +58,28 @@ void add_options(CLI::App& app, DaemonOptions& o) {
       ->capture_default_str();
   app.add_option("--max-lifetime", o.max_lifetime_s, "No refresh extends a sandbox past this (s)")
       ->capture_default_str();
-  app.add_option("--cpu-capacity", o.node.cpu_capacity, "Cores offered to sandboxes (0: all)")->capture_default_str();
+  // Admission (docs/density.md): by the memory sandboxes really use.
+  app.add_option("--memory-capacity", o.memory_capacity_mib,
+                 "MiB the sandboxes may use together; their parent cgroup is capped at it (0: the host's memory "
+                 "minus max(1 GiB, 5 %))")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--new-sandbox-memory", o.new_sandbox_memory_mib,
+                 "MiB a new sandbox counts until the next measurement of what sandboxes use")
+      ->check(CLI::Range(0.0, 1048576.0))
+      ->capture_default_str();
+  app.add_option("--memory-overcommit", o.node.admission.memory_overcommit,
+                 "The sandboxes' memory limits may add up to this many times the capacity (0: limits not counted)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--cpu-capacity", o.node.admission.cpu_capacity, "Cores offered to sandboxes (0: all)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--cpu-overcommit", o.node.admission.cpu_overcommit,
+                 "The sandboxes' cpus may add up to this many times the cores (0: CPU is not reserved; each "
+                 "sandbox's quota still caps it)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--jobs-workers", o.jobs_workers, "Jobs from SB_JOBS run at once on this node (0: none)")
       ->capture_default_str();
   app.add_option("--job-ack-wait", o.job_ack_wait_s, "A job silent this long (s) is delivered again")
@@ -94,6 +115,17 @@ Result<actors::PoolSettings> pool_settings(const DaemonOptions& o) {
     code.max_size = std::max(o.code_pool_min, o.pool_max);
     s.pools.push_back(code);
   }
+  return s;
+}
+
+Result<actors::AdmissionSettings> admission_settings(const DaemonOptions& o) {
+  actors::AdmissionSettings s = o.node.admission;
+  s.node_id = o.node.node_id;
+  s.memory_capacity_bytes = uint64_t(o.memory_capacity_mib * double(1 << 20));
+  s.new_sandbox_memory_bytes = uint64_t(o.new_sandbox_memory_mib * double(1 << 20));
+  s = actors::resolve_admission(s);
+  if (s.new_sandbox_memory_bytes > s.memory_capacity_bytes)
+    return Error{ErrorCode::invalid_argument, "--new-sandbox-memory is larger than the memory capacity"};
   return s;
 }
 

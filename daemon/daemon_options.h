@@ -32,6 +32,8 @@ struct DaemonOptions {
   int http_port = -1;                     // the embedded gateway's port (-1: none; 0: any free one)
   std::string http_host = "127.0.0.1";
   gateway::AuthFailureLimits http_auth_failures;  // the embedded gateway's
+  double memory_capacity_mib = 0;                 // admission (0: the host's memory minus a reserve)
+  double new_sandbox_memory_mib = 8;
 };
 
 void add_options(CLI::App& app, DaemonOptions& o);
@@ -40,6 +42,8 @@ void add_options(CLI::App& app, DaemonOptions& o);
 Result<actors::PoolSettings> pool_settings(const DaemonOptions& o);
 Result<actors::PlacementOptions> placement_options(const DaemonOptions& o);
 Result<jobs::JobsSettings> jobs_settings(const DaemonOptions& o);
+// What the node admits, capacities of 0 resolved from the host.
+Result<actors::AdmissionSettings> admission_settings(const DaemonOptions& o);
 
 // This host's name as a node id ([A-Za-z0-9_-], at most 64 characters).
 std::string default_node_id();

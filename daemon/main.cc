@@ -27,6 +27,7 @@
 #include "common/stop_signals.h"
 #include "daemon/audit_command.h"
 #include "daemon/daemon_options.h"
+#include "daemon/oom_protection.h"
 #include "daemon/recovery.h"
 #include "gateway/gateway_service.h"
 #include "isolation/cgroup.h"
@@ -115,12 +116,14 @@ Status wait_for_first_heartbeat(caf::actor_system& system, const caf::actor& sch
   return Error{ErrorCode::timeout, "the scheduler heard no heartbeat within 5 s"};
 }
 
-// Waits for SIGTERM/SIGINT, restarting the embedded nats-server if it dies.
+// Waits for SIGTERM/SIGINT, restarting the embedded nats-server if it dies
+// and returning freed memory to the kernel every 30 s.
 int wait_for_stop(const sigset_t& stop, bus::EmbeddedServer* embedded) {
-  for (;;) {
+  for (unsigned tick = 1;; ++tick) {
     const struct timespec second { 1, 0 };
     const int sig = ::sigtimedwait(&stop, nullptr, &second);
     if (sig > 0) return sig;
+    if (tick % 30 == 0) return_free_memory_to_kernel();
     if (embedded) {
       auto restarted = embedded->ensure_running();
       if (!restarted) logger("soulboxd")->error("nats-server restart failed: {}", restarted.error().message);
@@ -146,8 +149,15 @@ int main(int argc, char** argv) {
   if (!placement) return fail(placement.error().message);
   auto jobs_settings = daemon::jobs_settings(o);
   if (!jobs_settings) return fail(jobs_settings.error().message);
+  auto admission_settings = daemon::admission_settings(o);
+  if (!admission_settings) return fail(admission_settings.error().message);
+  o.node.admission = *admission_settings;
   o.node.default_timeout_ms = uint64_t(o.default_timeout_s * 1000);
   o.node.max_lifetime_ms = uint64_t(o.max_lifetime_s * 1000);
+
+  // Before the launcher and nats-server start: they inherit it.
+  if (auto protect = daemon::protect_from_oom_killer(); !protect)
+    logger("soulboxd")->warn("not protected from the OOM killer: {}", protect.error().message);
 
   // 1. The launcher, while this process still has one thread.
   isolation::RuntimeOptions runtime;
@@ -188,6 +198,19 @@ int main(int argc, char** argv) {
   if (!agent_io) return fail(agent_io.error().message);
   auto cgroups = isolation::detect_cgroup_driver(runtime.cgroup_root, runtime.cgroup_parent);
   if (!cgroups) return fail("cgroups: " + cgroups.error().message);
+  // Admission lets sandboxes' limits add up past the host's memory; the
+  // kernel holds what they really use together to the capacity.
+  const auto& admits = o.node.admission;
+  if (auto capped = (*cgroups)->cap_sandboxes_memory(admits.memory_capacity_bytes); !capped)
+    return fail("capping the sandboxes' memory at " + std::to_string(admits.memory_capacity_bytes >> 20) +
+                " MiB: " + capped.error().message);
+  actors::NodeAdmission admission(admits, [c = cgroups->get()] { return c->sandboxes_memory_in_use(); });
+  std::cout << fmt::format(
+      "soulboxd: sandboxes may use {} MiB together (a new one counts {} MiB until measured); {}\n",
+      admits.memory_capacity_bytes >> 20, admits.new_sandbox_memory_bytes >> 20,
+      admits.cpu_overcommit > 0
+          ? fmt::format("cpus reserved up to {:g} x {:g} cores", admits.cpu_overcommit, admits.cpu_capacity)
+          : fmt::format("cpus not reserved ({:g} cores shared)", admits.cpu_capacity));
 
   // The audit log: records in RocksDB, copies on SB_AUDIT, checkpoints beside.
   auto audit_js = bus::JetStream::open(**connection);
@@ -241,6 +264,7 @@ int main(int argc, char** argv) {
   ctx->agent_io = agent_io->get();
   ctx->cgroups = cgroups->get();
   ctx->tenants = tenant_service->get();
+  ctx->admission = &admission;
 
   int signal_received = 0;
   std::unique_ptr<jobs::JobsService> jobs_service;

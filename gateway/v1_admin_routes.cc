@@ -66,7 +66,10 @@ void E2bGateway::admin(const HttpRequest& req, ResponseWriter& out, const Caller
                          {"cpuCapacity", h->cpu_capacity},
                          {"cpuFree", h->cpu_free},
                          {"memoryCapacityBytes", h->memory_capacity_bytes},
-                         {"memoryFreeBytes", h->memory_free_bytes}});
+                         {"memoryFreeBytes", h->memory_free_bytes},
+                         {"memoryInUseBytes", h->memory_in_use_bytes},
+                         {"newSandboxMemoryBytes", h->new_sandbox_memory_bytes},
+                         {"cpusReserved", h->cpus_reserved}});
       }
       return out.send(200, kJson, json_text(nodes));
     }

@@ -48,7 +48,18 @@ class CgroupDriver {
   // A handle on an existing group (for clean-up after a crash).
   virtual std::unique_ptr<Cgroup> open(const std::string& name) = 0;
   virtual const char* version() const = 0;
+  // The parent group of all sandboxes. What they use together: their working
+  // set (memory in use minus inactive page cache, which the kernel reclaims
+  // before it kills), as admission counts it.
+  virtual Result<uint64_t> sandboxes_memory_in_use() const = 0;
+  // Caps what they use together, so a burst past admission's estimates
+  // meets the OOM killer inside the sandboxes rather than the host's.
+  virtual Status cap_sandboxes_memory(uint64_t bytes) = 0;
 };
+
+// The value of `key` in a flat-keyed cgroup file ("key value" per line:
+// memory.stat, cpu.stat, memory.events, memory.oom_control); 0 if absent.
+uint64_t cgroup_stat_field(const std::string& text, const std::string& key);
 
 // v2 when `root` is a cgroup2 mount (or, for tests, has cgroup.controllers),
 // otherwise v1 with memory, cpu, cpuacct, pids and freezer hierarchies.

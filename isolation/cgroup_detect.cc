@@ -1,6 +1,8 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include <sstream>
+
 #include "isolation/cgroup.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
@@ -8,6 +10,15 @@
 #endif
 
 namespace soulbox::isolation {
+
+uint64_t cgroup_stat_field(const std::string& text, const std::string& key) {
+  std::istringstream in(text);
+  std::string k;
+  uint64_t v = 0;
+  while (in >> k >> v)
+    if (k == key) return v;
+  return 0;
+}
 
 Result<std::unique_ptr<CgroupDriver>> detect_cgroup_driver(const std::string& root, const std::string& parent) {
   struct statfs fs {};

@@ -100,13 +100,7 @@ class CgroupV1 final : public Cgroup {
         }
       }
     }
-    if (auto t = read_small_file(dirs_.memory + "/memory.oom_control")) {
-      std::istringstream in(*t);
-      std::string k;
-      uint64_t v = 0;
-      while (in >> k >> v)
-        if (k == "oom_kill") u.oom_kills = v;
-    }
+    if (auto t = read_small_file(dirs_.memory + "/memory.oom_control")) u.oom_kills = cgroup_stat_field(*t, "oom_kill");
     return u;
   }
 
@@ -156,7 +150,30 @@ class CgroupV1Driver final : public CgroupDriver {
 
   const char* version() const override { return "v1"; }
 
+  Result<uint64_t> sandboxes_memory_in_use() const override {
+    const std::string parent = parent_dir("memory");
+    auto usage = read_u64(parent + "/memory.usage_in_bytes");
+    if (!usage) return usage.error();
+    auto stat = read_small_file(parent + "/memory.stat");
+    if (!stat) return stat.error();
+    const uint64_t inactive = cgroup_stat_field(*stat, "total_inactive_file");
+    return *usage > inactive ? *usage - inactive : 0;
+  }
+
+  // The kernel counts children in the parent (use_hierarchy is always on
+  // since 5.x), so the parent's limit caps them together.
+  Status cap_sandboxes_memory(uint64_t bytes) override {
+    const std::string parent = parent_dir("memory");
+    if (auto st = ensure_dir(parent); !st) return st;
+    return write_control(parent + "/memory.limit_in_bytes", std::to_string(bytes));
+  }
+
  private:
+  std::string parent_dir(const char* controller) const {
+    const std::string d = dir(controller, "x");
+    return parent_of(d);
+  }
+
   V1Dirs dirs(const std::string& name) const {
     const bool blkio = ::access((root_ + "/blkio").c_str(), F_OK) == 0;
     return V1Dirs{dir("memory", name), dir("cpu", name),     dir("cpuacct", name),

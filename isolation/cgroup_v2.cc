@@ -17,15 +17,6 @@
 namespace soulbox::isolation {
 namespace {
 
-uint64_t stat_field(const std::string& text, const std::string& key) {
-  std::istringstream in(text);
-  std::string k;
-  uint64_t v = 0;
-  while (in >> k >> v)
-    if (k == key) return v;
-  return 0;
-}
-
 class CgroupV2 final : public Cgroup {
  public:
   explicit CgroupV2(std::string dir) : dir_(std::move(dir)) {}
@@ -57,8 +48,8 @@ class CgroupV2 final : public Cgroup {
     if (auto v = read_u64(dir_ + "/memory.current")) u.memory_current = *v;
     if (auto v = read_u64(dir_ + "/memory.peak")) u.memory_peak = *v;
     if (auto v = read_u64(dir_ + "/pids.current")) u.pids_current = *v;
-    if (auto t = read_small_file(dir_ + "/cpu.stat")) u.cpu_usec = stat_field(*t, "usage_usec");
-    if (auto t = read_small_file(dir_ + "/memory.events")) u.oom_kills = stat_field(*t, "oom_kill");
+    if (auto t = read_small_file(dir_ + "/cpu.stat")) u.cpu_usec = cgroup_stat_field(*t, "usage_usec");
+    if (auto t = read_small_file(dir_ + "/memory.events")) u.oom_kills = cgroup_stat_field(*t, "oom_kill");
     // "<major>:<minor> rbytes=N wbytes=N ..." per device; absent without the io controller.
     if (auto t = read_small_file(dir_ + "/io.stat")) {
       std::istringstream words(*t);
@@ -125,6 +116,20 @@ class CgroupV2Driver final : public CgroupDriver {
   }
 
   const char* version() const override { return "v2"; }
+
+  Result<uint64_t> sandboxes_memory_in_use() const override {
+    auto current = read_u64(parent_dir_ + "/memory.current");
+    if (!current) return current.error();
+    auto stat = read_small_file(parent_dir_ + "/memory.stat");
+    if (!stat) return stat.error();
+    const uint64_t inactive = cgroup_stat_field(*stat, "inactive_file");
+    return *current > inactive ? *current - inactive : 0;
+  }
+
+  Status cap_sandboxes_memory(uint64_t bytes) override {
+    if (auto st = prepare_parent(); !st) return st;
+    return write_control(parent_dir_ + "/memory.max", std::to_string(bytes));
+  }
 
  private:
   // Enables the controllers SoulBox needs on the root and on its parent group,

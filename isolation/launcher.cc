@@ -71,6 +71,22 @@ int arrange_fds(int channel, std::string* step) {
   return 0;
 }
 
+// When memory runs short the OOM killer should take a sandbox's process,
+// never soulboxd, its launcher or nats-server: those start at -1000 where the
+// host allows it (CAP_SYS_RESOURCE), and each sandbox gets a score of +300
+// on top of its size either way (raising a score needs no privilege). Set
+// from here, with CAP_SYS_RESOURCE, 300 is also the sandbox's floor
+// (oom_score_adj_min): from inside it cannot lower itself again.
+constexpr const char kSandboxOomScoreAdj[] = "300";
+
+Status set_sandbox_oom_score(pid_t pid) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/oom_score_adj";
+  unique_fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  const size_t n = sizeof kSandboxOomScoreAdj - 1;
+  if (!fd || ::write(fd.get(), kSandboxOomScoreAdj, n) != ssize_t(n)) return sys_error("write " + path);
+  return {};
+}
+
 [[noreturn]] void child_main(const LaunchRequest& req, int handshake) {
   std::string step;
   int channel = move_high(req.agent_channel_fd);
@@ -178,6 +194,7 @@ Result<Launched> launch_sandbox(const LaunchRequest& req) {
   });
 
   if (auto st = write_id_maps(launched.pid, req.host_id_base); !st) return st.error();
+  if (auto st = set_sandbox_oom_score(launched.pid); !st) return st.error();
   // A child that failed early has written its {step, errno} and exited: if
   // a send fails, that report is the error to give.
   auto child_report = [&](const Status& send_failure) {

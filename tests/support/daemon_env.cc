@@ -45,7 +45,8 @@ Daemon::Daemon(std::vector<std::string> args, std::string root, std::vector<std:
   client::LocalDaemonOptions o;
   o.binary = daemon_build_dir() + "/soulboxd";
   o.root = root_;
-  o.args = {"--cgroup-parent", "soulbox-test"};
+  if (std::find(args.begin(), args.end(), "--cgroup-parent") == args.end())
+    o.args = {"--cgroup-parent", "soulbox-test"};
   if (std::find(args.begin(), args.end(), "--node-id") == args.end())
     o.args.insert(o.args.end(), {"--node-id", "testnode"});
   o.args.insert(o.args.end(), args.begin(), args.end());

@@ -101,3 +101,19 @@ TEST_CASE("cgroup v2 reports a missing control file with its path", "[unit][cgro
   REQUIRE_FALSE(cg.ok());
   CHECK_THAT(cg.error().message, Catch::Contains("pids.max"));
 }
+
+TEST_CASE("cgroup v2 reads what all sandboxes use and caps it in their parent", "[unit][cgroup]") {
+  FakeTree t;
+  t.group("sb1");
+  const fs::path parent = t.root / "soulbox";
+  FakeTree::touch(parent / "memory.current", "104857600\n");
+  FakeTree::touch(parent / "memory.stat",
+                  "anon 50000000\nfile 54857600\nactive_file 4857600\ninactive_file 50000000\n");
+  FakeTree::touch(parent / "memory.max", "max\n");
+  auto driver = make_cgroup_v2_driver(t.root.string(), "soulbox");
+  auto used = driver->sandboxes_memory_in_use();
+  REQUIRE(used.ok());
+  CHECK(*used == 104857600 - 50000000);  // inactive page cache is not counted
+  REQUIRE(driver->cap_sandboxes_memory(1ull << 30).ok());
+  CHECK(FakeTree::read(parent / "memory.max") == "1073741824");
+}

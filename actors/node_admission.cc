@@ -1,0 +1,116 @@
+#include "actors/node_admission.h"
+
+#include <sys/sysinfo.h>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace soulbox::actors {
+namespace {
+
+std::string mib(uint64_t bytes) {
+  return std::to_string(bytes >> 20) + " MiB";
+}
+
+std::string cores(double n) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", n);
+  return buf;
+}
+
+Error exhausted(const AdmissionSettings& s, const std::string& what) {
+  return Error{ErrorCode::resource_exhausted, "node " + s.node_id + " " + what + "; retry later or on another node"};
+}
+
+}  // namespace
+
+AdmissionSettings resolve_admission(AdmissionSettings s) {
+  if (s.cpu_capacity <= 0) s.cpu_capacity = double(::get_nprocs());
+  if (!s.memory_capacity_bytes) {
+    struct sysinfo si {};
+    ::sysinfo(&si);
+    const uint64_t total = uint64_t(si.totalram) * si.mem_unit;
+    const uint64_t reserve = std::max<uint64_t>(1ull << 30, total / 20);
+    s.memory_capacity_bytes = total > 2 * reserve ? total - reserve : total / 2;
+  }
+  return s;
+}
+
+uint64_t memory_free(const AdmissionSettings& s, const NodeLoad& load) {
+  const uint64_t used = load.memory_used();
+  return s.memory_capacity_bytes > used ? s.memory_capacity_bytes - used : 0;
+}
+
+double cpus_free(const AdmissionSettings& s, const NodeLoad& load) {
+  return s.cpu_capacity * s.cpu_overcommit - load.cpus;
+}
+
+Status admit(const AdmissionSettings& s, const NodeLoad& load, uint64_t memory_limit, double cpus,
+             AdmissionFor purpose) {
+  const uint64_t used = load.memory_used();
+  if (purpose == AdmissionFor::pool) {
+    const double limit = double(s.memory_capacity_bytes) * s.pool_fill_limit;
+    if (double(used + s.new_sandbox_memory_bytes) > limit)
+      return exhausted(s, "keeps its last memory for user creates (sandboxes use " + mib(used) + " of " +
+                              mib(s.memory_capacity_bytes) + "); the warm pool waits");
+    return {};
+  }
+  if (memory_limit > s.memory_capacity_bytes)
+    return exhausted(s, "gives its sandboxes " + mib(s.memory_capacity_bytes) + " together, less than the " +
+                            mib(memory_limit) + " this one asks for");
+  if (used + s.new_sandbox_memory_bytes > s.memory_capacity_bytes)
+    return exhausted(s, "is short of memory: its sandboxes use " + mib(used) + " of the " +
+                            mib(s.memory_capacity_bytes) + " it gives sandboxes, and a new one needs " +
+                            mib(s.new_sandbox_memory_bytes));
+  if (s.memory_overcommit > 0) {
+    const double limit = double(s.memory_capacity_bytes) * s.memory_overcommit;
+    if (double(load.memory_limits_bytes + memory_limit) > limit)
+      return exhausted(s, "has promised its sandboxes " + mib(load.memory_limits_bytes) +
+                              " of memory limits; a sandbox of " + mib(memory_limit) +
+                              " would pass its overcommit of " + cores(s.memory_overcommit) + " x " +
+                              mib(s.memory_capacity_bytes));
+  }
+  if (s.cpu_overcommit > 0 && cpus_free(s, load) + 1e-9 < cpus)
+    return exhausted(s, "has promised its sandboxes " + cores(load.cpus) + " cpus of " +
+                            cores(s.cpu_capacity * s.cpu_overcommit) + " (" + cores(s.cpu_capacity) + " cores x " +
+                            cores(s.cpu_overcommit) + "); this sandbox asks for " + cores(cpus));
+  return {};
+}
+
+NodeAdmission::NodeAdmission(AdmissionSettings settings, Measure measure)
+    : settings_(std::move(settings)), measure_(std::move(measure)) {}
+
+Status NodeAdmission::reserve(uint64_t memory_limit, double cpus, AdmissionFor purpose) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto ok = admit(settings_, load_, memory_limit, cpus, purpose); !ok) return ok;
+  load_.memory_estimated_bytes += settings_.new_sandbox_memory_bytes;
+  estimated_since_measure_ += settings_.new_sandbox_memory_bytes;
+  if (purpose == AdmissionFor::user) {
+    load_.memory_limits_bytes += memory_limit;
+    load_.cpus += cpus;
+  }
+  return {};
+}
+
+void NodeAdmission::release(uint64_t memory_limit, double cpus) {
+  std::lock_guard<std::mutex> lock(mu_);
+  load_.memory_limits_bytes -= std::min(load_.memory_limits_bytes, memory_limit);
+  load_.cpus = std::max(0.0, load_.cpus - cpus);
+}
+
+void NodeAdmission::measure() {
+  // Read outside the lock: creates go on while the cgroup file is read.
+  auto used = measure_();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!used) return;  // keep the last reading; estimates keep adding up
+  load_.memory_measured_bytes = *used;
+  load_.memory_estimated_bytes = estimated_since_measure_;
+  estimated_since_measure_ = 0;
+}
+
+NodeLoad NodeAdmission::load() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return load_;
+}
+
+}  // namespace soulbox::actors
