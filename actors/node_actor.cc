@@ -8,7 +8,6 @@
 
 #include "actors/audit_actor.h"
 #include "actors/node_status.h"
-#include "actors/pty_budget.h"
 #include "actors/quota_intent.h"
 #include "actors/sandbox_actor.h"
 #include "actors/sandbox_record.h"
@@ -267,13 +266,12 @@ void on_create(Self* self, const bus::Message& m, const bp::Envelope& env, const
                             "node " + st.ctx->settings.node_id + " has no memory left for the sandbox; retry later"));
     return;
   }
-  if (st.sandboxes.size() >= st.pty_room) {
+  if (st.sandboxes.size() >= st.density.sandboxes) {
     publish(self, m.reply,
             bp::error_reply(request_id, ErrorCode::resource_exhausted,
                             "node " + st.ctx->settings.node_id + " holds " + std::to_string(st.sandboxes.size()) +
-                                " sandboxes, all the kernel's pty pool can serve at " +
-                                std::to_string(isolation::Limits().ptys) +
-                                " terminals each; raise kernel.pty.max for more"));
+                                " sandboxes, all that " + st.density.name + " (" + std::to_string(st.density.value) +
+                                ") allows; raise it with " + st.density.remedy));
     return;
   }
   // Idempotent per (tenant, request id): a repeated request gets the sandbox
@@ -449,7 +447,7 @@ caf::behavior node_actor(Self* self, std::shared_ptr<NodeContext> ctx, caf::acto
     const uint64_t total = uint64_t(si.totalram) * si.mem_unit;
     st.memory_capacity_bytes = total > (1ull << 30) ? total - (1ull << 30) : total;
   }
-  st.pty_room = sandboxes_within_pty_pool(read_pty_pool(), isolation::Limits().ptys);
+  st.density = st.ctx->density;
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     self->state.draining = true;
     publish_heartbeat(self);  // schedulers stop placing here at once

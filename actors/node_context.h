@@ -10,6 +10,7 @@
 #include "actors/agent_io.h"
 #include "bus/connection.h"
 #include "isolation/cgroup.h"
+#include "isolation/host_limits.h"
 #include "isolation/launcher_service.h"
 #include "storage/store.h"
 #include "tenants/tenant_service.h"
@@ -41,6 +42,9 @@ struct NodeContext {
   caf::actor audit;
   // Quotas (tenants with a record on SB_EVENTS); nullptr: none enforced.
   tenants::TenantService* tenants = nullptr;
+  // The host limit that caps how many sandboxes this node holds, measured at
+  // start-up (isolation/host_limits.h); unlimited unless main sets it.
+  isolation::DensityLimit density;
   std::atomic<uint64_t> bad_messages{0};  // malformed or unverifiable bus messages
 };
 
