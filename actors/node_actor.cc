@@ -7,7 +7,6 @@
 
 #include "actors/audit_actor.h"
 #include "actors/node_status.h"
-#include "actors/pty_budget.h"
 #include "actors/quota_intent.h"
 #include "actors/sandbox_actor.h"
 #include "actors/sandbox_record.h"
@@ -250,13 +249,12 @@ void on_create(Self* self, const bus::Message& m, const bp::Envelope& env, const
   AcquireRequest req{c->template_name() ? c->template_name()->str() : "base", c->memory_bytes(), c->cpus(), c->pids(),
                      c->disk_bytes()};
   auto& st = self->state;
-  if (st.sandboxes.size() >= st.pty_room) {
+  if (st.sandboxes.size() >= st.density.sandboxes) {
     publish(self, m.reply,
             bp::error_reply(request_id, ErrorCode::resource_exhausted,
                             "node " + st.ctx->settings.node_id + " holds " + std::to_string(st.sandboxes.size()) +
-                                " sandboxes, all the kernel's pty pool can serve at " +
-                                std::to_string(isolation::Limits().ptys) +
-                                " terminals each; raise kernel.pty.max for more"));
+                                " sandboxes, all that " + st.density.name + " (" + std::to_string(st.density.value) +
+                                ") allows; raise it with " + st.density.remedy));
     return;
   }
   // Idempotent per (tenant, request id): a repeated request gets the sandbox
@@ -439,7 +437,7 @@ caf::behavior node_actor(Self* self, std::shared_ptr<NodeContext> ctx, caf::acto
   st.ctx = std::move(ctx);
   st.pool = std::move(pool);
   st.admits = st.ctx->admission ? st.ctx->admission->settings() : resolve_admission(st.ctx->settings.admission);
-  st.pty_room = sandboxes_within_pty_pool(read_pty_pool(), isolation::Limits().ptys);
+  st.density = st.ctx->density;
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     self->state.draining = true;
     publish_heartbeat(self);  // schedulers stop placing here at once

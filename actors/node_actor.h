@@ -11,6 +11,7 @@
 #include "actors/messages.h"
 #include "actors/node_context.h"
 #include "actors/pool_actor.h"
+#include "isolation/host_limits.h"
 
 namespace soulbox::actors {
 
@@ -28,7 +29,7 @@ struct NodeActorState {
   bool confirm_scheduled = false;
   std::set<std::string> creating;  // create request keys in flight
   AdmissionSettings admits;        // capacities resolved
-  uint64_t pty_room = 0;           // sandboxes whose pty caps fit the kernel's pool
+  isolation::DensityLimit density;  // the host limit that caps this node's sandboxes (docs/density.md)
   uint64_t heartbeats = 0;
   std::string status = "healthy";
   bool draining = false;

@@ -11,6 +11,7 @@
 #include "actors/node_admission.h"
 #include "bus/connection.h"
 #include "isolation/cgroup.h"
+#include "isolation/host_limits.h"
 #include "isolation/launcher_service.h"
 #include "storage/store.h"
 #include "tenants/tenant_service.h"
@@ -46,6 +47,9 @@ struct NodeContext {
   // Whether the node takes another sandbox (node and pool actors); nullptr:
   // every create is taken (actor tests).
   NodeAdmission* admission = nullptr;
+  // The host limit that caps how many sandboxes this node holds, measured at
+  // start-up (isolation/host_limits.h); unlimited unless main sets it.
+  isolation::DensityLimit density;
   std::atomic<uint64_t> bad_messages{0};  // malformed or unverifiable bus messages
 };
 

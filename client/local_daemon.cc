@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,6 +36,10 @@ Result<LocalDaemon> start_local_daemon(const LocalDaemonOptions& o) {
     ::dup2(fd, 1);
     ::dup2(fd, 2);
     for (const auto& kv : o.env) ::putenv(const_cast<char*>(kv.c_str()));
+    if (o.open_file_limit) {
+      const struct rlimit nofile { o.open_file_limit, o.open_file_limit };
+      if (::setrlimit(RLIMIT_NOFILE, &nofile) != 0) ::_exit(126);
+    }
     std::vector<char*> a;
     for (auto& s : argv) a.push_back(s.data());
     a.push_back(nullptr);

@@ -3,6 +3,7 @@
 #pragma once
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@ struct LocalDaemonOptions {
   std::string root;               // data/ and run/ go here; soulboxd.out collects its output
   std::vector<std::string> args;  // added to the command line
   std::vector<std::string> env;   // KEY=VALUE added to the environment
+  uint64_t open_file_limit = 0;   // its RLIMIT_NOFILE, soft and hard (0: this process's)
   int ready_timeout_ms = 30000;
 };
 

@@ -31,6 +31,7 @@
 #include "daemon/recovery.h"
 #include "gateway/gateway_service.h"
 #include "isolation/cgroup.h"
+#include "isolation/host_limits.h"
 #include "isolation/launcher_service.h"
 #include "storage/store.h"
 #include "tenants/tenant_service.h"
@@ -116,6 +117,20 @@ Status wait_for_first_heartbeat(caf::actor_system& system, const caf::actor& sch
   return Error{ErrorCode::timeout, "the scheduler heard no heartbeat within 5 s"};
 }
 
+// How many sandboxes this host can hold and which limit caps it, printed
+// once, with a warning for each limit below the target (docs/density.md).
+// The node refuses creates past the cap.
+isolation::DensityLimit check_density(bool cgroup_v2, pid_t launcher_pid) {
+  isolation::DensityInputs in;
+  in.cgroup_v2 = cgroup_v2;
+  in.launcher_pid = launcher_pid;
+  in.id_slots = isolation::usable_id_slots();
+  const auto report = isolation::assess_density(in);
+  std::cout << "soulboxd: " << isolation::density_summary(report) << "\n";
+  for (const auto& warning : isolation::density_warnings(report)) logger("soulboxd")->warn("{}", warning);
+  return report.binding();
+}
+
 // Waits for SIGTERM/SIGINT, restarting the embedded nats-server if it dies
 // and returning freed memory to the kernel every 30 s.
 int wait_for_stop(const sigset_t& stop, bus::EmbeddedServer* embedded) {
@@ -158,6 +173,12 @@ int main(int argc, char** argv) {
   // Before the launcher and nats-server start: they inherit it.
   if (auto protect = daemon::protect_from_oom_killer(); !protect)
     logger("soulboxd")->warn("not protected from the OOM killer: {}", protect.error().message);
+  // Each sandbox holds file descriptors here and in the launcher, which
+  // inherits this limit (docs/density.md).
+  if (auto raised = isolation::raise_open_file_limit(); !raised)
+    logger("soulboxd")->warn("open-file limit: {}", raised.error().message);
+  else if (raised->after != raised->before)
+    logger("soulboxd")->info("open-file limit raised from {} to {}", raised->before, raised->after);
 
   // 1. The launcher, while this process still has one thread.
   isolation::RuntimeOptions runtime;
@@ -257,6 +278,7 @@ int main(int argc, char** argv) {
     std::cout << "soulboxd: appended " << *drained << " audit event(s) from the outbox\n";
 
   auto ctx = std::make_shared<actors::NodeContext>();
+  ctx->density = check_density(std::string((*cgroups)->version()) == "v2", (*launcher)->launcher_pid());
   ctx->settings = o.node;
   ctx->bus = connection->get();
   ctx->launcher = launcher->get();

@@ -20,9 +20,6 @@
 namespace soulbox::isolation {
 namespace {
 
-constexpr uint32_t kFirstHostId = 1u << 20;  // 1048576: above any ordinary host account
-constexpr uint32_t kIdSlots = 4096;          // 4096 x 65536 ids = up to 2^28 + 2^20
-
 std::string default_agent_path() {
   char self[PATH_MAX];
   const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
@@ -91,7 +88,8 @@ Runtime::Runtime(RuntimeOptions options, SeccompProgram seccomp, unique_fd agent
       agent_image_(std::move(agent_image)),
       cgroups_(std::move(cgroups)),
       templates_(options_.data_dir + "/templates"),
-      ids_(options_.run_dir + "/id-slots", kFirstHostId, kIdSlots),
+      // Ids the host lent to its users' own containers are not ours to hand out.
+      ids_(options_.run_dir + "/id-slots", kFirstHostId, kIdSlots, read_subordinate_ids()),
       netns_(std::move(netns)),
       host_netns_(std::move(host_netns)),
       dev_skeleton_(options_.prepared_dev ? make_dev_skeleton(options_.data_dir) : "") {}

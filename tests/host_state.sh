@@ -6,8 +6,8 @@ set -u  # no -e: files under /proc vanish while we read them
 mode=$1 state=$2
 
 mounts() { wc -l < /proc/1/mountinfo; }
-# Host uids at or above 2^20 belong to sandboxes (isolation/runtime.cc).
-sandbox_processes() { cat /proc/[0-9]*/status 2>/dev/null | awk '/^Uid:/ { if ($2 >= 1048576) n++ } END { print n + 0 }'; }
+# Host uids at or above kFirstHostId (603979776) belong to sandboxes (isolation/userns.h).
+sandbox_processes() { cat /proc/[0-9]*/status 2>/dev/null | awk '/^Uid:/ { if ($2 >= 603979776) n++ } END { print n + 0 }'; }
 test_cgroups() { find /sys/fs/cgroup -mindepth 2 -maxdepth 3 -type d -path '*soulbox-test/*' 2>/dev/null | wc -l; }
 test_files() { ls -d /tmp/soulbox-test-* /tmp/soulbox-canary-* /tmp/soulbox-swap-canary-* /tmp/soulbox-fapi-canary-* 2>/dev/null | wc -l; }
 

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <mutex>
 #include <random>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -638,4 +639,94 @@ TEST_CASE("soulboxd's threads do not grow with its sandboxes", "[daemon][density
   INFO("threads with 1 sandbox: " << with_one << ", with 41: " << with_many);
   CHECK(with_many <= with_one + 2);
   for (const auto& id : ids) CHECK(d.client().kill(id).ok());
+}
+
+namespace {
+
+// "Max open files  <soft>  <hard>  files" of /proc/<pid>/limits.
+std::pair<std::string, std::string> open_file_limits(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/limits");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("Max open files", 0) == 0) {
+      std::istringstream row(line.substr(14));
+      std::string soft, hard;
+      row >> soft >> hard;
+      return {soft, hard};
+    }
+  return {};
+}
+
+pid_t launcher_of(pid_t daemon) {
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream stat(e.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line) || line.find("(soulbox-launch)") == std::string::npos) continue;
+    std::istringstream rest(line.substr(line.rfind(')') + 2));
+    std::string state;
+    pid_t parent = 0;
+    rest >> state >> parent;
+    if (parent == daemon) return pid_t(std::stol(e.path().filename().string()));
+  }
+  return -1;
+}
+
+// The cap soulboxd printed ("density: this node can hold N sandboxes; ...").
+std::string density_line(const std::string& output) {
+  const size_t at = output.find("soulboxd: density: ");
+  return at == std::string::npos ? std::string() : output.substr(at, output.find('\n', at) - at);
+}
+
+}  // namespace
+
+TEST_CASE("soulboxd prints at start-up how many sandboxes the node can hold and what caps it", "[daemon][density]") {
+  Daemon d({"--pool-min", "0", "--jobs-workers", "0"});
+  const std::string line = density_line(d.output());
+  INFO(d.output());
+  CHECK(std::regex_match(line, std::regex("soulboxd: density: this node can hold [0-9]+ sandboxes; capped by [^()]+ "
+                                          "\\([0-9]+\\); raise it with .+")));
+  // Sandboxes hold file descriptors in soulboxd and its launcher: both run
+  // with the soft limit at the hard one.
+  const auto daemon_limits = open_file_limits(d.pid());
+  CHECK(daemon_limits.first == daemon_limits.second);
+  const pid_t launcher = launcher_of(d.pid());
+  REQUIRE(launcher > 0);
+  CHECK(open_file_limits(launcher) == daemon_limits);
+}
+
+// The node used to check the pty pool alone (384 sandboxes at the kernel's
+// defaults), whatever else ran out first.
+TEST_CASE("a create past the node's density cap is refused naming the limit and its remedy", "[daemon][density]") {
+  // soulboxd keeps 1024 descriptors for itself and needs 2 per sandbox: a hard
+  // limit of 1080 caps it at about 25 sandboxes (whatever the host's sysctls).
+  auto d = std::make_unique<Daemon>(
+      std::vector<std::string>{"--pool-min", "0", "--jobs-workers", "0", "--cpu-capacity", "1000"}, "",
+      std::vector<std::string>{}, 1080);
+  const std::string line = density_line(d->output());
+  INFO(line);
+  std::smatch cap;
+  REQUIRE(std::regex_search(line, cap, std::regex("can hold ([0-9]+) sandboxes; capped by RLIMIT_NOFILE of soulboxd")));
+  const size_t limit = std::stoul(cap[1]);
+  REQUIRE(limit > 0);
+  REQUIRE(limit < 40);
+  client::CreateOptions small;
+  small.memory_bytes = 32ull << 20;
+  small.node = d->node();
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < limit; ++i) ids.push_back(create(*d, small).id);
+  auto refused = d->client().create(small);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code == ErrorCode::resource_exhausted);
+  CHECK(refused.error().message.find("holds " + std::to_string(limit) +
+                                     " sandboxes, all that RLIMIT_NOFILE of "
+                                     "soulboxd (1080) allows; raise it with LimitNOFILE=") != std::string::npos);
+  // Room again once one ends.
+  REQUIRE(d->client().kill(ids.back()).ok());
+  ids.pop_back();
+  CHECK(eventually([&] {
+    auto again = d->client().create(small);
+    if (again) ids.push_back(again->id);
+    return again.ok();
+  }));
+  for (const auto& id : ids) CHECK(d->client().kill(id).ok());
 }

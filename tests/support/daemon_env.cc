@@ -34,7 +34,8 @@ std::string daemon_build_dir() {
   return fs::path(std::string(self, size_t(n))).parent_path().parent_path().string();
 }
 
-Daemon::Daemon(std::vector<std::string> args, std::string root, std::vector<std::string> env) : root_(std::move(root)) {
+Daemon::Daemon(std::vector<std::string> args, std::string root, std::vector<std::string> env, uint64_t open_file_limit)
+    : root_(std::move(root)) {
   if (root_.empty()) {
     char tmpl[] = "/tmp/soulbox-test-daemon-XXXXXX";
     REQUIRE(::mkdtemp(tmpl) != nullptr);
@@ -52,6 +53,7 @@ Daemon::Daemon(std::vector<std::string> args, std::string root, std::vector<std:
   o.args.insert(o.args.end(), args.begin(), args.end());
   o.env = {"SOULBOX_LOG=info"};
   o.env.insert(o.env.end(), env.begin(), env.end());
+  o.open_file_limit = open_file_limit;
   auto started = client::start_local_daemon(o);
   INFO((started ? "" : started.error().message));
   REQUIRE(started.ok());

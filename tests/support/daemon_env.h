@@ -17,7 +17,9 @@ class Daemon {
   // Starts soulboxd with `args` added (REQUIREs that it becomes ready).
   // `root` reuses the directory of an earlier daemon (a restart).
   // `env`: more KEY=VALUE for soulboxd (e.g. SOULBOX_CRASH_AT).
-  explicit Daemon(std::vector<std::string> args = {}, std::string root = "", std::vector<std::string> env = {});
+  // `open_file_limit`: soulboxd's RLIMIT_NOFILE, soft and hard (0: ours).
+  explicit Daemon(std::vector<std::string> args = {}, std::string root = "", std::vector<std::string> env = {},
+                  uint64_t open_file_limit = 0);
   ~Daemon();  // stops it and removes its directory (unless keep_root)
 
   client::Client& client() { return *client_; }

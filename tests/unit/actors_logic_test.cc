@@ -7,7 +7,6 @@
 #include "actors/node_status.h"
 #include "actors/placement.h"
 #include "actors/pool_policy.h"
-#include "actors/pty_budget.h"
 #include "messages/agent_protocol.h"
 
 namespace {
@@ -191,20 +190,3 @@ TEST_CASE("a node's status follows what it can still do", "[actors]") {
 }
 
 }  // namespace
-
-TEST_CASE("the pty pool bounds how many sandboxes a node admits", "[actors][pty]") {
-  using soulbox::actors::PtyPool;
-  using soulbox::actors::sandboxes_within_pty_pool;
-  CHECK(sandboxes_within_pty_pool(PtyPool{4096, 1024}, 8) == 384);
-  CHECK(sandboxes_within_pty_pool(PtyPool{1u << 20, 1024}, 8) == 130944);
-  CHECK(sandboxes_within_pty_pool(PtyPool{1024, 1024}, 8) == 0);
-  CHECK(sandboxes_within_pty_pool(PtyPool{4096, 1024}, 0) == 0);
-}
-
-TEST_CASE("the pty pool is read from the kernel's files, with its defaults when absent", "[actors][pty]") {
-  const auto pool = soulbox::actors::read_pty_pool("/nonexistent");
-  CHECK(pool.max == 4096);
-  CHECK(pool.reserve == 1024);
-  const auto live = soulbox::actors::read_pty_pool();
-  CHECK(live.max >= live.reserve);
-}
