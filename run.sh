@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 ./scripts/setup.sh
+[ "${SOULBOX_NO_SYSCTL:-0}" = 1 ] || ./scripts/tune_density.sh
 BUILD_DIR=${BUILD_DIR:-build}
 DATA_DIR=${SOULBOX_DATA_DIR:-/var/lib/soulbox}
 READY="$DATA_DIR/soulboxd.json"

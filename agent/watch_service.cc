@@ -38,9 +38,26 @@ bool is_own_temp_file(const char* name) {
 
 }  // namespace
 
-WatchService::WatchService(EventLoop& loop, Channel& channel)
-    : loop_(loop), channel_(channel), inotify_(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {
-  if (inotify_) loop_.add(inotify_.get(), EPOLLIN, [this](uint32_t) { on_events(); });
+WatchService::WatchService(EventLoop& loop, Channel& channel) : loop_(loop), channel_(channel) {}
+
+Status WatchService::open_inotify() {
+  if (inotify_) return {};
+  inotify_.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+  if (!inotify_) {
+    if (errno == EMFILE)
+      return Error{ErrorCode::resource_exhausted,
+                   "the host's inotify instances are all in use (fs.inotify.max_user_instances); retry later"};
+    return sys_error("inotify_init1", errno, ErrorCode::unavailable);
+  }
+  loop_.add(inotify_.get(), EPOLLIN, [this](uint32_t) { on_events(); });
+  return {};
+}
+
+void WatchService::close_inotify_when_unused() {
+  if (!watches_.empty() || !inotify_) return;
+  loop_.remove(inotify_.get());
+  inotify_.reset();
+  dirs_.clear();
 }
 
 bool WatchService::add_dir(uint32_t watch_id, const std::string& path, bool recursive) {
@@ -63,7 +80,6 @@ bool WatchService::add_dir(uint32_t watch_id, const std::string& path, bool recu
 void WatchService::start(uint64_t id, const ap::WatchStart& req) {
   auto user = lookup_user(req.user() ? req.user()->str() : "");
   if (!user) return reply_error(channel_, id, ErrorCode::invalid_argument, "unknown user (use 'user' or 'root')");
-  if (!inotify_) return reply_error(channel_, id, ErrorCode::unavailable, "inotify is unavailable");
   auto abs = absolute_path(req.path()->str(), *user);
   if (!abs) return reply_error(channel_, id, abs.error().code, abs.error().message);
   FsIdentity as_user(*user);
@@ -71,9 +87,14 @@ void WatchService::start(uint64_t id, const ap::WatchStart& req) {
   unique_fd dir(open_in_root(*abs, O_PATH | O_DIRECTORY));
   if (!dir) return reply_error(channel_, id, code_for_errno(errno), "watch " + *abs + ": " + std::strerror(errno));
   while (abs->size() > 1 && abs->back() == '/') abs->pop_back();
+  if (auto opened = open_inotify(); !opened)
+    return reply_error(channel_, id, opened.error().code, opened.error().message);
   const uint32_t watch_id = next_watch_id_++;
-  if (!add_dir(watch_id, *abs, req.recursive()))
-    return reply_error(channel_, id, code_for_errno(errno), "watch " + *abs + ": " + std::strerror(errno));
+  if (!add_dir(watch_id, *abs, req.recursive())) {
+    const int err = errno;
+    close_inotify_when_unused();
+    return reply_error(channel_, id, code_for_errno(err), "watch " + *abs + ": " + std::strerror(err));
+  }
   watches_[watch_id] = Watch{id, req.recursive(), *user};
   send_frame(channel_, id, [watch_id](flatbuffers::FlatBufferBuilder& fbb) {
     return std::make_pair(ap::Body::WatchStarted, ap::CreateWatchStarted(fbb, watch_id).Union());
@@ -90,6 +111,7 @@ void WatchService::stop(uint64_t id, const ap::WatchStop& req) {
       ++it;
     }
   }
+  close_inotify_when_unused();
   reply_ok(channel_, id);
 }
 

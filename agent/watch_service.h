@@ -10,6 +10,7 @@
 #include "agent/channel.h"
 #include "agent/event_loop.h"
 #include "agent/users.h"
+#include "common/result.h"
 #include "common/unique_fd.h"
 
 namespace soulbox::agent {
@@ -32,6 +33,12 @@ class WatchService {
     uint32_t watch_id;
     std::string path;
   };
+  // The inotify instance exists only while a watch does: the kernel charges
+  // every sandbox's instances to host root, whose limit all share
+  // (fs.inotify.max_user_instances, 128 by default), so idle sandboxes hold
+  // none (docs/density.md).
+  Status open_inotify();
+  void close_inotify_when_unused();
   bool add_dir(uint32_t watch_id, const std::string& path, bool recursive);
   void on_events();
 

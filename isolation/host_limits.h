@@ -23,7 +23,7 @@ inline constexpr uint64_t kUnlimited = UINT64_MAX;
 struct SandboxCosts {
   uint64_t tasks = 1;              // its agent, PID 1 inside; what it runs comes on top
   uint64_t namespaces = 1;         // of each kind: user, pid, mnt, uts, ipc, net, cgroup
-  uint64_t inotify_instances = 1;  // the agent's watch service (charged to root: see the docs)
+  uint64_t inotify_instances = 0;  // none while idle: the agent opens one for its first watch (charged to root)
   uint64_t inotify_watches = 0;    // none until a watch is opened
   uint64_t daemon_fds = 2;         // soulboxd: the agent channel and the agent's pidfd
   uint64_t launcher_fds = 3;       // the launcher: the pidfd, the scratch-dir lock, the id-slot lease

@@ -139,6 +139,35 @@ TEST_CASE("a watch streams file events over the bus until it is stopped", "[daem
   CHECK(c.unwatch(info.id, (*w)->id()).error().code == ErrorCode::not_found);
 }
 
+// The kernel charges every sandbox's inotify instances to host root, whose
+// limit all sandboxes share (128 by default): an idle one must hold none.
+TEST_CASE("a sandbox holds an inotify instance only while it has a watch", "[daemon][density]") {
+  Daemon d({"--pool-min", "0"});
+  const auto info = create(d);
+  auto& c = d.client();
+  const auto pids = test::sandbox_pids(info.id);
+  REQUIRE(pids.size() == 1);  // the agent
+  auto inotify_instances = [&] {
+    int n = 0;
+    std::error_code ec;
+    for (const auto& fd : std::filesystem::directory_iterator("/proc/" + std::to_string(pids[0]) + "/fd", ec))
+      n += std::filesystem::read_symlink(fd.path(), ec).string() == "anon_inode:inotify";
+    return n;
+  };
+  CHECK(inotify_instances() == 0);
+  REQUIRE(c.make_dir(info.id, "/home/user/w").ok());
+  auto w = c.watch(info.id, "/home/user/w", false);
+  REQUIRE(w.ok());
+  CHECK(inotify_instances() == 1);
+  auto second = c.watch(info.id, "/home/user", false);
+  REQUIRE(second.ok());
+  CHECK(inotify_instances() == 1);  // one instance for all of the sandbox's watches
+  REQUIRE(c.unwatch(info.id, (*w)->id()).ok());
+  CHECK(inotify_instances() == 1);
+  REQUIRE(c.unwatch(info.id, (*second)->id()).ok());
+  CHECK(inotify_instances() == 0);
+}
+
 TEST_CASE("a process on a pty gets a terminal and can be resized", "[daemon]") {
   Daemon d;
   const auto info = create(d);
