@@ -8,6 +8,7 @@
 #include "actors/placement.h"
 #include "actors/pool_actor.h"
 #include "gateway/auth_failure_limiter.h"
+#include "gateway/http_server.h"
 #include "jobs/jobs_service.h"
 
 namespace soulbox::daemon {
@@ -32,6 +33,8 @@ struct DaemonOptions {
   int http_port = -1;                     // the embedded gateway's port (-1: none; 0: any free one)
   std::string http_host = "127.0.0.1";
   gateway::AuthFailureLimits http_auth_failures;  // the embedded gateway's
+  int http_max_connections = gateway::HttpServerOptions{}.max_connections;
+  int http_max_handlers = gateway::HttpServerOptions{}.max_handler_threads;
 };
 
 void add_options(CLI::App& app, DaemonOptions& o);

@@ -1,12 +1,11 @@
 #include "gateway/http_server.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <poll.h>
-#include <sys/socket.h>
+#include <pthread.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -14,11 +13,14 @@
 #include <boost/beast/ssl.hpp>
 #include <cerrno>
 #include <condition_variable>
+#include <future>
 #include <mutex>
-#include <set>
 #include <thread>
+#include <type_traits>
+#include <unordered_map>
 
 #include "common/log.h"
+#include "gateway/handler_pool.h"
 
 namespace soulbox::gateway {
 namespace asio = boost::asio;
@@ -59,99 +61,6 @@ HttpRequest request_of(http::request<http::string_body>& req, const std::string&
   r.peer = peer;
   return r;
 }
-
-template <class Stream>
-class Writer final : public ResponseWriter {
- public:
-  Writer(Stream& socket, unsigned version, bool keep_alive)
-      : socket_(socket), version_(version), keep_alive_(keep_alive) {}
-
-  void send(int status, const std::string& content_type, const std::string& body,
-            const std::map<std::string, std::string>& headers = {}) override {
-    http::response<http::string_body> res{http::status(status), version_};
-    res.set(http::field::server, "soulbox-gateway");
-    if (!content_type.empty()) res.set(http::field::content_type, content_type);
-    for (const auto& [k, v] : headers) res.set(k, v);
-    res.keep_alive(keep_alive_);
-    res.body() = body;
-    res.prepare_payload();
-    beast::error_code ec;
-    http::write(socket_, res, ec);
-    ok_ = !ec;
-    done_ = true;
-  }
-
-  // The head waits for the first chunk and leaves with it: one packet, one
-  // wake-up of the client instead of two (every stream writes at once).
-  bool start(int status, const std::string& content_type) override {
-    http::response<http::empty_body> res{http::status(status), version_};
-    res.set(http::field::server, "soulbox-gateway");
-    res.set(http::field::content_type, content_type);
-    res.keep_alive(keep_alive_);
-    res.chunked(true);
-    http::response_serializer<http::empty_body> sr{res};
-    beast::error_code ec;
-    while (!ec && !sr.is_header_done()) {
-      sr.next(ec, [&](beast::error_code&, const auto& buffers) {
-        head_ += beast::buffers_to_string(buffers);
-        sr.consume(beast::buffer_bytes(buffers));
-      });
-    }
-    streaming_ = true;
-    ok_ = !ec;
-    return ok_;
-  }
-
-  bool write(const std::string& chunk) override {
-    if (!ok_ || chunk.empty()) return ok_;
-    beast::error_code ec;
-    asio::write(socket_, beast::buffers_cat(asio::buffer(head_), http::make_chunk(asio::buffer(chunk))), ec);
-    head_.clear();
-    ok_ = !ec;
-    return ok_;
-  }
-
-  void finish() override { finish_with(""); }
-
-  void finish_with(const std::string& chunk) override {
-    if (ok_) {
-      beast::error_code ec;
-      if (chunk.empty())
-        asio::write(socket_, beast::buffers_cat(asio::buffer(head_), http::make_chunk_last()), ec);
-      else
-        asio::write(
-            socket_,
-            beast::buffers_cat(asio::buffer(head_), http::make_chunk(asio::buffer(chunk)), http::make_chunk_last()),
-            ec);
-      head_.clear();
-      ok_ = !ec;
-    }
-    done_ = true;
-  }
-
-  void abort() override {
-    ok_ = false;
-    done_ = true;
-  }
-
-  bool client_gone() override {
-    if (!ok_) return true;
-    // A closed peer reads as readable-with-hangup; pending request bytes
-    // (a pipelined next request) do not count.
-    pollfd p{beast::get_lowest_layer(socket_).native_handle(), POLLRDHUP, 0};
-    return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
-  }
-
-  bool done() const { return done_; }
-  bool ok() const { return ok_; }
-
- private:
-  Stream& socket_;
-  unsigned version_;
-  bool keep_alive_;
-  bool streaming_ = false, done_ = false, ok_ = true;
-  std::string head_;  // a started stream's head, until its first chunk
-};
 
 // The server's TLS context: its certificate, and client certificates
 // verified against a CA when one is configured.
@@ -205,19 +114,79 @@ std::optional<HttpRequest::ClientCert> verified_client_cert(SSL* ssl) {
   return out;
 }
 
+// How the server works (see also http_server.h):
+//
+// - A few I/O threads (`io_threads`) run one io_context: the accept loop,
+//   TLS handshakes, reading requests and writing whole responses are all
+//   Beast's asynchronous operations. Each connection is a Session whose
+//   operations run on its own strand; between requests it holds no thread,
+//   no parser and no read buffer beyond Beast's first 512 bytes.
+// - A complete request goes to the handler pool (handler_pool.h), because
+//   handlers block (they wait on the bus; streams loop for their whole
+//   life). While its handler runs, the connection reads nothing: requests on
+//   one connection are answered in order, and a pipelined next request waits
+//   in the read buffer.
+// - The handler's ResponseWriter never touches the socket itself: it posts
+//   each write to the connection's strand. A whole response (send(), and a
+//   stream's last chunk) is posted and the handler goes on at once; the
+//   session writes it and then reads the next request or closes. A stream's
+//   other chunks are posted and waited for (write() returns whether the
+//   chunk went out, and a slow client holds its own stream back, not the
+//   others). So only the strand ever operates on the stream — the simple
+//   correct choice for TLS too, where a write from another thread would race
+//   with the engine's state — and each write is under the idle timeout like
+//   any read (a tcp_stream expiry).
+// - client_gone() polls the connection's descriptor from the handler's
+//   thread (POLLRDHUP: a closed peer, not a pipelined request). The socket
+//   is only shut down (never closed) while the session lives, so that
+//   descriptor stays this connection's.
+// - Stopping: the acceptor closes, every session's socket is shut down
+//   (reads end; a stream's next write fails and client_gone() says so), and
+//   the server waits for the last session to go before stopping its I/O
+//   threads and then its handler pool.
+
+template <class Stream>
+class Session;
+
+// Sessions known to the server: its connection count, and whom to stop.
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void stop() = 0;  // any thread
+};
+
 class BeastServer final : public HttpServer {
  public:
-  BeastServer(HttpServerOptions o, HttpHandler h) : options_(std::move(o)), handler_(std::move(h)), acceptor_(io_) {}
+  BeastServer(HttpServerOptions o, HttpHandler h)
+      : options_(std::move(o)),
+        handler_(std::move(h)),
+        pool_(pool_limits(options_)),
+        work_(asio::make_work_guard(io_)),
+        acceptor_(asio::make_strand(io_)),
+        accept_retry_(acceptor_.get_executor()) {}
 
   ~BeastServer() override {
-    stopping_ = true;
-    // A blocking accept() is not woken by close() from another thread;
-    // shutdown() of the listening socket is (it returns EINVAL).
-    ::shutdown(acceptor_.native_handle(), SHUT_RDWR);
-    if (accept_thread_.joinable()) accept_thread_.join();
-    std::unique_lock<std::mutex> lock(mu_);
-    for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
-    cv_.wait(lock, [&] { return connections_ == 0; });
+    std::vector<std::shared_ptr<SessionBase>> open;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+      for (auto& [id, session] : sessions_)
+        if (auto s = session.lock()) open.push_back(std::move(s));
+    }
+    asio::post(acceptor_.get_executor(), [this] {
+      beast::error_code ec;
+      acceptor_.close(ec);
+      accept_retry_.cancel();
+    });
+    for (auto& s : open) s->stop();
+    open.clear();  // outside the lock: this may be a session's last reference
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      ended_.wait(lock, [&] { return sessions_.empty(); });
+    }
+    work_.reset();
+    io_.stop();
+    for (auto& t : io_threads_) t.join();
   }
 
   Status listen() {
@@ -238,121 +207,413 @@ class BeastServer final : public HttpServer {
       return Error{ErrorCode::unavailable,
                    "listen on " + options_.host + ":" + std::to_string(options_.port) + ": " + ec.message()};
     port_ = acceptor_.local_endpoint().port();
-    accept_thread_ = std::thread([this] { accept_loop(); });
+    asio::dispatch(acceptor_.get_executor(), [this] { accept(); });
+    int threads = options_.io_threads;
+    if (threads <= 0) threads = int(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
+    for (int i = 0; i < threads; ++i)
+      io_threads_.emplace_back([this] {
+        ::pthread_setname_np(::pthread_self(), "http-io");
+        io_.run();
+      });
     return {};
   }
 
   uint16_t port() const override { return port_; }
 
- private:
-  void accept_loop() {
-    while (!stopping_) {
-      tcp::socket socket(io_);
-      beast::error_code ec;
-      acceptor_.accept(socket, ec);
-      if (ec) {
-        if (stopping_) return;
-        continue;
-      }
-      std::unique_lock<std::mutex> lock(mu_);
-      if (connections_ >= options_.max_connections) {
-        lock.unlock();
-        if (!tls_) refuse_busy(socket);  // over TLS, closing is all that can be said before a handshake
-        continue;
-      }
-      ++connections_;
-      open_fds_.insert(socket.native_handle());
-      lock.unlock();
-      std::thread([this, s = std::move(socket)]() mutable { serve(std::move(s)); }).detach();
-    }
+  // For the sessions.
+  const HttpServerOptions& options() const { return options_; }
+  const HttpHandler& handler() const { return handler_; }
+  HandlerPool& pool() { return pool_; }
+  bool stopping() const { return stopping_; }
+  void ended(uint64_t id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    sessions_.erase(id);
+    if (sessions_.empty()) ended_.notify_all();
   }
+
+ private:
+  static HandlerPool::Limits pool_limits(const HttpServerOptions& o) {
+    HandlerPool::Limits limits;
+    limits.max_threads = o.max_handler_threads;
+    limits.max_queued = o.max_queued_requests;
+    return limits;
+  }
+
+  void accept() {
+    acceptor_.async_accept(asio::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
+      if (stopping_) return;
+      if (ec) return accept_failed(ec);
+      accept_failing_ = false;
+      admit(std::move(socket));
+      accept();
+    });
+  }
+
+  // Out of descriptors (or memory) the pending connection stays in the
+  // backlog: try again shortly rather than spin.
+  void accept_failed(const beast::error_code& ec) {
+    if (ec != asio::error::no_descriptors && ec != asio::error::no_buffer_space && ec != asio::error::no_memory &&
+        ec.value() != ENFILE)
+      return accept();
+    if (!accept_failing_) logger("gateway")->warn("accepting connections: {}; retrying", ec.message());
+    accept_failing_ = true;
+    accept_retry_.expires_after(std::chrono::milliseconds(50));
+    accept_retry_.async_wait([this](beast::error_code wait_ec) {
+      if (!wait_ec && !stopping_) accept();
+    });
+  }
+
+  void admit(tcp::socket socket);
 
   static void refuse_busy(tcp::socket& socket) {
     http::response<http::string_body> res{http::status::service_unavailable, 11};
+    res.set(http::field::server, "soulbox-gateway");
     res.set(http::field::content_type, "application/json");
     res.set(http::field::retry_after, "1");
+    res.keep_alive(false);
     res.body() = R"({"code":503,"message":"too many connections; retry"})";
     res.prepare_payload();
     beast::error_code ec;
-    http::write(socket, res, ec);
-  }
-
-  void serve(tcp::socket socket) {
-    const int fd = socket.native_handle();
-    timeval tv{options_.idle_timeout_s, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    // Streams are many small writes (each event a chunk): without this,
-    // Nagle holds the last ones for the peer's delayed ACK (~40 ms).
-    const int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    beast::error_code ec;
-    const auto remote = socket.remote_endpoint(ec);
-    const std::string peer = ec ? "" : remote.address().to_string() + ":" + std::to_string(remote.port());
-    if (tls_) {
-      beast::ssl_stream<tcp::socket> stream(std::move(socket), *tls_);
-      stream.handshake(asio::ssl::stream_base::server, ec);  // an untrusted client certificate ends here
-      if (!ec) serve_http(stream, peer, verified_client_cert(stream.native_handle()));
-      beast::get_lowest_layer(stream).shutdown(tcp::socket::shutdown_both, ec);
-    } else {
-      serve_http(socket, peer, std::nullopt);
-      socket.shutdown(tcp::socket::shutdown_both, ec);
-    }
-    std::lock_guard<std::mutex> lock(mu_);
-    open_fds_.erase(fd);
-    --connections_;
-    cv_.notify_all();
-  }
-
-  // Requests on one connection, answered in order until it closes.
-  template <class Stream>
-  void serve_http(Stream& stream, const std::string& peer, const std::optional<HttpRequest::ClientCert>& cert) {
-    beast::error_code ec;
-    beast::flat_buffer buffer;
-    while (!stopping_) {
-      http::request_parser<http::string_body> parser;
-      set_limits(parser, options_.max_body_bytes);
-      http::read(stream, buffer, parser, ec);
-      if (ec == http::error::body_limit) {
-        Writer<Stream>(stream, 11, false)
-            .send(413, "application/json", R"({"code":413,"message":"request body too large"})");
-        return;
-      }
-      if (ec) {
-        if (ec != http::error::end_of_stream && ec != asio::error::connection_reset && ec != asio::error::eof &&
-            ec != asio::error::would_block && ec != asio::error::try_again && ec != asio::ssl::error::stream_truncated)
-          Writer<Stream>(stream, 11, false)
-              .send(400, "application/json", R"({"code":400,"message":"malformed HTTP request"})");
-        return;
-      }
-      auto& req = parser.get();
-      HttpRequest r = request_of(req, peer);
-      r.client_cert = cert;
-      Writer<Stream> writer(stream, req.version(), req.keep_alive());
-      try {
-        handler_(r, writer);
-      } catch (const std::exception& e) {
-        logger("gateway")->error("{} {}: {}", r.method, r.path, e.what());
-        if (!writer.done()) writer.send(500, "application/json", R"({"code":500,"message":"internal error"})");
-      }
-      if (!writer.done()) writer.send(500, "application/json", R"({"code":500,"message":"no response"})");
-      if (!writer.ok() || !req.keep_alive()) return;
-    }
+    http::write(socket, res, ec);  // a new socket's send buffer takes it whole
   }
 
   HttpServerOptions options_;
   HttpHandler handler_;
   std::unique_ptr<asio::ssl::context> tls_;  // null: plain HTTP
+  HandlerPool pool_;                         // after the I/O threads have stopped, the handlers
   asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
   tcp::acceptor acceptor_;
-  std::thread accept_thread_;
+  asio::steady_timer accept_retry_;
+  bool accept_failing_ = false;  // on the acceptor's strand
+  std::vector<std::thread> io_threads_;
   std::atomic<bool> stopping_{false};
   uint16_t port_ = 0;
   std::mutex mu_;
-  std::condition_variable cv_;
-  int connections_ = 0;
-  std::set<int> open_fds_;
+  std::condition_variable ended_;
+  uint64_t next_id_ = 0;
+  std::unordered_map<uint64_t, std::weak_ptr<SessionBase>> sessions_;  // open connections
 };
+
+bool benign_end(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::connection_reset || ec == asio::error::eof ||
+         ec == asio::ssl::error::stream_truncated || ec == beast::error::timeout ||
+         ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor;
+}
+
+// One connection: its requests read on its strand, each handed to the
+// handler pool, its responses written on its strand.
+template <class Stream>
+class Session final : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  template <class... Args>
+  Session(BeastServer& server, uint64_t id, int fd, std::string peer, Args&&... stream_args)
+      : registration_{&server, id},
+        server_(server),
+        fd_(fd),
+        peer_(std::move(peer)),
+        stream_(std::forward<Args>(stream_args)...) {}
+
+  // On the strand, first.
+  void start() {
+    if constexpr (kTls) {
+      arm_timeout();
+      stream_.async_handshake(asio::ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+        if (ec) return self->end();  // an untrusted client certificate ends here
+        self->cert_ = verified_client_cert(self->stream_.native_handle());
+        self->read_request();
+      });
+    } else {
+      read_request();
+    }
+  }
+
+  void stop() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->end(); });
+  }
+
+  // For the handler's writer, on its thread. A stream's chunk: written on
+  // the strand, and waited for.
+  template <class Buffers>
+  bool write_and_wait(const Buffers& buffers) {
+    auto done = std::make_shared<std::promise<bool>>();
+    auto result = done->get_future();
+    asio::post(stream_.get_executor(), [self = this->shared_from_this(), buffers, done] {
+      self->arm_timeout();
+      asio::async_write(self->stream_, buffers, [done](beast::error_code ec, size_t) { done->set_value(!ec); });
+    });
+    return result.get();
+  }
+
+  // A stream's last bytes, not waited for: then the next request, or the end.
+  void write_last(std::shared_ptr<const std::string> bytes, bool keep_alive) {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this(), bytes, keep_alive] {
+      self->arm_timeout();
+      asio::async_write(self->stream_, asio::buffer(*bytes), [self, bytes, keep_alive](beast::error_code ec, size_t) {
+        self->responded(!ec && keep_alive);
+      });
+    });
+  }
+
+  // A whole response (send()), not waited for either.
+  void respond(std::shared_ptr<http::response<http::string_body>> res) {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this(), res] {
+      self->arm_timeout();
+      http::async_write(self->stream_, *res,
+                        [self, res](beast::error_code ec, size_t) { self->responded(!ec && res->keep_alive()); });
+    });
+  }
+
+  // A stream cut short (abort()): no last chunk, the connection closes.
+  void cut() {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->end(); });
+  }
+
+  bool peer_closed() const {
+    // A closed peer reads as readable-with-hangup; pending request bytes
+    // (a pipelined next request) do not count.
+    pollfd p{fd_, POLLRDHUP, 0};
+    return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+  }
+
+ private:
+  // Told to the server when the session is gone (declared first: destroyed
+  // last, after the stream has closed its socket).
+  struct Registration {
+    BeastServer* server;
+    uint64_t id;
+    ~Registration() { server->ended(id); }
+  };
+
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  // The next operation on the stream ends (and closes it) after the idle
+  // timeout; none with a timeout of 0.
+  void arm_timeout() {
+    const int seconds = server_.options().idle_timeout_s;
+    if (seconds > 0)
+      lowest().expires_after(std::chrono::seconds(seconds));
+    else
+      lowest().expires_never();
+  }
+
+  void read_request() {
+    if (server_.stopping()) return end();
+    // Idle between requests: no read buffer beyond what Beast's next read
+    // takes (512 bytes), unless a pipelined request is already in it.
+    if (buffer_.size() == 0) buffer_.shrink_to_fit();
+    parser_.emplace();
+    set_limits(*parser_, server_.options().max_body_bytes);
+    read_some();
+  }
+
+  // Some bytes at a time, each read under the idle timeout (a slow upload
+  // that keeps sending is not cut).
+  void read_some() {
+    arm_timeout();
+    http::async_read_some(stream_, buffer_, *parser_,
+                          [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+  }
+
+  void on_read(const beast::error_code& ec) {
+    if (ec == http::error::body_limit)
+      return refuse(http::status::payload_too_large, R"({"code":413,"message":"request body too large"})");
+    if (ec && !benign_end(ec) && !server_.stopping())
+      return refuse(http::status::bad_request, R"({"code":400,"message":"malformed HTTP request"})");
+    if (ec) return end();
+    if (!parser_->is_done()) return read_some();
+    dispatch();
+  }
+
+  // The request to a handler thread; when none is free and the queue is
+  // full, 503.
+  void dispatch() {
+    lowest().expires_never();
+    auto& req = parser_->get();
+    const unsigned version = req.version();
+    const bool keep_alive = req.keep_alive();
+    HttpRequest r = request_of(req, peer_);
+    r.client_cert = cert_;
+    parser_.reset();
+    if (buffer_.size() == 0) buffer_.shrink_to_fit();
+    auto self = this->shared_from_this();
+    const bool queued = server_.pool().submit(
+        [self, r = std::move(r), version, keep_alive]() mutable { self->handle(r, version, keep_alive); });
+    if (!queued) refuse(http::status::service_unavailable, R"({"code":503,"message":"too many requests; retry"})");
+  }
+
+  // On a handler thread.
+  void handle(const HttpRequest& req, unsigned version, bool keep_alive);
+
+  // The final write of a response is done: the next request, or the end.
+  void responded(bool keep_alive) {
+    if (keep_alive) return read_request();
+    end();
+  }
+
+  void refuse(http::status status, const char* body) {
+    auto res = std::make_shared<http::response<http::string_body>>(status, 11);
+    res->set(http::field::server, "soulbox-gateway");
+    res->set(http::field::content_type, "application/json");
+    if (status == http::status::service_unavailable) res->set(http::field::retry_after, "1");
+    res->keep_alive(false);
+    res->body() = body;
+    res->prepare_payload();
+    arm_timeout();
+    http::async_write(stream_, *res,
+                      [self = this->shared_from_this(), res](beast::error_code, size_t) { self->end(); });
+  }
+
+  // Shut down, not closed: a handler thread may still poll the descriptor.
+  void end() {
+    beast::error_code ec;
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+  }
+
+  Registration registration_;
+  BeastServer& server_;
+  const int fd_;
+  const std::string peer_;
+  Stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<HttpRequest::ClientCert> cert_;
+};
+
+// What a handler writes with, on its own thread: every write goes through
+// the session's strand (see the comment at the top).
+template <class Stream>
+class Writer final : public ResponseWriter {
+ public:
+  Writer(Session<Stream>& session, unsigned version, bool keep_alive)
+      : session_(session), version_(version), keep_alive_(keep_alive) {}
+
+  void send(int status, const std::string& content_type, const std::string& body,
+            const std::map<std::string, std::string>& headers = {}) override {
+    if (done_) return;
+    if (streaming_) return abort();  // a whole response cannot follow a started one
+    auto res = std::make_shared<http::response<http::string_body>>(http::status(status), version_);
+    res->set(http::field::server, "soulbox-gateway");
+    if (!content_type.empty()) res->set(http::field::content_type, content_type);
+    for (const auto& [k, v] : headers) res->set(k, v);
+    res->keep_alive(keep_alive_);
+    res->body() = body;
+    res->prepare_payload();
+    done_ = true;
+    session_.respond(std::move(res));
+  }
+
+  // The head waits for the first chunk and leaves with it: one packet, one
+  // wake-up of the client instead of two (every stream writes at once).
+  bool start(int status, const std::string& content_type) override {
+    http::response<http::empty_body> res{http::status(status), version_};
+    res.set(http::field::server, "soulbox-gateway");
+    res.set(http::field::content_type, content_type);
+    res.keep_alive(keep_alive_);
+    res.chunked(true);
+    http::response_serializer<http::empty_body> sr{res};
+    beast::error_code ec;
+    while (!ec && !sr.is_header_done()) {
+      sr.next(ec, [&](beast::error_code&, const auto& buffers) {
+        head_ += beast::buffers_to_string(buffers);
+        sr.consume(beast::buffer_bytes(buffers));
+      });
+    }
+    streaming_ = true;
+    ok_ = !ec;
+    return ok_;
+  }
+
+  bool write(const std::string& chunk) override {
+    if (!ok_ || done_ || chunk.empty()) return ok_;
+    ok_ = session_.write_and_wait(beast::buffers_cat(asio::buffer(head_), http::make_chunk(asio::buffer(chunk))));
+    head_.clear();
+    return ok_;
+  }
+
+  void finish() override { finish_with(""); }
+
+  // Not waited for: the session writes it, then reads the next request.
+  void finish_with(const std::string& chunk) override {
+    if (done_) return;
+    done_ = true;
+    if (!ok_) return session_.cut();
+    auto last = std::make_shared<std::string>(std::move(head_));
+    if (!chunk.empty()) *last += beast::buffers_to_string(http::make_chunk(asio::buffer(chunk)));
+    *last += beast::buffers_to_string(http::make_chunk_last());
+    session_.write_last(std::move(last), keep_alive_);
+  }
+
+  void abort() override {
+    if (done_) return;
+    ok_ = false;
+    done_ = true;
+    session_.cut();
+  }
+
+  bool client_gone() override { return !ok_ || session_.peer_closed(); }
+
+  // After the handler: a response it never gave, or a stream it never ended.
+  void complete(const char* why) {
+    if (done_) return;
+    if (streaming_) return abort();
+    send(500, "application/json", std::string(R"({"code":500,"message":")") + why + "\"}");
+  }
+
+ private:
+  Session<Stream>& session_;
+  unsigned version_;
+  bool keep_alive_;
+  bool streaming_ = false, done_ = false, ok_ = true;
+  std::string head_;  // a started stream's head, until its first chunk
+};
+
+template <class Stream>
+void Session<Stream>::handle(const HttpRequest& req, unsigned version, bool keep_alive) {
+  Writer<Stream> writer(*this, version, keep_alive);
+  try {
+    server_.handler()(req, writer);
+  } catch (const std::exception& e) {
+    logger("gateway")->error("{} {}: {}", req.method, req.path, e.what());
+    writer.complete("internal error");
+  }
+  writer.complete("no response");
+}
+
+void BeastServer::admit(tcp::socket socket) {
+  beast::error_code ec;
+  // Streams are many small writes (each event a chunk): without this,
+  // Nagle holds the last ones for the peer's delayed ACK (~40 ms).
+  socket.set_option(tcp::no_delay(true), ec);
+  const auto remote = socket.remote_endpoint(ec);
+  std::string peer = ec ? "" : remote.address().to_string() + ":" + std::to_string(remote.port());
+  const int fd = socket.native_handle();
+  const auto strand = socket.get_executor();  // the session's: accepted onto a new strand
+  std::shared_ptr<SessionBase> session;
+  std::function<void()> start;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (sessions_.size() >= size_t(std::max(0, options_.max_connections))) {
+      if (!tls_) refuse_busy(socket);  // over TLS, closing is all that can be said before a handshake
+      return;
+    }
+    const uint64_t id = next_id_++;
+    if (tls_) {
+      auto s = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(*this, id, fd, std::move(peer),
+                                                                               std::move(socket), *tls_);
+      start = [s] { s->start(); };
+      session = std::move(s);
+    } else {
+      auto s = std::make_shared<Session<beast::tcp_stream>>(*this, id, fd, std::move(peer), std::move(socket));
+      start = [s] { s->start(); };
+      session = std::move(s);
+    }
+    sessions_.emplace(id, session);
+  }
+  asio::dispatch(strand, std::move(start));
+}
 
 }  // namespace
 
