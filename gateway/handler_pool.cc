@@ -65,10 +65,11 @@ bool HandlerPool::spawn(const std::shared_ptr<State>& s, void* (*main)(void*), p
 
 bool HandlerPool::submit(std::function<void()> task) {
   State& s = *state_;
-  std::lock_guard<std::mutex> lock(s.mu);
+  std::unique_lock<std::mutex> lock(s.mu);
   if (s.stopping) return false;
   if (s.queue.size() < size_t(s.idle + s.starting)) {  // a worker is free to take it
     s.queue.push_back(std::move(task));
+    lock.unlock();  // so that the worker woken does not wait for this lock
     s.work_cv.notify_one();
     return true;
   }

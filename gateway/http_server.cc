@@ -4,6 +4,7 @@
 #include <openssl/x509.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -13,11 +14,10 @@
 #include <boost/beast/ssl.hpp>
 #include <cerrno>
 #include <condition_variable>
-#include <future>
 #include <mutex>
 #include <thread>
 #include <type_traits>
-#include <unordered_map>
+#include <unordered_set>
 
 #include "common/log.h"
 #include "gateway/handler_pool.h"
@@ -116,43 +116,76 @@ std::optional<HttpRequest::ClientCert> verified_client_cert(SSL* ssl) {
 
 // How the server works (see also http_server.h):
 //
-// - A few I/O threads (`io_threads`) run one io_context: the accept loop,
-//   TLS handshakes, reading requests and writing whole responses are all
-//   Beast's asynchronous operations. Each connection is a Session whose
-//   operations run on its own strand; between requests it holds no thread,
-//   no parser and no read buffer beyond Beast's first 512 bytes.
-// - A complete request goes to the handler pool (handler_pool.h), because
-//   handlers block (they wait on the bus; streams loop for their whole
-//   life). While its handler runs, the connection reads nothing: requests on
-//   one connection are answered in order, and a pipelined next request waits
-//   in the read buffer.
-// - The handler's ResponseWriter never touches the socket itself: it posts
-//   each write to the connection's strand. A whole response (send(), and a
-//   stream's last chunk) is posted and the handler goes on at once; the
-//   session writes it and then reads the next request or closes. A stream's
-//   other chunks are posted and waited for (write() returns whether the
-//   chunk went out, and a slow client holds its own stream back, not the
-//   others). So only the strand ever operates on the stream — the simple
-//   correct choice for TLS too, where a write from another thread would race
-//   with the engine's state — and each write is under the idle timeout like
-//   any read (a tcp_stream expiry).
-// - client_gone() polls the connection's descriptor from the handler's
-//   thread (POLLRDHUP: a closed peer, not a pipelined request). The socket
-//   is only shut down (never closed) while the session lives, so that
-//   descriptor stays this connection's.
-// - Stopping: the acceptor closes, every session's socket is shut down
+// - A few I/O threads (`io_threads`) run one io_context: accepting, TLS
+//   handshakes and reading requests are Beast's asynchronous operations.
+//   Between requests a connection holds no thread, no parser and no read
+//   buffer beyond the 512 bytes Beast's next read takes.
+// - A complete request goes to the handler pool (handler_pool.h): handlers
+//   block (they wait on the bus; a stream loops for its whole life).
+// - A connection's stream has one owner at a time: the I/O side while a
+//   handshake, a read or a refusal is pending (one at a time, so no strand
+//   is needed), or the thread running its handler. While the handler runs
+//   nothing is read from the connection (its requests are answered in
+//   order; a pipelined next one waits in the buffer), so the handler's
+//   ResponseWriter writes directly and synchronously on the stream from its
+//   own thread, TLS included; when the handler returns, that thread starts
+//   the next read and so hands the stream back. A response costs no hop to
+//   an I/O thread and back (it did, at first: ~2x the context switches and
+//   half the requests/s of a thread per connection on small requests).
+// - Timeouts: each handshake, read and write sets a deadline, and a watchdog
+//   on the I/O threads (once a second) shuts down the socket of a connection
+//   past its deadline, which ends whatever waits on it, a blocked
+//   synchronous write included.
+// - A socket is shut down, never closed, while its session lives: the
+//   descriptor the watchdog, stopping and client_gone() use from other
+//   threads stays this connection's. It closes with the session's last
+//   reference.
+// - Stopping: the acceptor closes, every connection's socket is shut down
 //   (reads end; a stream's next write fails and client_gone() says so), and
 //   the server waits for the last session to go before stopping its I/O
 //   threads and then its handler pool.
 
-template <class Stream>
-class Session;
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
-// Sessions known to the server: its connection count, and whom to stop.
+bool benign_end(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::connection_reset || ec == asio::error::eof ||
+         ec == asio::ssl::error::stream_truncated || ec == asio::error::operation_aborted ||
+         ec == asio::error::bad_descriptor;
+}
+
+class BeastServer;
+
+// A connection as the server sees it, whatever its stream: counted, watched
+// for its deadline, shut down when the server stops.
 class SessionBase {
  public:
-  virtual ~SessionBase() = default;
-  virtual void stop() = 0;  // any thread
+  SessionBase(BeastServer& server, int fd) : server_(server), fd_(fd) {}
+  virtual ~SessionBase();  // after the stream closed: the server counts it gone
+  SessionBase(const SessionBase&) = delete;
+  SessionBase& operator=(const SessionBase&) = delete;
+
+  // Any thread: whatever waits on the socket ends.
+  void shut_down() const { ::shutdown(fd_, SHUT_RDWR); }
+
+  // The watchdog's check.
+  void expire_if_past(int64_t now_ms) {
+    const int64_t deadline = deadline_ms_.load(std::memory_order_relaxed);
+    if (deadline == 0 || now_ms < deadline) return;
+    timed_out_ = true;
+    shut_down();
+  }
+
+ protected:
+  void set_deadline(int seconds) { deadline_ms_ = seconds > 0 ? steady_ms() + int64_t(seconds) * 1000 : 0; }
+  void clear_deadline() { deadline_ms_ = 0; }
+
+  BeastServer& server_;
+  const int fd_;
+  std::atomic<int64_t> deadline_ms_{0};  // of the pending operation; 0: none
+  std::atomic<bool> timed_out_{false};
 };
 
 class BeastServer final : public HttpServer {
@@ -163,26 +196,23 @@ class BeastServer final : public HttpServer {
         pool_(pool_limits(options_)),
         work_(asio::make_work_guard(io_)),
         acceptor_(asio::make_strand(io_)),
-        accept_retry_(acceptor_.get_executor()) {}
+        accept_retry_(acceptor_.get_executor()),
+        watchdog_(io_) {}
 
   ~BeastServer() override {
-    std::vector<std::shared_ptr<SessionBase>> open;
     {
       std::lock_guard<std::mutex> lock(mu_);
       stopping_ = true;
-      for (auto& [id, session] : sessions_)
-        if (auto s = session.lock()) open.push_back(std::move(s));
+      for (auto* s : sessions_) s->shut_down();
     }
     asio::post(acceptor_.get_executor(), [this] {
       beast::error_code ec;
       acceptor_.close(ec);
       accept_retry_.cancel();
     });
-    for (auto& s : open) s->stop();
-    open.clear();  // outside the lock: this may be a session's last reference
     {
       std::unique_lock<std::mutex> lock(mu_);
-      ended_.wait(lock, [&] { return sessions_.empty(); });
+      ended_.wait(lock, [&] { return live_ == 0; });
     }
     work_.reset();
     io_.stop();
@@ -208,6 +238,7 @@ class BeastServer final : public HttpServer {
                    "listen on " + options_.host + ":" + std::to_string(options_.port) + ": " + ec.message()};
     port_ = acceptor_.local_endpoint().port();
     asio::dispatch(acceptor_.get_executor(), [this] { accept(); });
+    watch();
     int threads = options_.io_threads;
     if (threads <= 0) threads = int(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
     for (int i = 0; i < threads; ++i)
@@ -225,10 +256,15 @@ class BeastServer final : public HttpServer {
   const HttpHandler& handler() const { return handler_; }
   HandlerPool& pool() { return pool_; }
   bool stopping() const { return stopping_; }
-  void ended(uint64_t id) {
+  // A session going: out of the watchdog's sight (its socket still open) ...
+  void forget(SessionBase* s) {
     std::lock_guard<std::mutex> lock(mu_);
-    sessions_.erase(id);
-    if (sessions_.empty()) ended_.notify_all();
+    sessions_.erase(s);
+  }
+  // ... and then gone (its socket closed).
+  void ended() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (--live_ == 0) ended_.notify_all();
   }
 
  private:
@@ -240,7 +276,7 @@ class BeastServer final : public HttpServer {
   }
 
   void accept() {
-    acceptor_.async_accept(asio::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
+    acceptor_.async_accept(io_, [this](beast::error_code ec, tcp::socket socket) {
       if (stopping_) return;
       if (ec) return accept_failed(ec);
       accept_failing_ = false;
@@ -277,51 +313,62 @@ class BeastServer final : public HttpServer {
     http::write(socket, res, ec);  // a new socket's send buffer takes it whole
   }
 
+  // Once a second: connections past their deadline are shut down.
+  void watch() {
+    watchdog_.expires_after(std::chrono::seconds(1));
+    watchdog_.async_wait([this](beast::error_code ec) {
+      if (ec || stopping_) return;
+      const int64_t now = steady_ms();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (auto* s : sessions_) s->expire_if_past(now);
+      }
+      watch();
+    });
+  }
+
   HttpServerOptions options_;
   HttpHandler handler_;
   std::unique_ptr<asio::ssl::context> tls_;  // null: plain HTTP
-  HandlerPool pool_;                         // after the I/O threads have stopped, the handlers
+  HandlerPool pool_;                         // stops after the I/O threads
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
-  tcp::acceptor acceptor_;
-  asio::steady_timer accept_retry_;
-  bool accept_failing_ = false;  // on the acceptor's strand
+  tcp::acceptor acceptor_;           // on a strand: closed from the destructor's thread
+  asio::steady_timer accept_retry_;  // on the acceptor's strand
+  bool accept_failing_ = false;      // on the acceptor's strand
+  asio::steady_timer watchdog_;
   std::vector<std::thread> io_threads_;
   std::atomic<bool> stopping_{false};
   uint16_t port_ = 0;
   std::mutex mu_;
   std::condition_variable ended_;
-  uint64_t next_id_ = 0;
-  std::unordered_map<uint64_t, std::weak_ptr<SessionBase>> sessions_;  // open connections
+  int live_ = 0;                               // sessions not yet gone: the connection count
+  std::unordered_set<SessionBase*> sessions_;  // live ones whose socket is open
 };
 
-bool benign_end(const beast::error_code& ec) {
-  return ec == http::error::end_of_stream || ec == asio::error::connection_reset || ec == asio::error::eof ||
-         ec == asio::ssl::error::stream_truncated || ec == beast::error::timeout ||
-         ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor;
+SessionBase::~SessionBase() {
+  server_.ended();
 }
 
-// One connection: its requests read on its strand, each handed to the
-// handler pool, its responses written on its strand.
+// One connection: its requests read by the I/O side, each handled (and
+// answered) on a handler thread; see the top of this section.
 template <class Stream>
 class Session final : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
  public:
-  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+  static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
 
   template <class... Args>
-  Session(BeastServer& server, uint64_t id, int fd, std::string peer, Args&&... stream_args)
-      : registration_{&server, id},
-        server_(server),
-        fd_(fd),
-        peer_(std::move(peer)),
-        stream_(std::forward<Args>(stream_args)...) {}
+  Session(BeastServer& server, int fd, std::string peer, Args&&... stream_args)
+      : SessionBase(server, fd), peer_(std::move(peer)), stream_(std::forward<Args>(stream_args)...) {}
+  ~Session() override { server_.forget(this); }
 
-  // On the strand, first.
+  // The I/O side, first.
   void start() {
     if constexpr (kTls) {
-      arm_timeout();
+      set_deadline(idle_timeout_s());
       stream_.async_handshake(asio::ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
-        if (ec) return self->end();  // an untrusted client certificate ends here
+        self->clear_deadline();
+        if (ec || self->timed_out_) return self->end();  // an untrusted client certificate ends here
         self->cert_ = verified_client_cert(self->stream_.native_handle());
         self->read_request();
       });
@@ -330,45 +377,14 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     }
   }
 
-  void stop() override {
-    asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->end(); });
-  }
-
-  // For the handler's writer, on its thread. A stream's chunk: written on
-  // the strand, and waited for.
-  template <class Buffers>
-  bool write_and_wait(const Buffers& buffers) {
-    auto done = std::make_shared<std::promise<bool>>();
-    auto result = done->get_future();
-    asio::post(stream_.get_executor(), [self = this->shared_from_this(), buffers, done] {
-      self->arm_timeout();
-      asio::async_write(self->stream_, buffers, [done](beast::error_code ec, size_t) { done->set_value(!ec); });
-    });
-    return result.get();
-  }
-
-  // A stream's last bytes, not waited for: then the next request, or the end.
-  void write_last(std::shared_ptr<const std::string> bytes, bool keep_alive) {
-    asio::post(stream_.get_executor(), [self = this->shared_from_this(), bytes, keep_alive] {
-      self->arm_timeout();
-      asio::async_write(self->stream_, asio::buffer(*bytes), [self, bytes, keep_alive](beast::error_code ec, size_t) {
-        self->responded(!ec && keep_alive);
-      });
-    });
-  }
-
-  // A whole response (send()), not waited for either.
-  void respond(std::shared_ptr<http::response<http::string_body>> res) {
-    asio::post(stream_.get_executor(), [self = this->shared_from_this(), res] {
-      self->arm_timeout();
-      http::async_write(self->stream_, *res,
-                        [self, res](beast::error_code ec, size_t) { self->responded(!ec && res->keep_alive()); });
-    });
-  }
-
-  // A stream cut short (abort()): no last chunk, the connection closes.
-  void cut() {
-    asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->end(); });
+  // The handler's thread: `write(stream, ec)` now, under the idle timeout.
+  template <class Write>
+  bool write_now(Write&& write) {
+    set_deadline(idle_timeout_s());
+    beast::error_code ec;
+    write(stream_, ec);
+    clear_deadline();
+    return !ec && !timed_out_;
   }
 
   bool peer_closed() const {
@@ -379,26 +395,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
  private:
-  // Told to the server when the session is gone (declared first: destroyed
-  // last, after the stream has closed its socket).
-  struct Registration {
-    BeastServer* server;
-    uint64_t id;
-    ~Registration() { server->ended(id); }
-  };
+  int idle_timeout_s() const { return server_.options().idle_timeout_s; }
 
-  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
-
-  // The next operation on the stream ends (and closes it) after the idle
-  // timeout; none with a timeout of 0.
-  void arm_timeout() {
-    const int seconds = server_.options().idle_timeout_s;
-    if (seconds > 0)
-      lowest().expires_after(std::chrono::seconds(seconds));
-    else
-      lowest().expires_never();
-  }
-
+  // By the stream's owner (I/O side, or the handler's thread handing it back).
   void read_request() {
     if (server_.stopping()) return end();
     // Idle between requests: no read buffer beyond what Beast's next read
@@ -412,25 +411,26 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   // Some bytes at a time, each read under the idle timeout (a slow upload
   // that keeps sending is not cut).
   void read_some() {
-    arm_timeout();
+    set_deadline(idle_timeout_s());
     http::async_read_some(stream_, buffer_, *parser_,
                           [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
 
   void on_read(const beast::error_code& ec) {
+    clear_deadline();
+    if (timed_out_ || server_.stopping()) return end();
     if (ec == http::error::body_limit)
       return refuse(http::status::payload_too_large, R"({"code":413,"message":"request body too large"})");
-    if (ec && !benign_end(ec) && !server_.stopping())
+    if (ec && !benign_end(ec))
       return refuse(http::status::bad_request, R"({"code":400,"message":"malformed HTTP request"})");
     if (ec) return end();
     if (!parser_->is_done()) return read_some();
     dispatch();
   }
 
-  // The request to a handler thread; when none is free and the queue is
-  // full, 503.
+  // The request to a handler thread (and the stream with it); when none is
+  // free and the queue is full, 503.
   void dispatch() {
-    lowest().expires_never();
     auto& req = parser_->get();
     const unsigned version = req.version();
     const bool keep_alive = req.keep_alive();
@@ -444,15 +444,11 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if (!queued) refuse(http::status::service_unavailable, R"({"code":503,"message":"too many requests; retry"})");
   }
 
-  // On a handler thread.
+  // On a handler thread, which owns the stream until it returns.
   void handle(const HttpRequest& req, unsigned version, bool keep_alive);
 
-  // The final write of a response is done: the next request, or the end.
-  void responded(bool keep_alive) {
-    if (keep_alive) return read_request();
-    end();
-  }
-
+  // The I/O side's own answers (then the connection ends): written
+  // asynchronously, so a client that reads nothing holds no I/O thread.
   void refuse(http::status status, const char* body) {
     auto res = std::make_shared<http::response<http::string_body>>(status, 11);
     res->set(http::field::server, "soulbox-gateway");
@@ -461,20 +457,16 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     res->keep_alive(false);
     res->body() = body;
     res->prepare_payload();
-    arm_timeout();
-    http::async_write(stream_, *res,
-                      [self = this->shared_from_this(), res](beast::error_code, size_t) { self->end(); });
+    set_deadline(idle_timeout_s());
+    http::async_write(stream_, *res, [self = this->shared_from_this(), res](beast::error_code, size_t) {
+      self->clear_deadline();
+      self->end();
+    });
   }
 
-  // Shut down, not closed: a handler thread may still poll the descriptor.
-  void end() {
-    beast::error_code ec;
-    lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
-  }
+  // Nothing more on this connection: it closes with the last reference.
+  void end() { shut_down(); }
 
-  Registration registration_;
-  BeastServer& server_;
-  const int fd_;
   const std::string peer_;
   Stream stream_;
   beast::flat_buffer buffer_;
@@ -482,8 +474,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   std::optional<HttpRequest::ClientCert> cert_;
 };
 
-// What a handler writes with, on its own thread: every write goes through
-// the session's strand (see the comment at the top).
+// What a handler writes with: directly on the stream, from the handler's
+// thread (see the top of this section).
 template <class Stream>
 class Writer final : public ResponseWriter {
  public:
@@ -494,15 +486,15 @@ class Writer final : public ResponseWriter {
             const std::map<std::string, std::string>& headers = {}) override {
     if (done_) return;
     if (streaming_) return abort();  // a whole response cannot follow a started one
-    auto res = std::make_shared<http::response<http::string_body>>(http::status(status), version_);
-    res->set(http::field::server, "soulbox-gateway");
-    if (!content_type.empty()) res->set(http::field::content_type, content_type);
-    for (const auto& [k, v] : headers) res->set(k, v);
-    res->keep_alive(keep_alive_);
-    res->body() = body;
-    res->prepare_payload();
+    http::response<http::string_body> res{http::status(status), version_};
+    res.set(http::field::server, "soulbox-gateway");
+    if (!content_type.empty()) res.set(http::field::content_type, content_type);
+    for (const auto& [k, v] : headers) res.set(k, v);
+    res.keep_alive(keep_alive_);
+    res.body() = body;
+    res.prepare_payload();
+    ok_ = session_.write_now([&](Stream& s, beast::error_code& ec) { http::write(s, res, ec); });
     done_ = true;
-    session_.respond(std::move(res));
   }
 
   // The head waits for the first chunk and leaves with it: one packet, one
@@ -528,29 +520,34 @@ class Writer final : public ResponseWriter {
 
   bool write(const std::string& chunk) override {
     if (!ok_ || done_ || chunk.empty()) return ok_;
-    ok_ = session_.write_and_wait(beast::buffers_cat(asio::buffer(head_), http::make_chunk(asio::buffer(chunk))));
+    ok_ = session_.write_now([&](Stream& s, beast::error_code& ec) {
+      asio::write(s, beast::buffers_cat(asio::buffer(head_), http::make_chunk(asio::buffer(chunk))), ec);
+    });
     head_.clear();
     return ok_;
   }
 
   void finish() override { finish_with(""); }
 
-  // Not waited for: the session writes it, then reads the next request.
   void finish_with(const std::string& chunk) override {
     if (done_) return;
     done_ = true;
-    if (!ok_) return session_.cut();
-    auto last = std::make_shared<std::string>(std::move(head_));
-    if (!chunk.empty()) *last += beast::buffers_to_string(http::make_chunk(asio::buffer(chunk)));
-    *last += beast::buffers_to_string(http::make_chunk_last());
-    session_.write_last(std::move(last), keep_alive_);
+    if (!ok_) return;
+    ok_ = session_.write_now([&](Stream& s, beast::error_code& ec) {
+      if (chunk.empty())
+        asio::write(s, beast::buffers_cat(asio::buffer(head_), http::make_chunk_last()), ec);
+      else
+        asio::write(
+            s, beast::buffers_cat(asio::buffer(head_), http::make_chunk(asio::buffer(chunk)), http::make_chunk_last()),
+            ec);
+    });
+    head_.clear();
   }
 
+  // The connection closes once the handler returns.
   void abort() override {
-    if (done_) return;
     ok_ = false;
     done_ = true;
-    session_.cut();
   }
 
   bool client_gone() override { return !ok_ || session_.peer_closed(); }
@@ -561,6 +558,9 @@ class Writer final : public ResponseWriter {
     if (streaming_) return abort();
     send(500, "application/json", std::string(R"({"code":500,"message":")") + why + "\"}");
   }
+
+  // Whether the connection goes on to its next request.
+  bool reusable() const { return ok_ && keep_alive_; }
 
  private:
   Session<Stream>& session_;
@@ -580,6 +580,8 @@ void Session<Stream>::handle(const HttpRequest& req, unsigned version, bool keep
     writer.complete("internal error");
   }
   writer.complete("no response");
+  if (writer.reusable()) return read_request();  // the stream back to the I/O side
+  end();
 }
 
 void BeastServer::admit(tcp::socket socket) {
@@ -590,29 +592,29 @@ void BeastServer::admit(tcp::socket socket) {
   const auto remote = socket.remote_endpoint(ec);
   std::string peer = ec ? "" : remote.address().to_string() + ":" + std::to_string(remote.port());
   const int fd = socket.native_handle();
-  const auto strand = socket.get_executor();  // the session's: accepted onto a new strand
-  std::shared_ptr<SessionBase> session;
   std::function<void()> start;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (sessions_.size() >= size_t(std::max(0, options_.max_connections))) {
+    if (stopping_) return;
+    if (live_ >= options_.max_connections) {
       if (!tls_) refuse_busy(socket);  // over TLS, closing is all that can be said before a handshake
       return;
     }
-    const uint64_t id = next_id_++;
+    SessionBase* session;
     if (tls_) {
-      auto s = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(*this, id, fd, std::move(peer),
-                                                                               std::move(socket), *tls_);
+      auto s = std::make_shared<Session<beast::ssl_stream<tcp::socket>>>(*this, fd, std::move(peer), std::move(socket),
+                                                                         *tls_);
+      session = s.get();
       start = [s] { s->start(); };
-      session = std::move(s);
     } else {
-      auto s = std::make_shared<Session<beast::tcp_stream>>(*this, id, fd, std::move(peer), std::move(socket));
+      auto s = std::make_shared<Session<tcp::socket>>(*this, fd, std::move(peer), std::move(socket));
+      session = s.get();
       start = [s] { s->start(); };
-      session = std::move(s);
     }
-    sessions_.emplace(id, session);
+    ++live_;
+    sessions_.insert(session);
   }
-  asio::dispatch(strand, std::move(start));
+  start();
 }
 
 }  // namespace
