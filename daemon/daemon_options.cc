@@ -48,8 +48,8 @@ void add_options(CLI::App& app, DaemonOptions& o) {
       ->check(CLI::Range(1.0, 86400.0))
       ->capture_default_str();
   app.add_option("--http-max-connections", o.http_max_connections,
-                 "--http-port: open connections at most (more get 503 with Retry-After; each is a descriptor, "
-                 "so the open-files limit must allow them)")
+                 "--http-port: open connections at most (more get 503 with Retry-After), and at most 3/4 of "
+                 "the open-files limit")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--http-max-handlers", o.http_max_handlers,

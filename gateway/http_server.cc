@@ -4,6 +4,7 @@
 #include <openssl/x509.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cerrno>
+#include <climits>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -237,6 +239,7 @@ class BeastServer final : public HttpServer {
       return Error{ErrorCode::unavailable,
                    "listen on " + options_.host + ":" + std::to_string(options_.port) + ": " + ec.message()};
     port_ = acceptor_.local_endpoint().port();
+    max_connections_ = connection_limit(options_.max_connections);
     asio::dispatch(acceptor_.get_executor(), [this] { accept(); });
     watch();
     int threads = options_.io_threads;
@@ -268,6 +271,19 @@ class BeastServer final : public HttpServer {
   }
 
  private:
+  // Connections take descriptors the rest of the process needs too
+  // (soulboxd's sandboxes, RocksDB): at most three quarters of the
+  // open-files limit, whatever `max_connections` says.
+  static int connection_limit(int configured) {
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return configured;
+    const int allowed = int(std::min<rlim_t>(rl.rlim_cur / 4 * 3, INT_MAX));
+    if (configured <= allowed) return configured;
+    logger("gateway")->info("at most {} connections: three quarters of the open-files limit ({})", allowed,
+                            rl.rlim_cur);
+    return allowed;
+  }
+
   static HandlerPool::Limits pool_limits(const HttpServerOptions& o) {
     HandlerPool::Limits limits;
     limits.max_threads = o.max_handler_threads;
@@ -340,6 +356,7 @@ class BeastServer final : public HttpServer {
   std::vector<std::thread> io_threads_;
   std::atomic<bool> stopping_{false};
   uint16_t port_ = 0;
+  int max_connections_ = 0;  // options_.max_connections within the open-files limit
   std::mutex mu_;
   std::condition_variable ended_;
   int live_ = 0;                               // sessions not yet gone: the connection count
@@ -596,7 +613,7 @@ void BeastServer::admit(tcp::socket socket) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return;
-    if (live_ >= options_.max_connections) {
+    if (live_ >= max_connections_) {
       if (!tls_) refuse_busy(socket);  // over TLS, closing is all that can be said before a handshake
       return;
     }

@@ -76,7 +76,8 @@ struct HttpServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;  // 0: any free port
   size_t max_body_bytes = 64 << 20;
-  // Open connections (each a descriptor: RLIMIT_NOFILE must allow them).
+  // Open connections; each is a descriptor, so at most three quarters of
+  // RLIMIT_NOFILE's soft limit at start, whatever this says.
   int max_connections = 65536;
   // Between requests, and for each read or write: longer and it closes (0: never).
   int idle_timeout_s = 120;

@@ -52,8 +52,8 @@ int main(int argc, char** argv) {
   app.add_option("--ready-file", ready_file, "Write {\"url\": ...} here once listening");
   app.add_option("--max-body", http.max_body_bytes, "Largest request body (bytes)")->capture_default_str();
   app.add_option("--max-connections", http.max_connections,
-                 "Open connections at most (more get 503 with Retry-After; the descriptor limit, raised to the hard "
-                 "limit at start, must allow them)")
+                 "Open connections at most (more get 503 with Retry-After), and at most 3/4 of the open-files "
+                 "limit (raised to the hard limit at start)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--max-handlers", http.max_handler_threads,
