@@ -10,8 +10,9 @@
 # Usage: bench/gateway_connections.sh [--connections "1000 10000"] [--seconds S]
 #                                     [--wrk-threads N] [--build DIR] [--root DIR]
 # Needs root (soulboxd), wrk (apt-get install wrk), and a hard open-files
-# limit above the largest C (wrk and soulboxd each hold C descriptors; this
-# script raises both soft limits to the hard one).
+# limit above 4/3 of the largest C (wrk and soulboxd each hold C
+# descriptors, and the gateway serves at most 3/4 of its limit; this script
+# raises both soft limits to the hard one).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
