@@ -42,7 +42,7 @@ chmod 755 "$root"
 daemon=$!
 cleanup() {
   kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
-  rmdir /sys/fs/cgroup/*/soulbox-bench-connections /sys/fs/cgroup/soulbox-bench-connections 2>/dev/null
+  rmdir /sys/fs/cgroup/*/soulbox-bench-connections /sys/fs/cgroup/soulbox-bench-connections 2>/dev/null || true
   rm -rf "$root"
   true
 }
