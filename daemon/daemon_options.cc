@@ -47,6 +47,15 @@ void add_options(CLI::App& app, DaemonOptions& o) {
                  "--http-port: that window (s); a source past the limit waits until it ends")
       ->check(CLI::Range(1.0, 86400.0))
       ->capture_default_str();
+  app.add_option("--http-max-connections", o.http_max_connections,
+                 "--http-port: open connections at most (more get 503 with Retry-After), and at most 3/4 of "
+                 "the open-files limit")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--http-max-handlers", o.http_max_handlers,
+                 "--http-port: requests handled at once, streams included (each holds a thread while it runs)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--pool-min", o.pool_min, "Warm sandboxes kept per template")->capture_default_str();
   app.add_option("--pool-max", o.pool_max, "Most warm sandboxes per template")->capture_default_str();
   app.add_option("--code-pool-min", o.code_pool_min,

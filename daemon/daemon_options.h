@@ -8,6 +8,7 @@
 #include "actors/placement.h"
 #include "actors/pool_actor.h"
 #include "gateway/auth_failure_limiter.h"
+#include "gateway/http_server.h"
 #include "jobs/jobs_service.h"
 
 namespace soulbox::daemon {
@@ -32,7 +33,9 @@ struct DaemonOptions {
   int http_port = -1;                     // the embedded gateway's port (-1: none; 0: any free one)
   std::string http_host = "127.0.0.1";
   gateway::AuthFailureLimits http_auth_failures;  // the embedded gateway's
-  double memory_capacity_mib = 0;                 // admission (0: the host's memory minus a reserve)
+  int http_max_connections = gateway::HttpServerOptions{}.max_connections;
+  int http_max_handlers = gateway::HttpServerOptions{}.max_handler_threads;
+  double memory_capacity_mib = 0;  // admission (0: the host's memory minus a reserve)
   double new_sandbox_memory_mib = 8;
 };
 

@@ -348,6 +348,8 @@ int main(int argc, char** argv) {
       g.token_key_file = o.data_dir + "/gateway-token.key";
       g.http.host = o.http_host;
       g.http.port = uint16_t(o.http_port);
+      g.http.max_connections = o.http_max_connections;
+      g.http.max_handler_threads = o.http_max_handlers;
       g.api.auth_failures = o.http_auth_failures;
       auto started = gateway::GatewayService::start(g);
       if (started)

@@ -1,8 +1,17 @@
 // A small HTTP/1.1 server (Boost.Beast, the only file that includes it):
-// a thread per connection (at most `max_connections`), keep-alive, chunked
-// request bodies, a body limit, an idle timeout, and responses either whole
-// or streamed as chunks flushed one by one. Handlers may block (they wait on
-// the bus): each connection has its own thread.
+// keep-alive, chunked request bodies, a body limit, an idle timeout, TLS
+// (with client certificates), and responses either whole or streamed as
+// chunks flushed one by one.
+//
+// Connections are served asynchronously on a few I/O threads (`io_threads`):
+// an idle keep-alive connection costs no thread, only its socket and a few
+// KiB, up to `max_connections` (beyond it: 503 with Retry-After, or over TLS
+// a close). Handlers may block (they wait on the bus, and a stream writes
+// for as long as it lasts): each request runs on a pool of handler threads
+// that grows on demand up to `max_handler_threads` — a stream holds one for
+// its whole life — and requests beyond it wait in a queue of at most
+// `max_queued_requests` (beyond it: 503 with Retry-After). How the writer
+// reaches the socket from a handler's thread: http_server.cc.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -67,8 +76,16 @@ struct HttpServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;  // 0: any free port
   size_t max_body_bytes = 64 << 20;
-  int max_connections = 512;
+  // Open connections; each is a descriptor, so at most three quarters of
+  // RLIMIT_NOFILE's soft limit at start, whatever this says.
+  int max_connections = 65536;
+  // Between requests, and for each read or write: longer and it closes (0: never).
   int idle_timeout_s = 120;
+  int io_threads = 0;  // 0: one per core, at most 4
+  // Handlers running at once (streams included: each holds a thread), and
+  // requests waiting for one.
+  int max_handler_threads = 4096;
+  size_t max_queued_requests = 65536;
   // TLS when a certificate is given; client certificates are verified
   // against `tls_client_ca_file` when set (required with require_client_cert).
   std::string tls_cert_file, tls_key_file, tls_client_ca_file;

@@ -2,6 +2,7 @@
 // Stateless: several can run against the same NATS; each needs the same
 // access-token key (--token-key) to accept the others' sandbox tokens.
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <fstream>
@@ -16,6 +17,16 @@
 namespace {
 
 using namespace soulbox;
+
+// Each connection is a descriptor: the soft limit (often 1024) up to the
+// hard one, so that --max-connections is what bounds them.
+void raise_open_files_limit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
 
 int fail(const std::string& what) {
   std::cerr << "soulbox-gateway: " << what << "\n";
@@ -40,6 +51,21 @@ int main(int argc, char** argv) {
   app.add_option("--token-key", token_key, "Sandbox access-token key (default <data-dir>/gateway-token.key)");
   app.add_option("--ready-file", ready_file, "Write {\"url\": ...} here once listening");
   app.add_option("--max-body", http.max_body_bytes, "Largest request body (bytes)")->capture_default_str();
+  app.add_option("--max-connections", http.max_connections,
+                 "Open connections at most (more get 503 with Retry-After), and at most 3/4 of the open-files "
+                 "limit (raised to the hard limit at start)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-handlers", http.max_handler_threads,
+                 "Requests handled at once, streams included (each holds a thread while it runs)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--io-threads", http.io_threads, "Threads serving connections (0: one per core, at most 4)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--idle-timeout", http.idle_timeout_s, "Seconds a connection may stay idle, or a read or write stall")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--tls-cert", http.tls_cert_file, "Serve HTTPS with this certificate chain (PEM)");
   app.add_option("--tls-key", http.tls_key_file, "Its private key (PEM; default: in the certificate file)");
   app.add_option("--tls-client-ca", http.tls_client_ca_file,
@@ -67,6 +93,7 @@ int main(int argc, char** argv) {
   app.add_option("--jwt-tenant-claim", jwt.tenant_claim, "Claim naming the tenant")->capture_default_str();
   app.add_option("--jwt-roles-claim", jwt.roles_claim, "Claim listing the roles")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  raise_open_files_limit();
 
   // Before nats.c starts its threads, so only sigwait below sees them.
   const sigset_t stop = block_stop_signals();
