@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,9 +30,14 @@ Result<LocalDaemon> start_local_daemon(const LocalDaemonOptions& o) {
   argv.insert(argv.end(), o.args.begin(), o.args.end());
   const std::string log = o.root + "/soulboxd.out";
   std::fflush(nullptr);
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) return sys_error("fork");
   if (pid == 0) {
+    // A private node ends with whoever started it (SIGTERM: it ends its
+    // sandboxes), so a test or benchmark that dies on an error leaves none
+    // running. Checked again after the call: the parent may already be gone.
+    if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || ::getppid() != parent) ::_exit(125);
     const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     ::dup2(fd, 1);
     ::dup2(fd, 2);

@@ -26,7 +26,9 @@ struct LocalDaemon {
 };
 
 // Forks and execs soulboxd with --data-dir <root>/data --run-dir <root>/run
-// and waits for its ready file (naming its pid). On failure the child is
+// and waits for its ready file (naming its pid). The child gets SIGTERM when
+// the thread that started it exits (PR_SET_PDEATHSIG): start it from a
+// thread that outlives it. On failure the child is
 // reaped and the error carries the tail of its output.
 Result<LocalDaemon> start_local_daemon(const LocalDaemonOptions& options);
 
