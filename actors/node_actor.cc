@@ -302,7 +302,9 @@ void on_create(Self* self, const bus::Message& m, const bp::Envelope& env, const
       return;
     }
   auto unreserve = [ctx = st.ctx, wanted] {
-    if (ctx->admission) ctx->admission->release(wanted.memory_bytes, wanted.cpus);
+    if (!ctx->admission) return;
+    ctx->admission->made(false);
+    ctx->admission->release(wanted.memory_bytes, wanted.cpus);
   };
   // Quota: spent before anything is made, given back if the create fails.
   tenants::SandboxAsk ask;
@@ -335,6 +337,7 @@ void on_create(Self* self, const bus::Message& m, const bp::Envelope& env, const
                               "sandbox creation failed: " + r.message));
       return;
     }
+    if (self->state.ctx->admission) self->state.ctx->admission->made(true);
     SandboxSettings s = *pending;
     s.quota_spent = !spent.change.empty();
     s.quota_cpus = ask.cpus;

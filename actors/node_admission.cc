@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "common/log.h"
+
 namespace soulbox::actors {
 namespace {
 
@@ -83,13 +85,21 @@ NodeAdmission::NodeAdmission(AdmissionSettings settings, Measure measure)
 Status NodeAdmission::reserve(uint64_t memory_limit, double cpus, AdmissionFor purpose) {
   std::lock_guard<std::mutex> lock(mu_);
   if (auto ok = admit(settings_, load_, memory_limit, cpus, purpose); !ok) return ok;
-  load_.memory_estimated_bytes += settings_.new_sandbox_memory_bytes;
-  estimated_since_measure_ += settings_.new_sandbox_memory_bytes;
+  load_.memory_starting_bytes += settings_.new_sandbox_memory_bytes;
   if (purpose == AdmissionFor::user) {
     load_.memory_limits_bytes += memory_limit;
     load_.cpus += cpus;
   }
   return {};
+}
+
+void NodeAdmission::made(bool ok) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const uint64_t estimate = std::min(load_.memory_starting_bytes, settings_.new_sandbox_memory_bytes);
+  load_.memory_starting_bytes -= estimate;
+  if (!ok) return;
+  load_.memory_estimated_bytes += estimate;
+  estimated_since_measure_ += estimate;
 }
 
 void NodeAdmission::release(uint64_t memory_limit, double cpus) {
@@ -102,7 +112,16 @@ void NodeAdmission::measure() {
   // Read outside the lock: creates go on while the cgroup file is read.
   auto used = measure_();
   std::lock_guard<std::mutex> lock(mu_);
-  if (!used) return;  // keep the last reading; estimates keep adding up
+  if (!used) {  // keep the last reading; estimates keep adding up, so the node errs on refusing
+    if (!measure_failing_)
+      logger("admission")
+          ->error("reading what the sandboxes use failed: {}; new sandboxes count {} MiB each until it works",
+                  used.error().message, settings_.new_sandbox_memory_bytes >> 20);
+    measure_failing_ = true;
+    return;
+  }
+  if (measure_failing_) logger("admission")->info("reading what the sandboxes use works again");
+  measure_failing_ = false;
   load_.memory_measured_bytes = *used;
   load_.memory_estimated_bytes = estimated_since_measure_;
   estimated_since_measure_ = 0;

@@ -48,10 +48,11 @@ AdmissionSettings resolve_admission(AdmissionSettings settings);
 // What the node's sandboxes take now.
 struct NodeLoad {
   uint64_t memory_measured_bytes = 0;   // working set of all sandboxes at the last measurement
-  uint64_t memory_estimated_bytes = 0;  // sandboxes not in that measurement yet
+  uint64_t memory_starting_bytes = 0;   // sandboxes being made: an estimate each until made
+  uint64_t memory_estimated_bytes = 0;  // sandboxes made but not in that measurement yet
   uint64_t memory_limits_bytes = 0;     // sum of the running sandboxes' limits
   double cpus = 0;                      // sum of the running sandboxes' cpus
-  uint64_t memory_used() const { return memory_measured_bytes + memory_estimated_bytes; }
+  uint64_t memory_used() const { return memory_measured_bytes + memory_starting_bytes + memory_estimated_bytes; }
 };
 
 enum class AdmissionFor { user, pool };
@@ -77,13 +78,15 @@ class NodeAdmission {
 
   // Admits and counts the sandbox at once, so two creates cannot both take
   // the last room: its estimate always, its limits and cpus for a user's
-  // sandbox (warm ones count by use only). release() gives the limits back
-  // when it ends or its create fails.
+  // sandbox (warm ones count by use only). Every reserve() is followed by
+  // made() once the create ends, and release() gives the limits back when
+  // the sandbox ends or its create fails.
   Status reserve(uint64_t memory_limit_bytes, double cpus, AdmissionFor purpose);
+  void made(bool ok);
   void release(uint64_t memory_limit_bytes, double cpus);
-  // Called once a second. An estimate is kept until a reading that started
-  // after the interval it was made in, so a sandbox still starting when the
-  // reading was taken is not lost between the two.
+  // Called once a second. A made sandbox's estimate is kept until a reading
+  // that started after the interval it was made in, so its memory is never
+  // counted by neither (a create may take longer than a second).
   void measure();
   NodeLoad load() const;
 
@@ -92,7 +95,8 @@ class NodeAdmission {
   Measure measure_;
   mutable std::mutex mu_;
   NodeLoad load_;
-  uint64_t estimated_since_measure_ = 0;  // bytes reserved since the last reading
+  uint64_t estimated_since_measure_ = 0;  // bytes of sandboxes made since the last reading
+  bool measure_failing_ = false;          // logged once per run of failures
 };
 
 }  // namespace soulbox::actors

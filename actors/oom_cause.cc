@@ -2,9 +2,8 @@
 
 namespace soulbox::actors {
 
-OomCause oom_cause(uint64_t peak, uint64_t limit) {
-  if (limit == 0 || peak >= limit - limit / 50) return OomCause::own_limit;
-  return OomCause::node_memory;
+OomCause oom_cause(bool own_limit_reached) {
+  return own_limit_reached ? OomCause::own_limit : OomCause::node_memory;
 }
 
 std::string describe(OomCause cause, uint64_t limit) {

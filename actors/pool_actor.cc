@@ -130,6 +130,7 @@ void refill(Self* self) {
     self->request(st.creator, caf::infinite, make_atom::value, AcquireRequest{name, 0, 0, 0, 0})
         .then([=](const AcquireResult& r) {
           self->state.refill_in_flight = false;
+          if (self->state.ctx->admission) self->state.ctx->admission->made(r.handle.box != nullptr);
           PoolTemplate* pool = find(self, name);
           if (!r.handle.box) {
             logger("pool")->error("warming a '{}' sandbox failed: {}", name, r.message);

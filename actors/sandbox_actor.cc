@@ -794,7 +794,8 @@ void report_oom_kills(Self* self, const isolation::CgroupUsage& usage) {
   auto& st = self->state;
   const uint64_t killed = usage.oom_kills - st.oom_kills;
   st.oom_kills = usage.oom_kills;
-  const std::string cause = describe(oom_cause(usage.memory_peak, st.settings.memory_bytes), st.settings.memory_bytes);
+  const std::string cause =
+      describe(oom_cause(st.cgroup->memory_limit_reached_since_last_check()), st.settings.memory_bytes);
   logger("sandbox")->warn("{}: the OOM killer took {} process(es): {}", st.settings.id, killed, cause);
   audit_event(self, "sandbox.oom", "ok", "", "", {{"killed", killed}, {"cause", cause}});
 }
@@ -833,8 +834,9 @@ void end(Self* self, const std::string& reason, const std::string& principal) {
   std::string why = reason;
   if (reason == end_reason::agent_died) {
     if (auto u = st.cgroup->usage(); u && u->oom_kills > 0)
-      why = oom_cause(u->memory_peak, st.settings.memory_bytes) == OomCause::own_limit ? end_reason::oom
-                                                                                       : end_reason::node_memory;
+      why = oom_cause(st.cgroup->memory_limit_reached_since_last_check()) == OomCause::own_limit
+                ? end_reason::oom
+                : end_reason::node_memory;
   }
   st.state = bp::SandboxState::Terminated;
   st.end_reason = why;

@@ -44,12 +44,19 @@ Status WatchService::open_inotify() {
   if (inotify_) return {};
   inotify_.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
   if (!inotify_) {
+    // EMFILE is the per-user instance limit here (ENFILE/the fd limit
+    // would be this process's): root's, shared by every sandbox.
     if (errno == EMFILE)
       return Error{ErrorCode::resource_exhausted,
-                   "the host's inotify instances are all in use (fs.inotify.max_user_instances); retry later"};
+                   "inotify_init1: EMFILE (the host's inotify instances, fs.inotify.max_user_instances, are all in "
+                   "use, or this sandbox's open-file limit is reached); retry later"};
     return sys_error("inotify_init1", errno, ErrorCode::unavailable);
   }
-  loop_.add(inotify_.get(), EPOLLIN, [this](uint32_t) { on_events(); });
+  if (!loop_.add(inotify_.get(), EPOLLIN, [this](uint32_t) { on_events(); })) {
+    const int err = errno;
+    inotify_.reset();
+    return sys_error("watching the inotify instance", err, ErrorCode::unavailable);
+  }
   return {};
 }
 

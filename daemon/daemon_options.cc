@@ -75,7 +75,7 @@ void add_options(CLI::App& app, DaemonOptions& o) {
       ->capture_default_str();
   app.add_option("--new-sandbox-memory", o.new_sandbox_memory_mib,
                  "MiB a new sandbox counts until the next measurement of what sandboxes use")
-      ->check(CLI::Range(0.0, 1048576.0))
+      ->check(CLI::Range(1.0, 1048576.0))
       ->capture_default_str();
   app.add_option("--memory-overcommit", o.node.admission.memory_overcommit,
                  "The sandboxes' memory limits may add up to this many times the capacity (0: limits not counted)")

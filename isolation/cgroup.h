@@ -37,6 +37,10 @@ class Cgroup {
   // a bounded wait.
   virtual Status kill_all() = 0;
   virtual Result<CgroupUsage> usage() const = 0;
+  // Whether the group reached its own memory limit since the last call (an
+  // OOM kill then was the sandbox's own doing, not the node's): v2 counts
+  // it (memory.events "oom"); v1 keeps a peak, which this resets.
+  virtual bool memory_limit_reached_since_last_check() = 0;
   // Removes the group (it must be empty); safe to call twice.
   virtual Status remove() = 0;
 };

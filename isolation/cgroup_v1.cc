@@ -104,6 +104,15 @@ class CgroupV1 final : public Cgroup {
     return u;
   }
 
+  // v1's failcnt is not kept by recent kernels; the peak is, and writing
+  // 0 restarts it from the current usage.
+  bool memory_limit_reached_since_last_check() override {
+    auto peak = read_u64(dirs_.memory + "/memory.max_usage_in_bytes");
+    auto limit = read_u64(dirs_.memory + "/memory.limit_in_bytes");
+    (void)write_control(dirs_.memory + "/memory.max_usage_in_bytes", "0");
+    return peak && limit && *peak >= *limit - *limit / 50;
+  }
+
   Status remove() override {
     for (const auto& dir : dirs_.unique()) {
       int i = 0;
@@ -160,11 +169,15 @@ class CgroupV1Driver final : public CgroupDriver {
     return *usage > inactive ? *usage - inactive : 0;
   }
 
-  // The kernel counts children in the parent (use_hierarchy is always on
-  // since 5.x), so the parent's limit caps them together.
+  // The parent's limit caps the children together only when the kernel
+  // counts them in it (use_hierarchy, always on since Linux 5.11).
   Status cap_sandboxes_memory(uint64_t bytes) override {
     const std::string parent = parent_dir("memory");
     if (auto st = ensure_dir(parent); !st) return st;
+    if (auto h = read_u64(parent + "/memory.use_hierarchy"); h && *h == 0)
+      return Error{ErrorCode::unavailable, parent +
+                                               "/memory.use_hierarchy is 0: the sandboxes' memory cannot be "
+                                               "capped together (set it to 1 before any group exists below)"};
     return write_control(parent + "/memory.limit_in_bytes", std::to_string(bytes));
   }
 

@@ -43,6 +43,15 @@ class CgroupV2 final : public Cgroup {
     return Error{ErrorCode::internal, "processes survive in " + dir_};
   }
 
+  bool memory_limit_reached_since_last_check() override {
+    auto events = read_small_file(dir_ + "/memory.events");
+    if (!events) return false;
+    const uint64_t ooms = cgroup_stat_field(*events, "oom");
+    const bool reached = ooms > ooms_seen_;
+    ooms_seen_ = ooms;
+    return reached;
+  }
+
   Result<CgroupUsage> usage() const override {
     CgroupUsage u;
     if (auto v = read_u64(dir_ + "/memory.current")) u.memory_current = *v;
@@ -82,6 +91,7 @@ class CgroupV2 final : public Cgroup {
   }
 
   std::string dir_;
+  uint64_t ooms_seen_ = 0;  // memory.events "oom" at the last check
 };
 
 class CgroupV2Driver final : public CgroupDriver {

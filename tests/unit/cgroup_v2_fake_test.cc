@@ -117,3 +117,13 @@ TEST_CASE("cgroup v2 reads what all sandboxes use and caps it in their parent", 
   REQUIRE(driver->cap_sandboxes_memory(1ull << 30).ok());
   CHECK(FakeTree::read(parent / "memory.max") == "1073741824");
 }
+
+TEST_CASE("cgroup v2 tells an OOM at the sandbox's own limit from one at the node's", "[unit][cgroup]") {
+  FakeTree t;
+  const fs::path dir = t.group("sb1");  // memory.events: oom 1
+  auto cg = make_cgroup_v2_driver(t.root.string(), "soulbox")->open("sb1");
+  CHECK(cg->memory_limit_reached_since_last_check());        // the first oom at its own limit
+  CHECK_FALSE(cg->memory_limit_reached_since_last_check());  // nothing new: a kill now was the node's
+  FakeTree::touch(dir / "memory.events", "low 0\nhigh 0\nmax 5\noom 2\noom_kill 2\n");
+  CHECK(cg->memory_limit_reached_since_last_check());
+}

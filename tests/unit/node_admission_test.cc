@@ -77,13 +77,20 @@ TEST_CASE("a new sandbox counts its estimate until a later reading replaces it",
   while (node.reserve(96 * MiB, 1, AdmissionFor::user).ok()) ++admitted;
   CHECK(admitted == 12);                                    // 12 x 8 MiB estimates fit in 100 MiB
   CHECK(node.load().memory_limits_bytes == 12 * 96 * MiB);  // over 11 x the capacity
-  // A reading taken while they start keeps their estimates for one more round.
+  // Still being made: readings do not replace their estimates.
   reading = 10 * MiB;
+  node.measure();
+  node.measure();
+  CHECK(node.load().memory_used() == 10 * MiB + 12 * 8 * MiB);
+  for (int i = 0; i < 12; ++i) node.made(true);
+  // A reading taken just after they were made keeps their estimates for one more round.
   node.measure();
   CHECK(node.load().memory_used() == 10 * MiB + 12 * 8 * MiB);
   node.measure();  // now the reading includes them: 12 idle sandboxes use 10 MiB
   CHECK(node.load().memory_used() == 10 * MiB);
   CHECK(node.reserve(96 * MiB, 1, AdmissionFor::user).ok());
+  node.made(false);  // a create that failed: its estimate goes at once
+  CHECK(node.load().memory_used() == 10 * MiB);
   // Ending gives the limits back; the memory goes with the next reading.
   for (int i = 0; i < 13; ++i) node.release(96 * MiB, 1);
   CHECK(node.load().memory_limits_bytes == 0);
@@ -98,6 +105,7 @@ TEST_CASE("a failed reading keeps the last one and the estimates", "[admission]"
   });
   node.measure();
   REQUIRE(node.reserve(0, 0, AdmissionFor::pool).ok());
+  node.made(true);
   fail = true;
   node.measure();
   node.measure();
