@@ -27,8 +27,8 @@ struct NodeActorState {
   std::map<std::string, Reserved> reserved;        // what each sandbox counts in admission
   std::vector<std::string> consumed_reservations;  // for the next heartbeat
   bool confirm_scheduled = false;
-  std::set<std::string> creating;  // create request keys in flight
-  AdmissionSettings admits;        // capacities resolved
+  std::set<std::string> creating;   // create request keys in flight
+  AdmissionSettings admits;         // capacities resolved
   isolation::DensityLimit density;  // the host limit that caps this node's sandboxes (docs/density.md)
   uint64_t heartbeats = 0;
   std::string status = "healthy";
