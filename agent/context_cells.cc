@@ -75,6 +75,10 @@ void ContextService::flush_request(Context& c) {
 void ContextService::on_events(const std::string& context_id) {
   Context* c = find(context_id);
   if (!c || !c->kernel.events) return;
+  // A kernel the agent condemned may have written more before SIGKILL landed
+  // (a forged header, then its own result and end): what it says now is read
+  // and dropped, so its cell ends with the KernelDied its exit reports.
+  const bool condemned = !c->killed_because.empty();
   char buf[65536];
   for (;;) {
     const ssize_t n = ::read(c->kernel.events.get(), buf, sizeof buf);
@@ -87,9 +91,10 @@ void ContextService::on_events(const std::string& context_id) {
       kill_kernel(*c, "its events pipe (fd 3) was closed");
       break;
     }
-    c->events.append(buf, size_t(n));
+    if (!condemned) c->events.append(buf, size_t(n));
     if (size_t(n) < sizeof buf) break;
   }
+  if (condemned) return;
   const std::string id = c->id;
   while (auto event = c->events.next()) {
     if (event->kind != KernelEvent::Kind::line) {

@@ -444,12 +444,17 @@ TEST_CASE("hostile cells cannot reach the agent or the host and their bombs stay
 
   // A cell that forges kernel events (fd 3) harms only its own context: an
   // output announced larger than the agent takes gets the kernel replaced
-  // at once, saying why, instead of the context waiting forever.
-  auto forged = run(d, sb, "import os\nos.write(3, b'out 999999999\\n')\n1");
-  CHECK(forged.restarted);
-  CHECK(error_of(forged)["name"] == "KernelDied");
-  CHECK_THAT(error_of(forged)["value"].get<std::string>(), Catch::Contains("event protocol"));
-  CHECK(main_text(run(d, sb, "'after the forgery'")) == "after the forgery");
+  // at once, saying why, instead of the context waiting forever. What the
+  // kernel writes after the forgery (its own result and end, often before
+  // the kill lands) must not end the cell as a success: tried a few times,
+  // since that race goes either way.
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    auto forged = run(d, sb, "import os\nos.write(3, b'out 999999999\\n')\n1");
+    CHECK(forged.restarted);
+    CHECK(error_of(forged)["name"] == "KernelDied");
+    CHECK_THAT(error_of(forged)["value"].get<std::string>(), Catch::Contains("event protocol"));
+    CHECK(main_text(run(d, sb, "'after the forgery'")) == "after the forgery");
+  }
 
   // A cell that closes the kernel's events pipe gets it replaced at once
   // (it could never say the cell ended), in every language.
