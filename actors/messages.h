@@ -25,6 +25,7 @@ using beat_atom = caf::atom_constant<caf::atom("beat")>;
 using ended_atom = caf::atom_constant<caf::atom("ended")>;
 using make_atom = caf::atom_constant<caf::atom("make")>;
 using destroy_atom = caf::atom_constant<caf::atom("destroy")>;
+using forget_atom = caf::atom_constant<caf::atom("forget")>;  // retention of ended sandboxes
 
 // A created sandbox travelling between actors. The fds inside are not
 // copyable; the shared_ptr makes the message copyable and the last owner

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/audit_actor.h"
+#include "actors/ended_records.h"
 #include "actors/node_status.h"
 #include "actors/quota_intent.h"
 #include "actors/sandbox_actor.h"
@@ -433,6 +434,21 @@ void on_bus(Self* self, const bus::Message& m) {
                           "unknown node operation '" + op + "' (create, health, list, pool: docs/bus.md)"));
 }
 
+// Deletes what the node keeps of sandboxes that ended long enough ago, and
+// does so again later.
+void forget_ended(Self* self) {
+  const auto& settings = self->state.ctx->settings;
+  auto forgotten = forget_ended_records(*self->state.ctx->store, unix_ms_now(), settings.ended_retention_ms);
+  if (!forgotten)
+    logger("node")->error("retention of ended sandboxes: {}", forgotten.error().message);
+  else if (forgotten->records || forgotten->request_keys)
+    logger("node")->debug("retention: forgot {} ended sandbox(es) and {} create request key(s)", forgotten->records,
+                          forgotten->request_keys);
+  // A short retention is kept to closely: a tenth of it, between 1 s and 1 min.
+  const auto every = std::chrono::milliseconds(std::clamp<int64_t>(settings.ended_retention_ms / 10, 1000, 60000));
+  self->delayed_send(self, every, forget_atom::value);
+}
+
 }  // namespace
 
 caf::behavior node_actor(Self* self, std::shared_ptr<NodeContext> ctx, caf::actor pool) {
@@ -449,6 +465,7 @@ caf::behavior node_actor(Self* self, std::shared_ptr<NodeContext> ctx, caf::acto
     self->send_exit(self->state.pool, msg.reason);
     self->quit(msg.reason);
   });
+  self->send(self, forget_atom::value);
   return {
       [=](bus_atom, const bus::Message& m) { on_bus(self, m); },
       [=](beat_atom) {  // periodic; main sends the first once the bus is live
@@ -460,6 +477,7 @@ caf::behavior node_actor(Self* self, std::shared_ptr<NodeContext> ctx, caf::acto
         self->state.confirm_scheduled = false;
         if (!self->state.consumed_reservations.empty()) publish_heartbeat(self);
       },
+      [=](forget_atom) { forget_ended(self); },
       [=](ended_atom, const std::string& id, const std::string&) {
         auto& node = self->state;
         node.sandboxes.erase(id);

@@ -25,6 +25,8 @@ struct NodeSettings {
   uint64_t max_lifetime_ms = 86400000;   // refresh never goes past 24 h from creation
   int metrics_interval_ms = 1000;
   size_t metrics_keep = 3600;  // samples per sandbox
+  // How long the records of ended sandboxes are kept (actors/ended_records.h).
+  int64_t ended_retention_ms = 3600000;
   // Capacities of 0 are resolved at start (resolve_admission): all online
   // cores; the host's memory minus a reserve.
   AdmissionSettings admission;

@@ -839,6 +839,7 @@ void end(Self* self, const std::string& reason, const std::string& principal) {
                 : end_reason::node_memory;
   }
   st.state = bp::SandboxState::Terminated;
+  st.ended_unix_ms = unix_ms_now();
   st.end_reason = why;
   ++st.timer_generation;
   st.subscription.reset();

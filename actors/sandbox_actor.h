@@ -87,6 +87,7 @@ struct SandboxActorState {
   SandboxHandle handle;
   busproto::SandboxState state = busproto::SandboxState::Creating;
   int64_t created_unix_ms = 0;
+  int64_t ended_unix_ms = 0;
   int64_t expires_unix_ms = 0;
   uint64_t timer_generation = 0;            // bumped to cancel the pending expiry
   caf::actor_clock::time_point expires_at;  // expires_unix_ms on the actors' clock

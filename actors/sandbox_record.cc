@@ -15,6 +15,7 @@ SandboxRecord record_of(const SandboxActorState& st) {
   r.state = st.state;
   r.created_unix_ms = st.created_unix_ms;
   r.expires_unix_ms = st.state == bp::SandboxState::Running ? st.expires_unix_ms : 0;
+  r.ended_unix_ms = st.ended_unix_ms;
   r.memory_bytes = st.settings.memory_bytes;
   r.cpus = float(st.settings.cpus);
   r.metadata = st.settings.metadata;
@@ -35,7 +36,8 @@ flatbuffers::Offset<bp::SandboxInfo> build_sandbox_info(flatbuffers::FlatBufferB
       fbb.CreateVector(metadata), fbb.CreateString(r.end_reason),
       r.quota_ask
           ? bp::CreateQuotaAsk(fbb, r.quota_ask->cpus, r.quota_ask->memory_bytes, r.quota_ask->disk_bytes, r.quota_seq)
-          : 0);
+          : 0,
+      r.ended_unix_ms);
 }
 
 namespace {
@@ -54,6 +56,7 @@ SandboxRecord record_from_info(const bp::SandboxInfo& info) {
   r.state = info.state();
   r.created_unix_ms = info.created_unix_ms();
   r.expires_unix_ms = info.expires_unix_ms();
+  r.ended_unix_ms = info.ended_unix_ms();
   r.memory_bytes = info.memory_bytes();
   r.cpus = info.cpus();
   if (info.metadata())

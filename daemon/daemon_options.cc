@@ -67,6 +67,10 @@ void add_options(CLI::App& app, DaemonOptions& o) {
       ->capture_default_str();
   app.add_option("--max-lifetime", o.max_lifetime_s, "No refresh extends a sandbox past this (s)")
       ->capture_default_str();
+  app.add_option("--ended-sandbox-retention", o.ended_retention_s,
+                 "How long (s) an ended sandbox's record stays (list --state terminated, repeated creates)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   // Admission (docs/density.md): by the memory sandboxes really use.
   app.add_option("--memory-capacity", o.memory_capacity_mib,
                  "MiB the sandboxes may use together; their parent cgroup is capped at it (0: the host's memory "

@@ -24,6 +24,7 @@ struct DaemonOptions {
   uint32_t pool_min = 2, pool_max = 8;
   uint32_t code_pool_min = 0;  // warm code-interpreter-v1 sandboxes (their kernels started)
   double default_timeout_s = 300, max_lifetime_s = 86400;
+  double ended_retention_s = 3600;  // records of ended sandboxes
   actors::NodeSettings node;
   int jobs_workers = 2;
   double job_ack_wait_s = 30, job_result_ttl_s = 86400, job_timeout_s = 60;

@@ -169,6 +169,7 @@ int main(int argc, char** argv) {
   o.node.admission = *admission_settings;
   o.node.default_timeout_ms = uint64_t(o.default_timeout_s * 1000);
   o.node.max_lifetime_ms = uint64_t(o.max_lifetime_s * 1000);
+  o.node.ended_retention_ms = int64_t(o.ended_retention_s * 1000);
 
   // Before the launcher and nats-server start: they inherit it.
   if (auto protect = daemon::protect_from_oom_killer(); !protect)

@@ -36,6 +36,7 @@ Result<size_t> close_orphaned_records(storage::Store& store, const std::string& 
     if (r.state == busproto::SandboxState::Terminated) continue;
     r.state = busproto::SandboxState::Terminated;
     r.end_reason = actors::end_reason::node_restart;
+    r.ended_unix_ms = actors::unix_ms_now();
     r.expires_unix_ms = 0;
     if (auto saved = actors::save_record(store, r, {audit::outbox_write(end_event(r, node_id))}); !saved)
       return saved.error();

@@ -432,30 +432,52 @@ TEST_CASE("random bytes on every subject are refused and counted and nothing sto
   CHECK(d.client().info(info.id)->state == bp::SandboxState::Running);
 }
 
+// A create of tenant-a with the given request id; the sandbox id it got.
+std::string create_with_id(Daemon& d, const std::string& request_id) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto body = bp::CreateCreateSandbox(fbb, fbb.CreateString("base"));
+  bp::FinishEnvelopeBuffer(fbb, bp::CreateEnvelope(fbb, fbb.CreateString(request_id), fbb.CreateString("tenant-a"), 0,
+                                                   0, 0, bp::Body::CreateSandbox, body.Union()));
+  auto reply = d.client().connection().request(subjects::node_op(d.node(), "create"), bp::finish(fbb), 10000);
+  REQUIRE(reply.ok());
+  auto r = bp::open_reply(*reply);
+  REQUIRE(r.ok());
+  REQUIRE((*r)->code() == 0);
+  return (*r)->body_as_SandboxCreated()->info()->id()->str();
+}
+
+bool listed_as_terminated(Daemon& d, const std::string& id) {
+  auto ended = d.client().list(d.node(), {bp::SandboxState::Terminated});
+  REQUIRE(ended.ok());
+  return std::any_of(ended->begin(), ended->end(), [&](const auto& s) { return s.id == id; });
+}
+
 TEST_CASE("a repeated create request gets the sandbox the first one made", "[daemon]") {
   Daemon d;
-  auto create_with_id = [&](const std::string& request_id) {
-    flatbuffers::FlatBufferBuilder fbb;
-    auto body = bp::CreateCreateSandbox(fbb, fbb.CreateString("base"));
-    bp::FinishEnvelopeBuffer(fbb, bp::CreateEnvelope(fbb, fbb.CreateString(request_id), fbb.CreateString("tenant-a"), 0,
-                                                     0, 0, bp::Body::CreateSandbox, body.Union()));
-    auto reply = d.client().connection().request(subjects::node_op(d.node(), "create"), bp::finish(fbb), 10000);
-    REQUIRE(reply.ok());
-    auto r = bp::open_reply(*reply);
-    REQUIRE(r.ok());
-    REQUIRE((*r)->code() == 0);
-    return (*r)->body_as_SandboxCreated()->info()->id()->str();
-  };
-  const std::string first = create_with_id("retry-me");
+  const std::string first = create_with_id(d, "retry-me");
   // Another tenant cannot reach it.
   auto foreign = d.client().call(subjects::sandbox_op(first, "info"), {}, "tenant-b");
   REQUIRE_FALSE(foreign.ok());
   CHECK(foreign.error().code == ErrorCode::permission_denied);
-  CHECK(create_with_id("retry-me") == first);
-  CHECK(create_with_id("another") != first);
+  CHECK(create_with_id(d, "retry-me") == first);
+  CHECK(create_with_id(d, "another") != first);
   auto live = d.client().list(d.node());
   REQUIRE(live.ok());
   CHECK(live->size() == 2);
+}
+
+TEST_CASE("an ended sandbox is listed until its retention passes and is then forgotten with its create request",
+          "[daemon]") {
+  Daemon d({"--ended-sandbox-retention", "3"});
+  const std::string id = create_with_id(d, "keep-me");
+  REQUIRE(d.client().kill(id).ok());
+  CHECK(listed_as_terminated(d, id));
+  CHECK(create_with_id(d, "keep-me") == id);  // within the retention: still the first one's
+  CHECK(test::eventually([&] { return !listed_as_terminated(d, id); }, 10000));
+  // Its request key went with it: the same request id now makes a sandbox.
+  const std::string again = create_with_id(d, "keep-me");
+  CHECK(again != id);
+  CHECK(d.client().info(again).ok());
 }
 
 TEST_CASE("kill ends a sandbox on request and leaves nothing behind", "[daemon]") {
