@@ -60,6 +60,23 @@ TEST_CASE("soulboxd creates a sandbox and streams a process's stdout and stderr 
   CHECK(py->out == "42\n");
 }
 
+TEST_CASE("a process's output always arrives before its end", "[daemon][density]") {
+  Daemon d;
+  const auto info = create(d);
+  // Processes that write and exit at once, of sizes around pipe and frame
+  // boundaries: the end event must never overtake output still on its way.
+  for (size_t size : {1, 4095, 4096, 65535, 65537, 1 << 20}) {
+    for (int i = 0; i < 8; ++i) {
+      INFO(size << " bytes, run " << i);
+      auto r = d.client().run(info.id, sh("head -c " + std::to_string(size) + " /dev/zero | tr '\\0' x; printf E >&2"));
+      REQUIRE(r.ok());
+      CHECK(r->out.size() == size);
+      CHECK(r->err == "E");
+      CHECK(r->exit_code == 0);
+    }
+  }
+}
+
 TEST_CASE("stdin, signals and the process list go through the bus", "[daemon]") {
   Daemon d;
   const auto info = create(d);

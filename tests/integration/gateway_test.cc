@@ -198,6 +198,8 @@ TEST_CASE("the unmodified e2b SDK creates a sandbox, runs commands with streamed
   CHECK(out["hi"]["streamed"].size() >= 1);
   CHECK(out["exit3"]["exitCode"] == 3);
   CHECK(out["whoami"] == "user\n/home/user\n");
+  CHECK(out["outputBeforeEnd"]["runs"] == 48);
+  CHECK(out["outputBeforeEnd"]["short"].empty());
   CHECK(out["info"]["state"] == "running");
   CHECK(out["info"]["metadata"]["suite"] == "soulbox");
   CHECK(out["killed"] == true);
