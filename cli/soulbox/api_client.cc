@@ -244,13 +244,32 @@ Status ApiClient::upload(const Sandbox& s, const std::string& path, const std::s
   return {};
 }
 
-Result<std::string> ApiClient::download(const Sandbox& s, const std::string& path, const Progress& progress) {
+Result<std::string> ApiClient::download(const Sandbox& s, const std::string& path, uint64_t size,
+                                        const Progress& progress) {
   int status = 0;
   const std::string target = files_target(path);
-  auto text = request("GET", target, envd_headers(s, "application/octet-stream"), "", &status, progress);
+  // A large file comes streamed (chunked, no length): the size known beforehand is the total.
+  Progress against_size;
+  if (progress)
+    against_size = [&progress, size](uint64_t done, uint64_t total) { progress(done, total ? total : size); };
+  auto text = request("GET", target, envd_headers(s, "application/octet-stream"), "", &status, against_size);
   if (!text) return text.error();
   if (status >= 400) return Error{code_for(status), error_message(status, *text)};
   return text;
+}
+
+Result<json> ApiClient::stat(const Sandbox& s, const std::string& path) {
+  auto got = rpc(s, "filesystem.Filesystem/Stat", json{{"path", path}});
+  if (!got) return got.error();
+  if (!got->contains("entry") || !(*got)["entry"].is_object())
+    return Error{ErrorCode::protocol_error, "Stat answered without an entry"};
+  return (*got)["entry"];
+}
+
+Status ApiClient::make_dir(const Sandbox& s, const std::string& path) {
+  auto made = rpc(s, "filesystem.Filesystem/MakeDir", json{{"path", path}});
+  if (!made && made.error().code != ErrorCode::already_exists) return made.error();
+  return {};
 }
 
 }  // namespace soulbox::cli

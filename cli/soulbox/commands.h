@@ -15,6 +15,8 @@ struct Context {
 
 // Prints "soulbox: <what>: <message>" with a hint for the usual causes; returns 1.
 int fail(const std::string& what, const Error& e);
+// Prints "soulbox: <what>: warning: <message>" (the command goes on).
+void warn(const std::string& what, const std::string& message);
 
 // What the CLI names when no template is given: E2B requires templateID on
 // every create, and E2B's SDKs name this one by default too.

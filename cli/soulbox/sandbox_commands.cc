@@ -41,6 +41,10 @@ int fail(const std::string& what, const Error& e) {
   return 1;
 }
 
+void warn(const std::string& what, const std::string& message) {
+  std::cerr << "soulbox: " << what << ": warning: " << message << "\n";
+}
+
 int sandbox_create(Context& c, const CreateArgs& a) {
   auto metadata = key_values(a.metadata, "--metadata");
   auto env = key_values(a.env, "--env");
