@@ -237,3 +237,12 @@ TEST_CASE("soulbox cp draws a download's progress against its size", "[cli][cp]"
   CHECK_THAT(shown, Catch::Contains("100%") && Catch::Contains("/5.0 MiB"));
   CHECK(fs::file_size(local + "/big.bin") == (5u << 20));
 }
+
+TEST_CASE("soulbox run shows the server's status and message when it refuses the cell", "[cli]") {
+  Cli sb("cli-errors");
+  const std::string id = sb.create_sandbox();
+  const auto missing = sb({"run", "--sandbox", id, "--context", "nope", "1"});
+  CHECK(missing.exit_code == 1);
+  CHECK_THAT(missing.err, Catch::Contains("HTTP 404") && Catch::Contains("Context nope not found"));
+  CHECK_THAT(missing.err, !Catch::Contains("body limit") && !Catch::Contains("is SoulBox running"));
+}
