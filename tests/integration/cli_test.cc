@@ -246,3 +246,41 @@ TEST_CASE("soulbox run shows the server's status and message when it refuses the
   CHECK_THAT(missing.err, Catch::Contains("HTTP 404") && Catch::Contains("Context nope not found"));
   CHECK_THAT(missing.err, !Catch::Contains("body limit") && !Catch::Contains("is SoulBox running"));
 }
+
+TEST_CASE("soulbox and soulboxctl name an unknown command, list the commands, and print their version", "[cli]") {
+  for (const std::string program : {"soulbox", "soulboxctl"}) {
+    const std::string bin = test::daemon_build_dir() + "/" + program;
+    INFO(program);
+    const auto typo = test::run_host({bin, "frobnicate"});
+    CHECK(typo.exit_code == 2);
+    CHECK_THAT(typo.err, Catch::Contains("unknown command 'frobnicate'") && Catch::Contains("exec"));
+    CHECK_THAT(typo.err, !Catch::Contains("A subcommand is required"));
+    const auto none = test::run_host({bin});
+    CHECK(none.exit_code == 2);
+    CHECK_THAT(none.err, Catch::Contains("a command is required") && Catch::Contains("exec"));
+    const auto version = test::run_host({bin, "--version"});
+    CHECK(version.exit_code == 0);
+    CHECK(version.out == program + " 0.1.0\n");
+  }
+  const auto nested = test::run_host({cli_binary(), "sandbox", "frobnicate"});
+  CHECK(nested.exit_code == 2);
+  CHECK_THAT(nested.err, Catch::Contains("unknown command 'sandbox frobnicate'") && Catch::Contains("create"));
+}
+
+TEST_CASE("soulbox sandbox create refuses a lifetime out of range and says when the node shortened one", "[cli]") {
+  Cli sb("cli-timeout");
+  for (const char* bad : {"0", "-5", "99999999"}) {
+    const auto refused = sb({"sandbox", "create", "--timeout", bad});
+    INFO(bad);
+    CHECK(refused.exit_code == 1);
+    CHECK_THAT(refused.err, Catch::Contains("--timeout must be 1 to 2592000 seconds"));
+  }
+  CHECK(sb({"run", "--timeout", "0", "1"}).exit_code == 1);
+  // Past the node's --max-lifetime (a day by default): made, and said so.
+  const auto capped = sb({"sandbox", "create", "--timeout", "86401"});
+  CHECK(capped.exit_code == 0);
+  CHECK_THAT(capped.err, Catch::Contains("86400 s") && Catch::Contains("--max-lifetime"));
+  const auto fits = sb({"sandbox", "create", "--timeout", "86400"});
+  CHECK(fits.exit_code == 0);
+  CHECK(fits.err == "");
+}
