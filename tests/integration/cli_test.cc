@@ -4,6 +4,7 @@
 // out-of-range numbers) and what it says when the server refuses.
 #include <poll.h>
 #include <pty.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -283,4 +284,22 @@ TEST_CASE("soulbox sandbox create refuses a lifetime out of range and says when 
   const auto fits = sb({"sandbox", "create", "--timeout", "86400"});
   CHECK(fits.exit_code == 0);
   CHECK(fits.err == "");
+}
+
+TEST_CASE("soulbox exec forwards stdin from a pipe without -i, and not from a terminal", "[cli]") {
+  // A CLI that leaves its stdin unread must fail the checks, not end the test.
+  ::signal(SIGPIPE, SIG_IGN);
+  Cli sb("cli-stdin");
+  const std::string id = sb.create_sandbox();
+  const auto upper = sb({"exec", id, "--", "tr", "a-z", "A-Z"}, "hello\n");
+  CHECK(upper.exit_code == 0);
+  CHECK(upper.out == "HELLO\n");
+  std::string big(3u << 20, 'x');  // more than one SendInput
+  const auto counted = sb({"exec", id, "--", "wc", "-c"}, big);
+  CHECK(counted.out == std::to_string(big.size()) + "\n");
+  CHECK(sb({"exec", id, "--", "/bin/sh", "-c", "cat; echo end"}).out == "end\n");  // an empty pipe: EOF
+  // A terminal is not read without -i: the command sees no input at all.
+  const auto [shown, code] = on_terminal(sb, {"exec", id, "--", "/bin/sh", "-c", "cat; echo done"});
+  CHECK(code == 0);
+  CHECK_THAT(shown, Catch::Contains("done"));
 }
