@@ -7,6 +7,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/command_line.h"
 #include "client/client.h"
 
 namespace {
@@ -49,6 +50,7 @@ int run_streaming(client::Client& c, const std::string& id, const std::vector<st
 int main(int argc, char** argv) {
   CLI::App app{"soulboxctl: manage soulboxd nodes and sandboxes over NATS"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("soulboxctl ") + SOULBOX_VERSION);
   std::string ready_file = "/var/lib/soulbox/soulboxd.json", url, user, password, node;
   app.add_option("--ready-file", ready_file, "Connection details written by soulboxd")->capture_default_str();
   app.add_option("--nats", url, "NATS URL (instead of the ready file)");
@@ -79,7 +81,7 @@ int main(int argc, char** argv) {
   kill->add_option("id", id)->required();
   auto* info = app.add_subcommand("info", "A sandbox's state");
   info->add_option("id", id)->required();
-  CLI11_PARSE(app, argc, argv);
+  if (auto done = cli::parse_command_line(app, argc, argv, "soulboxctl")) return *done;
 
   bus::ConnectOptions connect{url, user, password, "soulboxctl"};
   if (url.empty()) {

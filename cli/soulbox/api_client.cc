@@ -4,6 +4,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <iostream>
+#include <limits>
 
 #include "common/percent_encode.h"
 
@@ -171,7 +172,10 @@ Status ApiClient::post_stream(const std::string& target, const std::map<std::str
     req.prepare_payload();
     http::write(c.stream, req);
     http::response_parser<http::buffer_body> parser;
-    parser.body_limit(boost::none);
+    // No limit, but not boost::none: Boost 1.74's parser compares a
+    // Content-Length with the empty optional as "over the limit", so every
+    // answer with a length (every error: 404, 401, ...) failed to parse.
+    parser.body_limit(std::numeric_limits<uint64_t>::max());
     http::read_header(c.stream, c.buffer, parser);
     const int status = parser.get().result_int();
     std::string pending;
@@ -181,7 +185,11 @@ Status ApiClient::post_stream(const std::string& target, const std::map<std::str
       parser.get().body().size = sizeof chunk;
       beast::error_code ec;
       http::read_some(c.stream, c.buffer, parser, ec);
-      if (ec && ec != http::error::need_buffer) return Error{ErrorCode::unavailable, "stream: " + ec.message()};
+      if (ec && ec != http::error::need_buffer) {
+        if (status != 200)  // the answer's status still says what went wrong
+          return Error{code_for(status), error_message(status, pending) + " (its body was cut: " + ec.message() + ")"};
+        return Error{ErrorCode::unavailable, "stream: " + ec.message()};
+      }
       pending.append(chunk, sizeof chunk - parser.get().body().size);
       if (status != 200) continue;  // the error's body, read whole below
       auto more = consume(pending);
@@ -244,13 +252,32 @@ Status ApiClient::upload(const Sandbox& s, const std::string& path, const std::s
   return {};
 }
 
-Result<std::string> ApiClient::download(const Sandbox& s, const std::string& path, const Progress& progress) {
+Result<std::string> ApiClient::download(const Sandbox& s, const std::string& path, uint64_t size,
+                                        const Progress& progress) {
   int status = 0;
   const std::string target = files_target(path);
-  auto text = request("GET", target, envd_headers(s, "application/octet-stream"), "", &status, progress);
+  // A large file comes streamed (chunked, no length): the size known beforehand is the total.
+  Progress against_size;
+  if (progress)
+    against_size = [&progress, size](uint64_t done, uint64_t total) { progress(done, total ? total : size); };
+  auto text = request("GET", target, envd_headers(s, "application/octet-stream"), "", &status, against_size);
   if (!text) return text.error();
   if (status >= 400) return Error{code_for(status), error_message(status, *text)};
   return text;
+}
+
+Result<json> ApiClient::stat(const Sandbox& s, const std::string& path) {
+  auto got = rpc(s, "filesystem.Filesystem/Stat", json{{"path", path}});
+  if (!got) return got.error();
+  if (!got->contains("entry") || !(*got)["entry"].is_object())
+    return Error{ErrorCode::protocol_error, "Stat answered without an entry"};
+  return (*got)["entry"];
+}
+
+Status ApiClient::make_dir(const Sandbox& s, const std::string& path) {
+  auto made = rpc(s, "filesystem.Filesystem/MakeDir", json{{"path", path}});
+  if (!made && made.error().code != ErrorCode::already_exists) return made.error();
+  return {};
 }
 
 }  // namespace soulbox::cli

@@ -49,7 +49,14 @@ class ApiClient {
   Status execute(const Sandbox& s, const nlohmann::json& body,
                  const std::function<bool(const nlohmann::json&)>& on_line);
   Status upload(const Sandbox& s, const std::string& path, const std::string& data, const Progress& progress);
-  Result<std::string> download(const Sandbox& s, const std::string& path, const Progress& progress);
+  // `size`: what a Stat or ListDir said the file holds, the progress bar's
+  // total when the answer is streamed without a length (0: unknown).
+  Result<std::string> download(const Sandbox& s, const std::string& path, uint64_t size, const Progress& progress);
+  // filesystem.Filesystem/Stat's entry (a symlink's own); not_found when
+  // nothing is there.
+  Result<nlohmann::json> stat(const Sandbox& s, const std::string& path);
+  // filesystem.Filesystem/MakeDir, parents too; one that exists is fine.
+  Status make_dir(const Sandbox& s, const std::string& path);
 
  private:
   struct Connection;

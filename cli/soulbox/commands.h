@@ -15,14 +15,24 @@ struct Context {
 
 // Prints "soulbox: <what>: <message>" with a hint for the usual causes; returns 1.
 int fail(const std::string& what, const Error& e);
+// Prints "soulbox: <what>: warning: <message>" (the command goes on).
+void warn(const std::string& what, const std::string& message);
 
 // What the CLI names when no template is given: E2B requires templateID on
 // every create, and E2B's SDKs name this one by default too.
 constexpr const char* kDefaultTemplate = "base";
 
+// A sandbox's lifetime as the API takes it: at least a second, at most 30
+// days (the gateway refuses more). The node ends it sooner, at its
+// --max-lifetime (a day by default), which the CLI learns after the create.
+constexpr int kMaxLifetimeS = 30 * 86400;
+constexpr int kDefaultLifetimeS = 300;
+// A cell's limit in `run` (the code interpreter's: 24 h).
+constexpr int kMaxCellTimeoutS = 86400;
+
 struct CreateArgs {
   std::string template_name = kDefaultTemplate;
-  int timeout_s = 300;
+  int timeout_s = kDefaultLifetimeS;
   std::vector<std::string> metadata, env;  // k=v
 };
 int sandbox_create(Context& c, const CreateArgs& a);

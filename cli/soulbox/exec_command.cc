@@ -1,11 +1,17 @@
 // soulbox exec [-i] <id> -- cmd...: a process in the sandbox with its output
 // here; -i gives it a pseudo-terminal driven from this one (raw mode, our
 // keystrokes as its input, our window size kept in step on SIGWINCH).
+// Without -i, a stdin that is not a terminal (a pipe, a file) is the
+// process's stdin, to its end, as with `docker exec -i` and ssh; a terminal
+// is not read (the process gets an empty stdin), so a forgotten -i never
+// swallows keystrokes.
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <thread>
 
@@ -49,6 +55,34 @@ void pump_terminal(ApiClient& api, const ApiClient::Sandbox& box, int pid, const
   }
 }
 
+// One piece of our stdin to the process, waiting while its backlog in the
+// sandbox is full; false when the process no longer takes input.
+bool send_stdin(ApiClient& api, const ApiClient::Sandbox& box, int pid, const std::string& data,
+                const std::atomic<bool>& stop) {
+  const json input{{"process", {{"pid", pid}}}, {"input", {{"stdin", base64_encode(data)}}}};
+  while (!stop) {
+    auto sent = api.rpc(box, "process.Process/SendInput", input);
+    if (sent) return true;
+    if (sent.error().code != ErrorCode::resource_exhausted) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // it reads slower than we send
+  }
+  return false;
+}
+
+// Our stdin (a pipe or a file) to the process's, then its end, until `stop`.
+void pump_stdin(ApiClient& api, const ApiClient::Sandbox& box, int pid, const std::atomic<bool>& stop) {
+  std::string buf(64 * 1024, '\0');
+  while (!stop) {
+    pollfd p{0, POLLIN, 0};
+    if (::poll(&p, 1, 100) == 0) continue;
+    const ssize_t n = ::read(0, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // its end (or an unreadable stdin: the same to the process)
+    if (!send_stdin(api, box, pid, buf.substr(0, size_t(n)), stop)) return;
+  }
+  if (!stop) (void)api.rpc(box, "process.Process/CloseStdin", json{{"process", {{"pid", pid}}}});
+}
+
 }  // namespace
 
 int exec_command(Context& c, const std::string& id, const std::vector<std::string>& argv, bool interactive) {
@@ -57,6 +91,8 @@ int exec_command(Context& c, const std::string& id, const std::vector<std::strin
   if (!box) return fail("exec " + id, box.error());
   json process{{"cmd", argv[0]}, {"args", std::vector<std::string>(argv.begin() + 1, argv.end())}};
   json start{{"process", process}};
+  const bool forward_stdin = !interactive && !::isatty(0);
+  if (forward_stdin) start["stdin"] = true;
   if (interactive) {
     const auto [rows, cols] = window_size(0);
     const char* term = std::getenv("TERM");
@@ -74,6 +110,8 @@ int exec_command(Context& c, const std::string& id, const std::vector<std::strin
       raw = std::make_unique<RawMode>(0);
       ::signal(SIGWINCH, on_winch);
       input = std::thread(pump_terminal, std::ref(c.api), *box, event["start"].value("pid", 0), std::cref(stop));
+    } else if (event.contains("start") && forward_stdin) {
+      input = std::thread(pump_stdin, std::ref(c.api), *box, event["start"].value("pid", 0), std::cref(stop));
     } else if (event.contains("data")) {
       for (const auto& [name, b64] : event["data"].items()) {
         auto bytes = base64_decode(b64.get<std::string>());

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "cli/command_line.h"
 #include "cli/soulbox/cli_config.h"
 #include "cli/soulbox/commands.h"
 
@@ -38,6 +39,7 @@ int init(ApiConfig config, const std::string& path, const std::string& url, cons
 int main(int argc, char** argv) {
   CLI::App app{"soulbox: run code in SoulBox sandboxes"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("soulbox ") + SOULBOX_VERSION);
   std::string config_path = default_config_path();
   bool verbose = false, json = false;
   app.add_option("--config", config_path, "Config file")->capture_default_str();
@@ -55,7 +57,10 @@ int main(int argc, char** argv) {
   CreateArgs create_args;
   auto* create = sandbox->add_subcommand("create", "Create a sandbox; prints its id");
   create->add_option("-t,--template", create_args.template_name, "Template")->capture_default_str();
-  create->add_option("--timeout", create_args.timeout_s, "Lifetime in seconds")->capture_default_str();
+  create
+      ->add_option("--timeout", create_args.timeout_s,
+                   "Lifetime in seconds, 1 to 2592000 (the node ends it by its --max-lifetime, a day by default)")
+      ->capture_default_str();
   create->add_option("-m,--metadata", create_args.metadata, "key=value (repeatable)");
   create->add_option("-e,--env", create_args.env, "KEY=value for every process (repeatable)");
   auto* list = sandbox->add_subcommand("list", "Your sandboxes");
@@ -97,10 +102,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run->add_option("-s,--sandbox", run_args.sandbox, "Run in this sandbox's context of the language (state persists)");
   run->add_option("--context", run_args.context, "Run in this context of --sandbox");
-  run->add_option("--timeout", run_args.timeout_s, "Seconds")->capture_default_str();
+  run->add_option("--timeout", run_args.timeout_s, "The cell's limit in seconds, 1 to 86400")->capture_default_str();
   run->add_option("code", run_args.code, "The program, or - to read it from stdin")->required();
 
-  CLI11_PARSE(app, argc, argv);
+  if (auto done = parse_command_line(app, argc, argv, "soulbox")) return *done;
 
   auto config = load_config(config_path);
   if (!config) return fail("config", config.error());

@@ -76,6 +76,9 @@ int run_code(Context& c, const RunArgs& a) {
   if (!has_kernel && !a.sandbox.empty())
     return fail("run",
                 Error{ErrorCode::invalid_argument, a.language + " has no code context: run it without --sandbox"});
+  if (a.timeout_s < 1 || a.timeout_s > kMaxCellTimeoutS)
+    return fail("run", Error{ErrorCode::invalid_argument, "--timeout must be 1 to " + std::to_string(kMaxCellTimeoutS) +
+                                                              " seconds (24 h, a cell's limit)"});
   if (!a.context.empty() && a.sandbox.empty())
     return fail("run", Error{ErrorCode::invalid_argument, "--context needs --sandbox"});
   const std::string code =

@@ -1,4 +1,6 @@
 // soulbox sandbox create|list|info|kill|pause|resume, and run (one-shot code).
+#include <time.h>
+
 #include <iomanip>
 #include <iostream>
 
@@ -18,6 +20,25 @@ Result<json> key_values(const std::vector<std::string>& pairs, const char* what)
     out[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
   return out;
+}
+
+// Seconds since the epoch of an RFC 3339 time ("2025-01-02T03:04:05Z").
+std::optional<int64_t> unix_seconds(const std::string& rfc3339) {
+  struct tm tm {};
+  if (!strptime(rfc3339.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return std::nullopt;
+  return int64_t(timegm(&tm));
+}
+
+// The node ends a sandbox at its --max-lifetime whatever the create asked:
+// says so when it shortened this one (its endAt comes before the timeout).
+void warn_if_shortened(Context& c, const std::string& id, int timeout_s) {
+  auto info = c.api.call("GET", "/sandboxes/" + id);
+  if (!info || !info->is_object()) return;  // made; only the check is lost
+  const auto start = unix_seconds(info->value("startedAt", "")), end = unix_seconds(info->value("endAt", ""));
+  if (!start || !end || *end - *start >= timeout_s) return;
+  warn("create", "the node keeps a sandbox at most " + std::to_string(*end - *start) +
+                     " s (soulboxd --max-lifetime): " + id + " ends at " + info->value("endAt", "") + ", not in " +
+                     std::to_string(timeout_s) + " s");
 }
 
 int lifecycle(Context& c, const std::string& method, const std::string& target, const std::string& done) {
@@ -41,7 +62,17 @@ int fail(const std::string& what, const Error& e) {
   return 1;
 }
 
+void warn(const std::string& what, const std::string& message) {
+  std::cerr << "soulbox: " << what << ": warning: " << message << "\n";
+}
+
 int sandbox_create(Context& c, const CreateArgs& a) {
+  if (a.timeout_s < 1 || a.timeout_s > kMaxLifetimeS)
+    return fail("create", Error{ErrorCode::invalid_argument,
+                                "--timeout must be 1 to " + std::to_string(kMaxLifetimeS) +
+                                    " seconds (30 days, the API's limit; the node also ends a sandbox at its "
+                                    "--max-lifetime, a day by default); leave it out for " +
+                                    std::to_string(kDefaultLifetimeS)});
   auto metadata = key_values(a.metadata, "--metadata");
   auto env = key_values(a.env, "--env");
   if (!metadata || !env) return fail("create", !metadata ? metadata.error() : env.error());
@@ -49,6 +80,7 @@ int sandbox_create(Context& c, const CreateArgs& a) {
       "POST", "/v2/sandboxes",
       json{{"templateID", a.template_name}, {"timeout", a.timeout_s}, {"metadata", *metadata}, {"envVars", *env}});
   if (!made) return fail("create", made.error());
+  warn_if_shortened(c, made->value("sandboxID", ""), a.timeout_s);
   if (c.json)
     std::cout << made->dump() << "\n";
   else

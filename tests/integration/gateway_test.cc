@@ -27,6 +27,7 @@
 #include "gateway/envd_files.h"
 #include "tests/support/daemon_env.h"
 #include "tests/support/sandbox_env.h"
+#include "tests/support/tenant_keys.h"
 
 namespace {
 
@@ -151,20 +152,7 @@ std::string source_dir() {
   return SOULBOX_SOURCE_DIR;
 }
 
-std::pair<std::string, std::string> developer_key(client::Client& c, const std::string& tenant,
-                                                  const std::string& role = "developer", int64_t ttl_ms = 0) {
-  auto up = c.call(subjects::tenant_op("upsert"), [&](flatbuffers::FlatBufferBuilder& fbb) {
-    return std::make_pair(bp::Body::TenantUpsert, bp::CreateTenantUpsert(fbb, fbb.CreateString(tenant)).Union());
-  });
-  REQUIRE(up.ok());
-  auto r = c.call(subjects::tenant_op("key-create"), [&](flatbuffers::FlatBufferBuilder& fbb) {
-    auto roles = fbb.CreateVectorOfStrings(std::vector<std::string>{role});
-    return std::make_pair(bp::Body::KeyCreate,
-                          bp::CreateKeyCreate(fbb, fbb.CreateString(tenant), roles, ttl_ms).Union());
-  });
-  REQUIRE(r.ok());
-  return {r->get().body_as_KeyCreated()->key_id()->str(), r->get().body_as_KeyCreated()->token()->str()};
-}
+using test::developer_key;
 
 test::HostRun e2b_script(const std::string& url, const std::string& key, const std::string& script) {
   return test::run_host({"/usr/bin/env", "E2B_API_KEY=" + key, "E2B_API_URL=" + url, "E2B_SANDBOX_URL=" + url, "node",
