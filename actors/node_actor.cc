@@ -27,11 +27,6 @@ namespace subjects = bus::subjects;
 
 const char* const kSoulboxVersion = "0.1.0";
 
-int64_t unix_ms_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 namespace {
 
 using Self = caf::stateful_actor<NodeActorState>;

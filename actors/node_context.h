@@ -10,6 +10,7 @@
 #include "actors/agent_io.h"
 #include "actors/node_admission.h"
 #include "bus/connection.h"
+#include "common/wall_clock.h"
 #include "isolation/cgroup.h"
 #include "isolation/host_limits.h"
 #include "isolation/launcher_service.h"
@@ -54,7 +55,5 @@ struct NodeContext {
   isolation::DensityLimit density;
   std::atomic<uint64_t> bad_messages{0};  // malformed or unverifiable bus messages
 };
-
-int64_t unix_ms_now();
 
 }  // namespace soulbox::actors

@@ -8,6 +8,7 @@
 #include "bus/subjects.h"
 #include "client/reply_fields.h"
 #include "common/json_fields.h"
+#include "common/wall_clock.h"
 
 namespace soulbox::client {
 namespace ap = agentproto;
@@ -15,11 +16,6 @@ namespace bp = busproto;
 namespace subjects = bus::subjects;
 
 namespace {
-
-int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 SandboxInfo info_of(const bp::SandboxInfo* i) {
   SandboxInfo out;
@@ -184,8 +180,8 @@ Result<OwnedReply> Client::call(const std::string& subject, const BodyBuilder& b
   const std::string id = next_request_id();
   const std::string& for_tenant = tenant_arg.empty() ? tenant : tenant_arg;
   auto env = bp::CreateEnvelope(fbb, fbb.CreateString(id), for_tenant.empty() ? 0 : fbb.CreateString(for_tenant),
-                                principal.empty() ? 0 : fbb.CreateString(principal), unix_ms() + timeout_ms, 0, type,
-                                offset, roles.empty() ? 0 : fbb.CreateVectorOfStrings(roles));
+                                principal.empty() ? 0 : fbb.CreateString(principal), unix_ms_now() + timeout_ms, 0,
+                                type, offset, roles.empty() ? 0 : fbb.CreateVectorOfStrings(roles));
   bp::FinishEnvelopeBuffer(fbb, env);
   auto answer = bus_->request(subject, bp::finish(fbb), timeout_ms);
   if (!answer) return answer.error();

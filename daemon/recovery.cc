@@ -12,7 +12,7 @@ namespace {
 
 audit::Event end_event(const actors::SandboxRecord& r, const std::string& node_id) {
   audit::Event e;
-  e.unix_ms = actors::unix_ms_now();
+  e.unix_ms = unix_ms_now();
   e.id = node_id + "-recovery-" + r.id;
   e.tenant = r.tenant;
   e.principal = "system";
@@ -36,7 +36,7 @@ Result<size_t> close_orphaned_records(storage::Store& store, const std::string& 
     if (r.state == busproto::SandboxState::Terminated) continue;
     r.state = busproto::SandboxState::Terminated;
     r.end_reason = actors::end_reason::node_restart;
-    r.ended_unix_ms = actors::unix_ms_now();
+    r.ended_unix_ms = unix_ms_now();
     r.expires_unix_ms = 0;
     if (auto saved = actors::save_record(store, r, {audit::outbox_write(end_event(r, node_id))}); !saved)
       return saved.error();

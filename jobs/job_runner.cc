@@ -1,18 +1,12 @@
 #include "jobs/job_runner.h"
 
-#include <chrono>
-
+#include "common/wall_clock.h"
 #include "jobs/job_environment.h"
 
 namespace soulbox::jobs {
 namespace bp = busproto;
 
 namespace {
-
-int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string str(const flatbuffers::String* s) {
   return s ? s->str() : std::string();
@@ -87,7 +81,7 @@ JobOutcome run_job(client::Client& client, const bp::ExecuteJob& job, const std:
   auto sandbox = client.create(create);
   if (!sandbox) return failed(sandbox.error(), transient(sandbox.error().code));
   JobOutcome out;
-  out.started_unix_ms = unix_ms();
+  out.started_unix_ms = unix_ms_now();
   auto fail_and_kill = [&](const Error& e, bool retry) {
     (void)client.kill(sandbox->id);
     return failed(e, retry);
@@ -123,7 +117,7 @@ JobOutcome run_job(client::Client& client, const bp::ExecuteJob& job, const std:
       auto data = client.read_file(sandbox->id, path->str());
       if (data) out.artifacts.emplace_back(path->str(), std::move(*data));
     }
-  out.finished_unix_ms = unix_ms();
+  out.finished_unix_ms = unix_ms_now();
   (void)client.kill(sandbox->id);
   return out;
 }

@@ -6,6 +6,7 @@
 
 #include "bus/subjects.h"
 #include "common/log.h"
+#include "common/wall_clock.h"
 #include "messages/bus_codec.h"
 #include "tenants/api_key.h"
 #include "tenants/tenant_view_store.h"
@@ -18,11 +19,6 @@ namespace {
 
 constexpr int kMaxConflicts = 100;         // then the caller is told to retry
 constexpr size_t kMaxUnsentAudit = 10000;  // events before the audit sink is set (start-up)
-
-int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Identities the gateway verified itself (JWT, OIDC, client certificates):
 // their roles come with the request, not from a key record.
@@ -113,7 +109,7 @@ void TenantService::audit(const std::string& tenant, const std::string& principa
                           const std::string& resource, const Status& result, const std::string& details_json,
                           uint64_t events_seq) {
   audit::Event e;
-  e.unix_ms = unix_ms();
+  e.unix_ms = unix_ms_now();
   e.id = node_ + "-tenants-" + std::to_string(e.unix_ms) + "-" + std::to_string(++audit_count_);
   e.tenant = tenant;
   e.principal = principal;
@@ -290,10 +286,10 @@ Result<Authenticated> TenantService::authenticate(const std::string& token) cons
     auto it = tenant.keys.find(key->id);
     if (it == tenant.keys.end()) continue;
     const KeyRecord& k = it->second;
-    if (k.revoked || (k.expires_unix_ms && k.expires_unix_ms < unix_ms()) ||
+    if (k.revoked || (k.expires_unix_ms && k.expires_unix_ms < unix_ms_now()) ||
         !secret_matches(key->secret, k.secret_hash))
       return denied;
-    key_usage_->mark(name, key->id, unix_ms());
+    key_usage_->mark(name, key->id, unix_ms_now());
     return Authenticated{name, key->id, k.roles};
   }
   return denied;
@@ -317,10 +313,10 @@ Status TenantService::authorize_principal(const std::string& tenant, const std::
   if (t == view_.end()) return denied;
   auto k = t->second.keys.find(key_id);
   if (k == t->second.keys.end() || k->second.revoked ||
-      (k->second.expires_unix_ms && k->second.expires_unix_ms < unix_ms()))
+      (k->second.expires_unix_ms && k->second.expires_unix_ms < unix_ms_now()))
     return denied;
   if (!authorize(roles_of(t->second), k->second.roles, resource, action, is_owner)) return denied;
-  key_usage_->mark(tenant, key_id, unix_ms());
+  key_usage_->mark(tenant, key_id, unix_ms_now());
   return {};
 }
 
@@ -374,7 +370,7 @@ Result<std::pair<std::string, std::string>> TenantService::create_key(const std:
       tenant, true,
       [&](TenantRecord& r) {
         if (auto known = check_roles(r, roles); !known) return known;
-        r.keys[key->id] = KeyRecord{key->secret_hash, roles, ttl_ms ? unix_ms() + ttl_ms : 0, false};
+        r.keys[key->id] = KeyRecord{key->secret_hash, roles, ttl_ms ? unix_ms_now() + ttl_ms : 0, false};
         return Status();
       },
       &seq);

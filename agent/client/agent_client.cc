@@ -7,6 +7,8 @@
 
 #include <cerrno>
 
+#include "common/monotonic_clock.h"
+
 namespace soulbox {
 namespace ap = agentproto;
 
@@ -15,9 +17,7 @@ namespace {
 constexpr size_t kWriteChunk = 1u << 20;
 
 int64_t now_ms() {
-  struct timespec ts {};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+  return monotonic_ns() / 1000000;
 }
 
 Error unexpected(const OwnedFrame& f, const char* wanted) {
