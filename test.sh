@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test with ctest (as root:
+# Installs what is missing, builds, checks that every header compiles on its
+# own, and runs every test with ctest (as root:
 # the tests create real namespaces, cgroups and seccomp filters). Then builds
 # again with AddressSanitizer + UndefinedBehaviorSanitizer and runs the suite
 # once more (SOULBOX_SKIP_SANITIZE=1 skips that second pass). Between the
@@ -9,7 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 jobs=${SOULBOX_TEST_JOBS:-2}
 
-./scripts/setup.sh
+# Also checks that every header compiles on its own (cmake/HeaderCheck.cmake).
+SOULBOX_CHECK_HEADERS=1 ./scripts/setup.sh
 (cd "${BUILD_DIR:-build}" && ctest --output-on-failure -j "$jobs" --timeout 300 "$@")
 
 if [ "${SOULBOX_SKIP_FUZZ:-0}" != 1 ]; then

@@ -21,8 +21,9 @@ class scope_guard {
   bool armed_ = true;
 };
 
+// [[nodiscard]]: a guard not kept in a variable would run at once.
 template <class F>
-scope_guard<F> defer(F f) {
+[[nodiscard]] scope_guard<F> defer(F f) {
   return scope_guard<F>(std::move(f));
 }
 

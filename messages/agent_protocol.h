@@ -14,8 +14,9 @@ namespace soulbox::agentproto {
 
 // Bump on every behavioural change of the protocol.
 inline constexpr uint32_t kProtocolVersion = 3;  // 2: FileListReply.truncated, bounded replies; 3: code contexts
-// The host refuses agents older than this.
-inline constexpr uint32_t kMinAgentProtocolVersion = 1;
+// The host refuses agents older than this: code contexts (3) are served by
+// every sandbox, so an older agent could not do what the host offers.
+inline constexpr uint32_t kMinAgentProtocolVersion = 3;
 inline constexpr const char* kAgentVersion = "0.1.0";
 // Neither side accepts a frame larger than this.
 inline constexpr uint32_t kMaxFrameBytes = 4u << 20;

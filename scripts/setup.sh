@@ -55,6 +55,10 @@ export CCACHE_NOHASHDIR=1
 cmake -S . -B "$BUILD_DIR" -G Ninja -DSOULBOX_SANITIZE="$SANITIZE" \
   -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
 cmake --build "$BUILD_DIR" -j "$(nproc)"
+if [ "${SOULBOX_CHECK_HEADERS:-0}" = 1 ]; then
+  echo "setup: compiling every header on its own (check_headers)"
+  cmake --build "$BUILD_DIR" -j "$(nproc)" --target check_headers
+fi
 
 # The JavaScript jobs example: its npm packages and the code flatc generates.
 echo "setup: building examples/jobs-js (npm install, flatc --ts, tsc)"
