@@ -26,6 +26,10 @@ namespace ap = agentproto;
 
 namespace {
 
+// How long after a resize the agent sets the asked size again if the
+// terminal's size was written back (ProcessTable::resize).
+constexpr int64_t kKeepAskedSizeNs = 2'000'000'000;
+
 std::vector<std::string> build_env(const ap::ProcStart& req, const UserIdentity& user, bool pty) {
   std::vector<std::string> env = default_env(user, pty);
   std::vector<std::string> entries;
@@ -57,6 +61,10 @@ struct ProcessTable::Process {
   bool close_input_when_flushed = false;
   int64_t start_ns = 0;
   int64_t deadline_ns = 0;
+  // The size last asked for, and until when the agent makes sure it holds
+  // (resize below).
+  struct winsize asked_size {};
+  int64_t keep_size_until_ns = 0;
   bool timed_out = false;
   bool running = true;
   int exit_code = -1;
@@ -194,6 +202,7 @@ void ProcessTable::read_output(Process& p, int stream, bool drain) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return;
     if (n <= 0) return close_output(p, stream);  // EOF, or EIO on a pty whose slave closed
+    if (p.pty) keep_asked_size(p);
     budget -= std::min(budget, size_t(n));
     const uint64_t room = p.limit > p.streamed[stream] ? p.limit - p.streamed[stream] : 0;
     const size_t keep = size_t(std::min<uint64_t>(room, uint64_t(n)));
@@ -289,7 +298,25 @@ void ProcessTable::resize(uint64_t id, const ap::ProcResize& req) {
     return reply_error(channel_, id, ErrorCode::invalid_argument, "rows and cols must be > 0");
   if (::ioctl(p->out[0].get(), TIOCSWINSZ, &ws) != 0)
     return reply_error(channel_, id, code_for_errno(errno), std::strerror(errno));
+  // Readline reads the size and writes it back each time it prepares a line
+  // (TIOCGWINSZ, then TIOCSWINSZ): a resize landing between the two is
+  // overwritten. For a while after a resize, the output that follows such a
+  // write-back is the moment to set the asked size again (keep_asked_size).
+  p->asked_size = ws;
+  p->keep_size_until_ns = monotonic_ns() + kKeepAskedSizeNs;
   reply_ok(channel_, id);
+}
+
+void ProcessTable::keep_asked_size(Process& p) {
+  if (!p.keep_size_until_ns) return;
+  if (monotonic_ns() > p.keep_size_until_ns) {
+    p.keep_size_until_ns = 0;
+    return;
+  }
+  struct winsize now {};
+  if (::ioctl(p.out[0].get(), TIOCGWINSZ, &now) != 0) return;
+  if (now.ws_row != p.asked_size.ws_row || now.ws_col != p.asked_size.ws_col)
+    ::ioctl(p.out[0].get(), TIOCSWINSZ, &p.asked_size);
 }
 
 void ProcessTable::list(uint64_t id) {

@@ -58,6 +58,7 @@ class ProcessTable {
   void flush_input(Process& p);
   void finish(Process& p, int status, const struct rusage& usage);
   void watch_output(Process& p, int stream);
+  void keep_asked_size(Process& p);
 
   EventLoop& loop_;
   Channel& channel_;

@@ -45,6 +45,37 @@ TEST_CASE("a pty echoes input and reports its size and resizes", "[integration][
   CHECK(r->exit_code == 5);
 }
 
+TEST_CASE("a resize overwritten by the program's own write-back of the old size still holds", "[integration][pty]") {
+  auto box = make_box();
+  // What readline does each time it prepares a line, with a pause between
+  // its read of the size and its write-back: a resize in that pause is
+  // overwritten unless the agent sets it again.
+  ProcessSpec spec;
+  spec.argv = {"/usr/bin/python3", "-c",
+               "import fcntl, sys, termios, time\n"
+               "old = fcntl.ioctl(0, termios.TIOCGWINSZ, b'\\0' * 8)\n"
+               "print('read', flush=True)\n"
+               "time.sleep(1)\n"
+               "fcntl.ioctl(0, termios.TIOCSWINSZ, old)\n"
+               "print('wrote back', flush=True)\n"
+               "time.sleep(0.5)\n"
+               "import struct\n"
+               "rows, cols = struct.unpack('HH', fcntl.ioctl(0, termios.TIOCGWINSZ, b'\\0' * 8)[:4])\n"
+               "print('size', rows, cols, flush=True)\n"};
+  spec.pty = std::make_pair(uint16_t(24), uint16_t(80));
+  uint64_t id = 0;
+  auto pid = box.client->start(spec, &id);
+  REQUIRE(pid.ok());
+  read_until(*box.client, id, "read");
+  REQUIRE(box.client->resize(*pid, 50, 132).ok());
+  auto out = read_until(*box.client, id, "size");
+  if (out.find('\n', out.find("size")) == std::string::npos) out += read_until(*box.client, id, "\n");
+  CHECK_THAT(out, Catch::Contains("size 50 132"));
+  auto r = box.client->wait(id, 5000);
+  REQUIRE(r.ok());
+  CHECK(r->exit_code == 0);
+}
+
 TEST_CASE("watch reports creates, writes, renames and removes, recursively", "[integration][watch]") {
   auto box = make_box();
   REQUIRE(box.client->make_dir("/home/user/w").ok());
