@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
+#include <string>
 
 #include "common/log.h"
 
@@ -35,12 +37,40 @@ AdmissionSettings resolve_admission(AdmissionSettings s) {
     const uint64_t reserve = std::max<uint64_t>(1ull << 30, total / 20);
     s.memory_capacity_bytes = total > 2 * reserve ? total - reserve : total / 2;
   }
+  if (!s.host_memory_floor_bytes) {
+    struct sysinfo si {};
+    ::sysinfo(&si);
+    s.host_memory_floor_bytes = std::max<uint64_t>(256ull << 20, uint64_t(si.totalram) * si.mem_unit / 100);
+  }
   return s;
 }
 
+uint64_t host_mem_available() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  uint64_t kib = 0;
+  std::string unit;
+  while (meminfo >> key >> kib >> unit)
+    if (key == "MemAvailable:") return kib << 10;
+  return 0;
+}
+
+namespace {
+
+// What the host still has for new sandboxes: its available memory above the
+// floor, less the sandboxes made since it was read. Unknown: unbounded.
+uint64_t host_room(const AdmissionSettings& s, const NodeLoad& load) {
+  if (!load.host_available_bytes) return UINT64_MAX;
+  const uint64_t taken = s.host_memory_floor_bytes + load.memory_starting_bytes + load.memory_estimated_bytes;
+  return load.host_available_bytes > taken ? load.host_available_bytes - taken : 0;
+}
+
+}  // namespace
+
 uint64_t memory_free(const AdmissionSettings& s, const NodeLoad& load) {
   const uint64_t used = load.memory_used();
-  return s.memory_capacity_bytes > used ? s.memory_capacity_bytes - used : 0;
+  const uint64_t under_capacity = s.memory_capacity_bytes > used ? s.memory_capacity_bytes - used : 0;
+  return std::min(under_capacity, host_room(s, load));
 }
 
 double cpus_free(const AdmissionSettings& s, const NodeLoad& load) {
@@ -55,6 +85,10 @@ Status admit(const AdmissionSettings& s, const NodeLoad& load, uint64_t memory_l
     if (double(used + s.new_sandbox_memory_bytes) > limit)
       return exhausted(s, "keeps its last memory for user creates (sandboxes use " + mib(used) + " of " +
                               mib(s.memory_capacity_bytes) + "); the warm pool waits");
+    const double host_share = double(s.memory_capacity_bytes) * (1 - s.pool_fill_limit);
+    if (double(host_room(s, load)) < double(s.new_sandbox_memory_bytes) + host_share)
+      return exhausted(s, "keeps the host's last available memory (" + mib(load.host_available_bytes) +
+                              ") for user creates; the warm pool waits");
     return {};
   }
   if (memory_limit > s.memory_capacity_bytes)
@@ -63,6 +97,10 @@ Status admit(const AdmissionSettings& s, const NodeLoad& load, uint64_t memory_l
   if (used + s.new_sandbox_memory_bytes > s.memory_capacity_bytes)
     return exhausted(s, "is short of memory: its sandboxes use " + mib(used) + " of the " +
                             mib(s.memory_capacity_bytes) + " it gives sandboxes, and a new one needs " +
+                            mib(s.new_sandbox_memory_bytes));
+  if (host_room(s, load) < s.new_sandbox_memory_bytes)
+    return exhausted(s, "is short of memory: the host has " + mib(load.host_available_bytes) + " available and keeps " +
+                            mib(s.host_memory_floor_bytes) + " of it free (--host-memory-floor); a new sandbox needs " +
                             mib(s.new_sandbox_memory_bytes));
   if (s.memory_overcommit > 0) {
     const double limit = double(s.memory_capacity_bytes) * s.memory_overcommit;
@@ -79,8 +117,8 @@ Status admit(const AdmissionSettings& s, const NodeLoad& load, uint64_t memory_l
   return {};
 }
 
-NodeAdmission::NodeAdmission(AdmissionSettings settings, Measure measure)
-    : settings_(std::move(settings)), measure_(std::move(measure)) {}
+NodeAdmission::NodeAdmission(AdmissionSettings settings, Measure measure, HostAvailable host_available)
+    : settings_(std::move(settings)), measure_(std::move(measure)), host_available_(std::move(host_available)) {}
 
 Status NodeAdmission::reserve(uint64_t memory_limit, double cpus, AdmissionFor purpose) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -111,7 +149,9 @@ void NodeAdmission::release(uint64_t memory_limit, double cpus) {
 void NodeAdmission::measure() {
   // Read outside the lock: creates go on while the cgroup file is read.
   auto used = measure_();
+  const uint64_t host_available = host_available_ ? host_available_() : 0;
   std::lock_guard<std::mutex> lock(mu_);
+  load_.host_available_bytes = host_available;
   if (!used) {  // keep the last reading; estimates keep adding up, so the node errs on refusing
     if (!measure_failing_)
       logger("admission")

@@ -39,10 +39,17 @@ struct AdmissionSettings {
   // Warm pools refill only while the sandboxes use less than this share of
   // the capacity, so the last room is left to user creates.
   double pool_fill_limit = 0.9;
+  // The host's available memory (MemAvailable) the node never admits into:
+  // what the host itself uses (other processes, tmpfs, soulboxd's own
+  // growth) is not in the sandboxes' cgroup, so the capacity alone could
+  // admit sandboxes into memory the host no longer has. 0 at resolve: max(256
+  // MiB, 1 % of the host's memory).
+  uint64_t host_memory_floor_bytes = 0;
 };
 
 // Fills in capacities of 0: every online core; the host's memory minus a
-// reserve of max(1 GiB, 5 %) for soulboxd, nats-server and the system.
+// reserve of max(1 GiB, 5 %) for soulboxd, nats-server and the system; the
+// host floor.
 AdmissionSettings resolve_admission(AdmissionSettings settings);
 
 // What the node's sandboxes take now.
@@ -51,17 +58,23 @@ struct NodeLoad {
   uint64_t memory_starting_bytes = 0;   // sandboxes being made: an estimate each until made
   uint64_t memory_estimated_bytes = 0;  // sandboxes made but not in that measurement yet
   uint64_t memory_limits_bytes = 0;     // sum of the running sandboxes' limits
+  uint64_t host_available_bytes = 0;    // the host's MemAvailable at the last measurement (0: unknown)
   double cpus = 0;                      // sum of the running sandboxes' cpus
   uint64_t memory_used() const { return memory_measured_bytes + memory_starting_bytes + memory_estimated_bytes; }
 };
 
 enum class AdmissionFor { user, pool };
 
+// MemAvailable from /proc/meminfo, in bytes (0 if unreadable).
+uint64_t host_mem_available();
+
 // ok, or resource_exhausted naming what is short, with the figures.
 Status admit(const AdmissionSettings& settings, const NodeLoad& load, uint64_t memory_limit_bytes, double cpus,
              AdmissionFor purpose);
 
-// Memory still open to new sandboxes (capacity minus what is used).
+// Memory still open to new sandboxes: capacity minus what they use, and no
+// more than the host has available above its floor (minus the sandboxes made
+// since that reading).
 uint64_t memory_free(const AdmissionSettings& settings, const NodeLoad& load);
 
 // CPU still open: capacity x overcommit minus the sum of cpus; meaningful
@@ -72,7 +85,9 @@ class NodeAdmission {
  public:
   // Reads the working set of all sandboxes (their parent cgroup).
   using Measure = std::function<Result<uint64_t>()>;
-  NodeAdmission(AdmissionSettings settings, Measure measure);
+  // Reads the host's available memory (0: unknown, not counted).
+  using HostAvailable = std::function<uint64_t()>;
+  NodeAdmission(AdmissionSettings settings, Measure measure, HostAvailable host_available = host_mem_available);
 
   const AdmissionSettings& settings() const { return settings_; }
 
@@ -93,6 +108,7 @@ class NodeAdmission {
  private:
   AdmissionSettings settings_;
   Measure measure_;
+  HostAvailable host_available_;
   mutable std::mutex mu_;
   NodeLoad load_;
   uint64_t estimated_since_measure_ = 0;  // bytes of sandboxes made since the last reading

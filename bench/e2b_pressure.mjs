@@ -3,10 +3,11 @@
 // with the unmodified `e2b` SDK (default limits) and makes each really use
 // memory: a process in it holds up to HOLD_MIB (default 448, under the
 // default limit of 512 MiB) of written pages. As the node fills, each hold is
-// sized to leave about 4 MiB of what the node gives sandboxes, read where
-// the node reads it (the sandboxes' parent cgroup: its limit is the node's
-// capacity, its working set what they use). Once that room is below the
-// 8 MiB a new sandbox needs, the next create must be refused with a 429
+// sized to leave about 4 MiB of the node's room, read where the node reads
+// it: the sandboxes' parent cgroup (its limit is the node's capacity, its
+// working set what they use) and the host's MemAvailable above the floor
+// (--host-memory-floor's default, max(256 MiB, 1 %)). Once that room is below
+// the 8 MiB a new sandbox needs, the next create must be refused with a 429
 // naming the memory; every sandbox is killed at the end.
 // Reads E2B_API_KEY, E2B_API_URL and E2B_SANDBOX_URL like any E2B program,
 // and PRESSURE_CGROUP (default soulbox, as --cgroup-parent).
@@ -49,6 +50,20 @@ function nodeMemory() {
   }
 }
 
+function meminfoKiB(key) {
+  const line = readFileSync('/proc/meminfo', 'utf8').split('\n').find((l) => l.startsWith(key + ':'))
+  return Number(line.split(/\s+/)[1])
+}
+const hostFloor = Math.max(256 * MiB, (meminfoKiB('MemTotal') * 1024) / 100)
+
+// What the node still has for sandboxes, in MiB.
+function roomMiB() {
+  const m = nodeMemory()
+  const underCapacity = m.capacity - m.inUse
+  const aboveFloor = meminfoKiB('MemAvailable') * 1024 - hostFloor
+  return Math.floor(Math.min(underCapacity, aboveFloor) / MiB)
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 // A process in `sbx` that writes `mib` MiB and keeps them; resolves once
@@ -80,7 +95,7 @@ const boxes = []
 try {
   for (let i = 0; i < 1000; i++) {
     await sleep(2500) // the node reads the working set every second
-    const before = nodeMemory()
+    const before = roomMiB()
     let sbx
     try {
       sbx = await Sandbox.create({ timeoutMs: 1800_000 })
@@ -89,7 +104,7 @@ try {
       if (/429|short of memory|no node can take/i.test(message) || e?.name === 'RateLimitError') {
         result.refused = true
         result.refusal = message
-        result.roomAtRefusalMiB = Number(((before.capacity - before.inUse) / MiB).toFixed(1))
+        result.roomAtRefusalMiB = before
         break
       }
       throw e
@@ -98,8 +113,7 @@ try {
     result.created++
     // Fill the room in steps of at most holdMiB, leaving leaveMiB.
     for (;;) {
-      const m = nodeMemory()
-      const room = Math.floor((m.capacity - m.inUse) / MiB) - leaveMiB
+      const room = roomMiB() - leaveMiB
       const mib = Math.min(holdMiB, room - 16) // python's own pages
       if (mib < 1) break
       await hold(sbx, mib)
@@ -116,6 +130,7 @@ try {
 const last = nodeMemory()
 result.capacityMiB = Math.round(last.capacity / MiB)
 result.inUseAtEndMiB = Math.round(last.inUse / MiB)
+result.hostAvailableAtEndMiB = Math.round(meminfoKiB('MemAvailable') / 1024)
 result.steps = result.steps.filter((s, i, all) => i % 10 === 0 || i >= all.length - 3)
 let killFailed = 0
 for (const sbx of boxes) await sbx.kill().catch(() => killFailed++)

@@ -81,6 +81,11 @@ void add_options(CLI::App& app, DaemonOptions& o) {
                  "MiB a new sandbox counts until the next measurement of what sandboxes use")
       ->check(CLI::Range(1.0, 1048576.0))
       ->capture_default_str();
+  app.add_option("--host-memory-floor", o.host_memory_floor_mib,
+                 "MiB of the host's available memory (MemAvailable) no sandbox is admitted into (0: max(256 MiB, "
+                 "1 %))")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--memory-overcommit", o.node.admission.memory_overcommit,
                  "The sandboxes' memory limits may add up to this many times the capacity (0: limits not counted)")
       ->check(CLI::NonNegativeNumber)
@@ -136,6 +141,7 @@ Result<actors::AdmissionSettings> admission_settings(const DaemonOptions& o) {
   s.node_id = o.node.node_id;
   s.memory_capacity_bytes = uint64_t(o.memory_capacity_mib * double(1 << 20));
   s.new_sandbox_memory_bytes = uint64_t(o.new_sandbox_memory_mib * double(1 << 20));
+  s.host_memory_floor_bytes = uint64_t(o.host_memory_floor_mib * double(1 << 20));
   s = actors::resolve_admission(s);
   if (s.new_sandbox_memory_bytes > s.memory_capacity_bytes)
     return Error{ErrorCode::invalid_argument, "--new-sandbox-memory is larger than the memory capacity"};

@@ -38,6 +38,7 @@ struct DaemonOptions {
   int http_max_handlers = gateway::HttpServerOptions{}.max_handler_threads;
   double memory_capacity_mib = 0;  // admission (0: the host's memory minus a reserve)
   double new_sandbox_memory_mib = 8;
+  double host_memory_floor_mib = 0;  // 0: max(256 MiB, 1 % of the host's memory)
 };
 
 void add_options(CLI::App& app, DaemonOptions& o);

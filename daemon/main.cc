@@ -228,8 +228,9 @@ int main(int argc, char** argv) {
                 " MiB: " + capped.error().message);
   actors::NodeAdmission admission(admits, [c = cgroups->get()] { return c->sandboxes_memory_in_use(); });
   std::cout << fmt::format(
-      "soulboxd: sandboxes may use {} MiB together (a new one counts {} MiB until measured); {}\n",
-      admits.memory_capacity_bytes >> 20, admits.new_sandbox_memory_bytes >> 20,
+      "soulboxd: sandboxes may use {} MiB together (a new one counts {} MiB until measured), while the host keeps "
+      "{} MiB available; {}\n",
+      admits.memory_capacity_bytes >> 20, admits.new_sandbox_memory_bytes >> 20, admits.host_memory_floor_bytes >> 20,
       admits.cpu_overcommit > 0
           ? fmt::format("cpus reserved up to {:g} x {:g} cores", admits.cpu_overcommit, admits.cpu_capacity)
           : fmt::format("cpus not reserved ({:g} cores shared)", admits.cpu_capacity));

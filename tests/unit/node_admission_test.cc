@@ -112,6 +112,35 @@ TEST_CASE("a failed reading keeps the last one and the estimates", "[admission]"
   CHECK(node.load().memory_used() == 28 * MiB);
 }
 
+TEST_CASE("a node refuses once the host's available memory nears its floor, whatever its sandboxes use",
+          "[admission]") {
+  AdmissionSettings s = node_of(20480);  // room for 20 GiB of sandboxes
+  s.host_memory_floor_bytes = 256 * MiB;
+  uint64_t host_available = 300 * MiB;  // but the host has little left (other processes, tmpfs)
+  NodeAdmission node(
+      s, []() -> Result<uint64_t> { return uint64_t(100 * MiB); }, [&] { return host_available; });
+  node.measure();
+  CHECK(memory_free(s, node.load()) == 44 * MiB);
+  int admitted = 0;
+  while (node.reserve(512 * MiB, 1, AdmissionFor::user).ok()) ++admitted;
+  CHECK(admitted == 5);  // 5 x 8 MiB of the 44 MiB above the floor
+  auto refused = node.reserve(512 * MiB, 1, AdmissionFor::user);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code == ErrorCode::resource_exhausted);
+  CHECK(refused.error().message.find("the host has 300 MiB available and keeps 256 MiB") != std::string::npos);
+  // Warm pools leave the host's last 10 % of the capacity to users.
+  CHECK_FALSE(admit(s, node.load(), 0, 0, AdmissionFor::pool).ok());
+  // The host frees memory: the next reading admits again.
+  for (int i = 0; i < 5; ++i) node.made(true);
+  host_available = 8 * 1024 * MiB;
+  node.measure();
+  node.measure();
+  CHECK(node.reserve(512 * MiB, 1, AdmissionFor::user).ok());
+  // Unknown (0) is not counted.
+  NodeLoad unknown;
+  CHECK(admit(s, unknown, 512 * MiB, 1, AdmissionFor::user).ok());
+}
+
 TEST_CASE("placement counts a node's estimate for a new sandbox, and cpus only where reserved", "[admission]") {
   const int64_t now = 1000000;
   NodeView n;
