@@ -14,6 +14,7 @@
 #include "actors/audit_actor.h"
 #include "actors/oom_cause.h"
 #include "actors/quota_intent.h"
+#include "actors/sandbox_ops.h"
 #include "actors/sandbox_record.h"
 #include "audit/audit_outbox.h"
 #include "bus/subjects.h"
@@ -29,33 +30,7 @@ namespace subjects = bus::subjects;
 
 namespace {
 
-using Self = caf::stateful_actor<SandboxActorState>;
-
-// Client ops that go to the agent as they are, with the body each needs.
-const std::unordered_map<std::string, bp::Body>& forwarded_ops() {
-  static const std::unordered_map<std::string, bp::Body> ops = {
-      {"stdin", bp::Body::ProcInput},
-      {"signal", bp::Body::ProcSignal},
-      {"resize", bp::Body::ProcResize},
-      {"ps", bp::Body::ProcList},
-      {"output", bp::Body::ProcOutputQuery},
-      {"killall", bp::Body::KillAll},
-      {"read", bp::Body::FileRead},
-      {"write", bp::Body::FileWrite},
-      {"ls", bp::Body::FileList},
-      {"stat", bp::Body::FileStat},
-      {"mkdir", bp::Body::MakeDir},
-      {"rm", bp::Body::Remove},
-      {"mv", bp::Body::Rename},
-      {"unwatch", bp::Body::WatchStop},
-      {"ctx-create", bp::Body::CtxCreate},
-      {"ctx-list", bp::Body::CtxList},
-      {"ctx-restart", bp::Body::CtxRestart},
-      {"ctx-remove", bp::Body::CtxRemove},
-      {"ctx-interrupt", bp::Body::CtxInterrupt},
-  };
-  return ops;
-}
+using Self = SandboxSelf;
 
 void publish(Self* self, const std::string& subject, const std::string& bytes) {
   if (subject.empty()) return;
@@ -393,14 +368,6 @@ void on_agent_frames(Self* self, const std::string& batch) {
 
 // --- requests from the bus ----------------------------------------------------
 
-PendingCall pending_call(PendingCall::Kind kind, const std::string& reply_to, const std::string& request_id) {
-  PendingCall call;
-  call.kind = kind;
-  call.reply_to = reply_to;
-  call.request_id = request_id;
-  return call;
-}
-
 // Sends `frame` to the agent and remembers who waits for its answer.
 void call_agent(Self* self, const std::string& frame, uint64_t id, PendingCall call) {
   if (auto sent = send_frame(self, frame); !sent) {
@@ -423,6 +390,33 @@ bool check_events_token(Self* self, const bus::Message& m, const std::string& re
   return true;
 }
 
+// What an audit event names inside the sandbox for a request body: the
+// program, the code context, or the file(s).
+std::string audit_path(const bp::Envelope& env) {
+  if (const auto* exec = env.body_as_ExecStart())
+    return exec->process()->argv()->size() ? exec->process()->argv()->Get(0)->str() : "";
+  if (const auto* code = env.body_as_CodeExecute())
+    return code->run()->context_id() ? code->run()->context_id()->str() : "";
+  if (const auto* w = env.body_as_FileWrite()) return w->path() ? w->path()->str() : "";
+  if (const auto* r = env.body_as_FileRead()) return r->path()->str();
+  if (const auto* rm = env.body_as_Remove()) return rm->path()->str();
+  if (const auto* mv = env.body_as_Rename()) return mv->from()->str() + " -> " + mv->to()->str();
+  if (const auto* mk = env.body_as_MakeDir()) return mk->path()->str();
+  return "";
+}
+
+// The agent call a request makes, as its op's row describes it.
+PendingCall call_for(const OpRequest& r) {
+  PendingCall call;
+  call.kind = r.op.kind.value_or(PendingCall::Kind::reply);
+  call.reply_to = r.message.reply;
+  call.request_id = r.request_id;
+  call.principal = principal_of(r.envelope);
+  call.audit_action = r.op.audit_action;
+  if (!call.audit_action.empty()) call.audit_path = audit_path(r.envelope);
+  return call;
+}
+
 // The sandbox's env plus the tenant secrets this process asked for (each
 // read audited by name; values never leave the env).
 Result<std::vector<std::string>> process_env(Self* self, const bp::ExecStart& exec, const std::string& principal) {
@@ -442,43 +436,6 @@ Result<std::vector<std::string>> process_env(Self* self, const bp::ExecStart& ex
   return env;
 }
 
-void on_exec(Self* self, const bus::Message& m, const bp::Envelope& env, const std::string& request_id) {
-  const auto* exec = env.body_as_ExecStart();
-  PendingCall call = pending_call(PendingCall::Kind::exec, m.reply, request_id);
-  call.principal = principal_of(env);
-  call.audit_action = "process.start";
-  call.audit_path = exec->process()->argv()->size() ? exec->process()->argv()->Get(0)->str() : "";
-  if (!check_events_token(self, m, request_id, exec->events_token(), &call.events_subject)) return;
-  auto env_of_process = process_env(self, *exec, call.principal);
-  if (!env_of_process) {
-    reply_error(self, m.reply, request_id, env_of_process.error().code, env_of_process.error().message);
-    return;
-  }
-  const uint64_t id = self->state.next_frame_id++;
-  call_agent(self, process_start_frame(id, *exec->process(), *env_of_process), id, std::move(call));
-}
-
-// A cell for a code context. The sandbox's env goes with every cell, under
-// the cell's own (kernels set it for the cell and restore it after).
-void on_code(Self* self, const bus::Message& m, const bp::Envelope& env, const std::string& request_id) {
-  const auto* code = env.body_as_CodeExecute();
-  PendingCall call = pending_call(PendingCall::Kind::code, m.reply, request_id);
-  call.principal = principal_of(env);
-  call.audit_action = "code.run";
-  call.audit_path = code->run()->context_id() ? code->run()->context_id()->str() : "";
-  if (!check_events_token(self, m, request_id, code->events_token(), &call.events_subject)) return;
-  const uint64_t id = self->state.next_frame_id++;
-  call_agent(self, code_run_frame(id, *code->run(), self->state.settings.env), id, std::move(call));
-}
-
-void on_watch(Self* self, const bus::Message& m, const bp::Envelope& env, const std::string& request_id) {
-  const auto* open = env.body_as_WatchOpen();
-  PendingCall call = pending_call(PendingCall::Kind::watch, m.reply, request_id);
-  if (!check_events_token(self, m, request_id, open->events_token(), &call.events_subject)) return;
-  const uint64_t id = self->state.next_frame_id++;
-  call_agent(self, watch_start_frame(id, *open->watch()), id, std::move(call));
-}
-
 constexpr size_t kMaxUploads = 64;
 
 std::string ok_reply(const std::string& request_id) {
@@ -486,112 +443,6 @@ std::string ok_reply(const std::string& request_id) {
   auto ok = ap::CreateOk(fbb);
   bp::FinishReplyBuffer(fbb, bp::CreateReply(fbb, fbb.CreateString(request_id), 0, 0, bp::Body::Ok, ok.Union()));
   return bp::finish(fbb);
-}
-
-void on_upload(Self* self, const bus::Message& m, const bp::Envelope& env, const std::string& request_id) {
-  auto& st = self->state;
-  const auto* upload = env.body_as_FileUpload();
-  const std::string upload_id = upload->upload_id()->str();
-  const ap::FileWrite& part = *upload->part();
-  auto it = st.uploads.find(upload_id);
-  if (it == st.uploads.end()) {
-    if (!part.path()) {
-      reply_error(self, m.reply, request_id, ErrorCode::not_found, "no upload '" + upload_id + "' in progress");
-      return;
-    }
-    if (st.uploads.size() >= kMaxUploads) {
-      reply_error(self, m.reply, request_id, ErrorCode::resource_exhausted,
-                  "too many uploads in progress in sandbox " + st.settings.id);
-      return;
-    }
-    it = st.uploads.emplace(upload_id, Upload{st.next_frame_id++, part.path()->str(), std::nullopt}).first;
-  }
-  Upload& u = it->second;
-  const bool final = part.final();
-  if (!final) {
-    if (u.failed) {
-      reply_error(self, m.reply, request_id, u.failed->code, u.failed->message);
-      return;
-    }
-    if (auto sent = send_frame(self, file_write_frame(u.frame_id, part)); !sent) {
-      reply_error(self, m.reply, request_id, ErrorCode::unavailable, sent.error().message);
-      return;
-    }
-    publish(self, m.reply, ok_reply(request_id));
-    return;
-  }
-  const Upload done = u;
-  st.uploads.erase(it);
-  PendingCall call = pending_call(PendingCall::Kind::reply, m.reply, request_id);
-  call.principal = principal_of(env);
-  call.audit_action = "file.write";
-  call.audit_path = done.path;
-  if (done.failed) {  // the agent forgets the failed write at its last frame and answers nothing
-    (void)send_frame(self, file_write_frame(done.frame_id, part));
-    audit_event(self, call.audit_action, "error", call.principal, call.audit_path);
-    reply_error(self, m.reply, request_id, done.failed->code, done.failed->message);
-    return;
-  }
-  call_agent(self, file_write_frame(done.frame_id, part), done.frame_id, std::move(call));
-}
-
-// Adds a listener to a running process's stream (E2B's process Connect):
-// it sees what the process writes from now on, and its end.
-void on_attach(Self* self, const bus::Message& m, const bp::Envelope& env, const std::string& request_id) {
-  const auto* attach = env.body_as_ExecAttach();
-  std::string subject;
-  if (!check_events_token(self, m, request_id, attach->events_token(), &subject)) return;
-  for (auto& [id, call] : self->state.pending) {
-    if (call.kind != PendingCall::Kind::exec || call.pid != attach->pid() || !call.reply_to.empty()) continue;
-    if (call.attached_subjects.size() >= 16) {
-      reply_error(self, m.reply, request_id, ErrorCode::resource_exhausted,
-                  "process " + std::to_string(call.pid) + " already has 16 listeners");
-      return;
-    }
-    call.attached_subjects.push_back(subject);
-    flatbuffers::FlatBufferBuilder fbb(256);
-    auto started = bp::CreateExecStarted(fbb, call.pid, fbb.CreateString(subject));
-    bp::FinishReplyBuffer(
-        fbb, bp::CreateReply(fbb, fbb.CreateString(request_id), 0, 0, bp::Body::ExecStarted, started.Union()));
-    publish(self, m.reply, bp::finish(fbb));
-    return;
-  }
-  reply_error(self, m.reply, request_id, ErrorCode::not_found,
-              "no running process " + std::to_string(attach->pid()) + " in sandbox " + self->state.settings.id);
-}
-
-void on_forwarded(Self* self, const bus::Message& m, const bp::Envelope& env, const std::string& request_id) {
-  if (const auto* write = env.body_as_FileWrite(); write && (!write->final() || !write->path())) {
-    reply_error(self, m.reply, request_id, ErrorCode::invalid_argument,
-                "a FileWrite on the bus carries the whole file: path set and final=true");
-    return;
-  }
-  const uint64_t id = self->state.next_frame_id++;
-  auto frame = forward_request(env, id);
-  PendingCall call = pending_call(PendingCall::Kind::reply, m.reply, request_id);
-  call.principal = principal_of(env);
-  if (const auto* w = env.body_as_FileWrite()) {
-    call.audit_action = "file.write";
-    call.audit_path = w->path()->str();
-  } else if (const auto* r = env.body_as_FileRead()) {
-    call.audit_action = "file.read";
-    call.audit_path = r->path()->str();
-  } else if (const auto* rm = env.body_as_Remove()) {
-    call.audit_action = "file.delete";
-    call.audit_path = rm->path()->str();
-  } else if (const auto* mv = env.body_as_Rename()) {
-    call.audit_action = "file.rename";
-    call.audit_path = mv->from()->str() + " -> " + mv->to()->str();
-  } else if (const auto* mk = env.body_as_MakeDir()) {
-    call.audit_action = "file.mkdir";
-    call.audit_path = mk->path()->str();
-  }
-  if (env.body_type() == bp::Body::FileRead) call.kind = PendingCall::Kind::read;
-  if (const auto* stop = env.body_as_WatchStop()) {
-    call.kind = PendingCall::Kind::unwatch;
-    call.watch_id = stop->watch_id();
-  }
-  call_agent(self, *frame, id, std::move(call));
 }
 
 void pause(Self* self, const std::string& why, const std::string& principal = "") {
@@ -618,8 +469,163 @@ Status resume(Self* self, const std::string& principal) {
   return {};
 }
 
-void on_metrics_query(Self* self, const bus::Message& m, const bp::Envelope& env, const std::string& request_id) {
-  const auto* q = env.body_as_MetricsQuery();
+}  // namespace
+
+void on_exec(Self* self, const OpRequest& r) {
+  const auto* exec = r.envelope.body_as_ExecStart();
+  PendingCall call = call_for(r);
+  if (!check_events_token(self, r.message, r.request_id, exec->events_token(), &call.events_subject)) return;
+  auto env_of_process = process_env(self, *exec, call.principal);
+  if (!env_of_process) {
+    reply_error(self, r.message.reply, r.request_id, env_of_process.error().code, env_of_process.error().message);
+    return;
+  }
+  const uint64_t id = self->state.next_frame_id++;
+  call_agent(self, process_start_frame(id, *exec->process(), *env_of_process), id, std::move(call));
+}
+
+// A cell for a code context. The sandbox's env goes with every cell, under
+// the cell's own (kernels set it for the cell and restore it after).
+void on_code(Self* self, const OpRequest& r) {
+  const auto* code = r.envelope.body_as_CodeExecute();
+  PendingCall call = call_for(r);
+  if (!check_events_token(self, r.message, r.request_id, code->events_token(), &call.events_subject)) return;
+  const uint64_t id = self->state.next_frame_id++;
+  call_agent(self, code_run_frame(id, *code->run(), self->state.settings.env), id, std::move(call));
+}
+
+void on_watch(Self* self, const OpRequest& r) {
+  const auto* open = r.envelope.body_as_WatchOpen();
+  PendingCall call = call_for(r);
+  if (!check_events_token(self, r.message, r.request_id, open->events_token(), &call.events_subject)) return;
+  const uint64_t id = self->state.next_frame_id++;
+  call_agent(self, watch_start_frame(id, *open->watch()), id, std::move(call));
+}
+
+void on_upload(Self* self, const OpRequest& r) {
+  auto& st = self->state;
+  const bus::Message& m = r.message;
+  const auto* upload = r.envelope.body_as_FileUpload();
+  const std::string upload_id = upload->upload_id()->str();
+  const ap::FileWrite& part = *upload->part();
+  auto it = st.uploads.find(upload_id);
+  if (it == st.uploads.end()) {
+    if (!part.path()) {
+      reply_error(self, m.reply, r.request_id, ErrorCode::not_found, "no upload '" + upload_id + "' in progress");
+      return;
+    }
+    if (st.uploads.size() >= kMaxUploads) {
+      reply_error(self, m.reply, r.request_id, ErrorCode::resource_exhausted,
+                  "too many uploads in progress in sandbox " + st.settings.id);
+      return;
+    }
+    it = st.uploads.emplace(upload_id, Upload{st.next_frame_id++, part.path()->str(), std::nullopt}).first;
+  }
+  Upload& u = it->second;
+  const bool final = part.final();
+  if (!final) {
+    if (u.failed) {
+      reply_error(self, m.reply, r.request_id, u.failed->code, u.failed->message);
+      return;
+    }
+    if (auto sent = send_frame(self, file_write_frame(u.frame_id, part)); !sent) {
+      reply_error(self, m.reply, r.request_id, ErrorCode::unavailable, sent.error().message);
+      return;
+    }
+    publish(self, m.reply, ok_reply(r.request_id));
+    return;
+  }
+  const Upload done = u;
+  st.uploads.erase(it);
+  PendingCall call = call_for(r);
+  call.audit_path = done.path;
+  if (done.failed) {  // the agent forgets the failed write at its last frame and answers nothing
+    (void)send_frame(self, file_write_frame(done.frame_id, part));
+    audit_event(self, call.audit_action, "error", call.principal, call.audit_path);
+    reply_error(self, m.reply, r.request_id, done.failed->code, done.failed->message);
+    return;
+  }
+  call_agent(self, file_write_frame(done.frame_id, part), done.frame_id, std::move(call));
+}
+
+// Adds a listener to a running process's stream (E2B's process Connect):
+// it sees what the process writes from now on, and its end.
+void on_attach(Self* self, const OpRequest& r) {
+  const bus::Message& m = r.message;
+  const auto* attach = r.envelope.body_as_ExecAttach();
+  std::string subject;
+  if (!check_events_token(self, m, r.request_id, attach->events_token(), &subject)) return;
+  for (auto& [id, call] : self->state.pending) {
+    if (call.kind != PendingCall::Kind::exec || call.pid != attach->pid() || !call.reply_to.empty()) continue;
+    if (call.attached_subjects.size() >= 16) {
+      reply_error(self, m.reply, r.request_id, ErrorCode::resource_exhausted,
+                  "process " + std::to_string(call.pid) + " already has 16 listeners");
+      return;
+    }
+    call.attached_subjects.push_back(subject);
+    flatbuffers::FlatBufferBuilder fbb(256);
+    auto started = bp::CreateExecStarted(fbb, call.pid, fbb.CreateString(subject));
+    bp::FinishReplyBuffer(
+        fbb, bp::CreateReply(fbb, fbb.CreateString(r.request_id), 0, 0, bp::Body::ExecStarted, started.Union()));
+    publish(self, m.reply, bp::finish(fbb));
+    return;
+  }
+  reply_error(self, m.reply, r.request_id, ErrorCode::not_found,
+              "no running process " + std::to_string(attach->pid()) + " in sandbox " + self->state.settings.id);
+}
+
+void on_forwarded(Self* self, const OpRequest& r) {
+  if (const auto* write = r.envelope.body_as_FileWrite(); write && (!write->final() || !write->path())) {
+    reply_error(self, r.message.reply, r.request_id, ErrorCode::invalid_argument,
+                "a FileWrite on the bus carries the whole file: path set and final=true");
+    return;
+  }
+  const uint64_t id = self->state.next_frame_id++;
+  auto frame = forward_request(r.envelope, id);
+  PendingCall call = call_for(r);
+  if (const auto* stop = r.envelope.body_as_WatchStop()) call.watch_id = stop->watch_id();
+  call_agent(self, *frame, id, std::move(call));
+}
+
+// --- ops the actor answers itself ------------------------------------------------
+
+void on_info(Self* self, const OpRequest& r) {
+  publish(self, r.message.reply, info_reply(self, r.request_id));
+}
+
+void on_kill(Self* self, const OpRequest& r) {
+  end(self, end_reason::request, principal_of(r.envelope));
+  publish(self, r.message.reply, info_reply(self, r.request_id));
+}
+
+void on_pause(Self* self, const OpRequest& r) {
+  pause(self, "request", principal_of(r.envelope));
+  publish(self, r.message.reply, info_reply(self, r.request_id));
+}
+
+void on_resume(Self* self, const OpRequest& r) {
+  if (auto resumed = resume(self, principal_of(r.envelope)); !resumed)
+    reply_error(self, r.message.reply, r.request_id, resumed.error().code, "resume failed: " + resumed.error().message);
+  else
+    publish(self, r.message.reply, info_reply(self, r.request_id));
+}
+
+void on_timeout(Self* self, const OpRequest& r) {
+  auto& st = self->state;
+  const auto* t = r.envelope.body_as_SetTimeout();
+  if (!t || t->timeout_ms() == 0) {
+    reply_error(self, r.message.reply, r.request_id, ErrorCode::invalid_argument,
+                "timeout needs a SetTimeout with timeout_ms > 0");
+    return;
+  }
+  set_lifetime(self, t->timeout_ms());
+  if (st.state == bp::SandboxState::Running) arm_expiry(self);
+  persist(self);
+  publish(self, r.message.reply, info_reply(self, r.request_id));
+}
+
+void on_metrics_query(Self* self, const OpRequest& r) {
+  const auto* q = r.envelope.body_as_MetricsQuery();
   const auto points = self->state.metrics.range(q ? q->from_unix_ms() : 0, q ? q->to_unix_ms() : 0);
   std::vector<bp::MetricsSample> samples;
   samples.reserve(points.size());
@@ -629,85 +635,13 @@ void on_metrics_query(Self* self, const bus::Message& m, const bp::Envelope& env
   flatbuffers::FlatBufferBuilder fbb(256 + samples.size() * sizeof(bp::MetricsSample));
   auto series = bp::CreateMetricsSeries(fbb, fbb.CreateVectorOfStructs(samples));
   bp::FinishReplyBuffer(
-      fbb, bp::CreateReply(fbb, fbb.CreateString(request_id), 0, 0, bp::Body::MetricsSeries, series.Union()));
-  publish(self, m.reply, bp::finish(fbb));
+      fbb, bp::CreateReply(fbb, fbb.CreateString(r.request_id), 0, 0, bp::Body::MetricsSeries, series.Union()));
+  publish(self, r.message.reply, bp::finish(fbb));
 }
 
-// Lifecycle ops the actor answers itself; false when `op` is not one.
-bool on_lifecycle(Self* self, const std::string& op, const bus::Message& m, const bp::Envelope& env,
-                  const std::string& request_id) {
-  auto& st = self->state;
-  if (op == "info") {
-    publish(self, m.reply, info_reply(self, request_id));
-  } else if (op == "kill") {
-    end(self, end_reason::request, principal_of(env));
-    publish(self, m.reply, info_reply(self, request_id));
-  } else if (op == "pause") {
-    pause(self, "request", principal_of(env));
-    publish(self, m.reply, info_reply(self, request_id));
-  } else if (op == "resume") {
-    if (auto r = resume(self, principal_of(env)); !r)
-      reply_error(self, m.reply, request_id, r.error().code, "resume failed: " + r.error().message);
-    else
-      publish(self, m.reply, info_reply(self, request_id));
-  } else if (op == "timeout") {
-    const auto* t = env.body_as_SetTimeout();
-    if (!t || t->timeout_ms() == 0) {
-      reply_error(self, m.reply, request_id, ErrorCode::invalid_argument,
-                  "timeout needs a SetTimeout with timeout_ms > 0");
-      return true;
-    }
-    set_lifetime(self, t->timeout_ms());
-    if (st.state == bp::SandboxState::Running) arm_expiry(self);
-    persist(self);
-    publish(self, m.reply, info_reply(self, request_id));
-  } else if (op == "metrics") {
-    on_metrics_query(self, m, env, request_id);
-  } else {
-    return false;
-  }
-  return true;
-}
+namespace {
 
-// What each op is, for role checks (tenants/rbac.h).
-std::pair<tenants::Resource, tenants::Action> permission_for(const std::string& op) {
-  using R = tenants::Resource;
-  using A = tenants::Action;
-  static const std::unordered_map<std::string, std::pair<R, A>> table = {
-      {"info", {R::sandbox, A::read}},
-      {"metrics", {R::sandbox, A::read}},
-      {"ps", {R::sandbox, A::read}},
-      {"output", {R::sandbox, A::read}},
-      {"kill", {R::sandbox, A::delete_}},
-      {"pause", {R::sandbox, A::update}},
-      {"resume", {R::sandbox, A::update}},
-      {"timeout", {R::sandbox, A::update}},
-      {"exec", {R::sandbox, A::execute}},
-      {"attach", {R::sandbox, A::execute}},
-      {"stdin", {R::sandbox, A::execute}},
-      {"signal", {R::sandbox, A::execute}},
-      {"resize", {R::sandbox, A::execute}},
-      {"killall", {R::sandbox, A::execute}},
-      {"read", {R::file, A::read}},
-      {"ls", {R::file, A::read}},
-      {"stat", {R::file, A::read}},
-      {"watch", {R::file, A::read}},
-      {"unwatch", {R::file, A::read}},
-      {"write", {R::file, A::create}},
-      {"upload", {R::file, A::create}},
-      {"mkdir", {R::file, A::create}},
-      {"mv", {R::file, A::update}},
-      {"rm", {R::file, A::delete_}},
-      {"code", {R::sandbox, A::execute}},
-      {"ctx-list", {R::sandbox, A::read}},
-      {"ctx-create", {R::sandbox, A::execute}},
-      {"ctx-restart", {R::sandbox, A::execute}},
-      {"ctx-remove", {R::sandbox, A::execute}},
-      {"ctx-interrupt", {R::sandbox, A::execute}},
-  };
-  auto it = table.find(op);
-  return it == table.end() ? std::make_pair(R::system, A::admin) : it->second;
-}
+// --- dispatch ---------------------------------------------------------------------
 
 void on_bus(Self* self, const bus::Message& m) {
   auto& st = self->state;
@@ -722,7 +656,7 @@ void on_bus(Self* self, const bus::Message& m) {
     reply_error(self, m.reply, request_id, ErrorCode::timeout, "the request's deadline passed before it ran");
     return;
   }
-  const std::string op = subjects::last_token(m.subject);
+  const std::string name = subjects::last_token(m.subject);
   // The bus is a trusted network (the gateway authenticates); a tenant named
   // in the envelope may still only reach its own sandboxes.
   const auto* tenant = (*env)->tenant();
@@ -731,13 +665,14 @@ void on_bus(Self* self, const bus::Message& m) {
                 "sandbox " + st.settings.id + " belongs to another tenant");
     return;
   }
+  const SandboxOp* op = find_sandbox_op(name);
   if (st.ctx->tenants) {
     const auto [resource, action] = permission_for(op);
     const bool is_owner = principal_of(**env) == st.settings.principal;  // for own-only permissions
     if (auto allowed = st.ctx->tenants->authorize_principal(st.settings.tenant, principal_of(**env), resource, action,
                                                             is_owner, bp::envelope_roles(**env));
         !allowed) {
-      audit_event(self, "permission.denied", "denied", principal_of(**env), "", {{"op", op}});
+      audit_event(self, "permission.denied", "denied", principal_of(**env), "", {{"op", name}});
       reply_error(self, m.reply, request_id, allowed.error().code, allowed.error().message);
       return;
     }
@@ -747,23 +682,16 @@ void on_bus(Self* self, const bus::Message& m) {
                 "sandbox " + st.settings.id + " has ended (" + st.end_reason + ")");
     return;
   }
-  if (on_lifecycle(self, op, m, **env, request_id)) return;
+  if (op && !op->kind) return op->handler(self, OpRequest{*op, m, **env, request_id});
   if (st.state == bp::SandboxState::Paused) {
     reply_error(self, m.reply, request_id, ErrorCode::unavailable,
                 "sandbox " + st.settings.id + " is paused; resume it first");
     return;
   }
   const bp::Body body = (*env)->body_type();
-  if (op == "exec" && body == bp::Body::ExecStart) return on_exec(self, m, **env, request_id);
-  if (op == "watch" && body == bp::Body::WatchOpen) return on_watch(self, m, **env, request_id);
-  if (op == "attach" && body == bp::Body::ExecAttach) return on_attach(self, m, **env, request_id);
-  if (op == "code" && body == bp::Body::CodeExecute) return on_code(self, m, **env, request_id);
-  if (op == "upload" && body == bp::Body::FileUpload) return on_upload(self, m, **env, request_id);
-  const auto& ops = forwarded_ops();
-  auto it = ops.find(op);
-  if (it != ops.end() && it->second == body) return on_forwarded(self, m, **env, request_id);
+  if (op && op->body == body) return op->handler(self, OpRequest{*op, m, **env, request_id});
   reply_error(self, m.reply, request_id, ErrorCode::invalid_argument,
-              "unknown operation '" + op + "' with a " + bp::EnumNameBody(body) + " body (docs/bus.md)");
+              "unknown operation '" + name + "' with a " + bp::EnumNameBody(body) + " body (docs/bus.md)");
 }
 
 // --- metrics and the end -------------------------------------------------------
