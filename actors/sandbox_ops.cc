@@ -2,10 +2,18 @@
 
 #include <algorithm>
 
+#include "actors/sandbox_audit.h"
+#include "actors/sandbox_bus.h"
+#include "actors/sandbox_lifecycle.h"
+#include "actors/sandbox_metrics.h"
+#include "actors/sandbox_requests.h"
+#include "actors/sandbox_uploads.h"
+#include "bus/subjects.h"
 #include "messages/sandbox_op_names.h"
 
 namespace soulbox::actors {
 namespace bp = busproto;
+namespace subjects = bus::subjects;
 
 const std::vector<SandboxOp>& sandbox_ops() {
   using B = bp::Body;
@@ -62,6 +70,57 @@ const SandboxOp* find_sandbox_op(std::string_view name) {
 std::pair<tenants::Resource, tenants::Action> permission_for(const SandboxOp* op) {
   return op ? std::make_pair(op->resource, op->action)
             : std::make_pair(tenants::Resource::system, tenants::Action::admin);
+}
+
+void on_bus_request(SandboxSelf* self, const bus::Message& m) {
+  auto& st = self->state;
+  auto env = bp::open_envelope(m.data);
+  if (!env) {
+    ++st.ctx->bad_messages;
+    reply_error(self, m.reply, "", env.error().code, env.error().message);
+    return;
+  }
+  const std::string request_id = (*env)->request_id()->str();
+  if ((*env)->deadline_unix_ms() && (*env)->deadline_unix_ms() < unix_ms_now()) {
+    reply_error(self, m.reply, request_id, ErrorCode::timeout, "the request's deadline passed before it ran");
+    return;
+  }
+  const std::string name = subjects::last_token(m.subject);
+  // The bus is a trusted network (the gateway authenticates); a tenant named
+  // in the envelope may still only reach its own sandboxes.
+  const auto* tenant = (*env)->tenant();
+  if (tenant && tenant->size() && !st.settings.tenant.empty() && tenant->str() != st.settings.tenant) {
+    reply_error(self, m.reply, request_id, ErrorCode::permission_denied,
+                "sandbox " + st.settings.id + " belongs to another tenant");
+    return;
+  }
+  const SandboxOp* op = find_sandbox_op(name);
+  if (st.ctx->tenants) {
+    const auto [resource, action] = permission_for(op);
+    const bool is_owner = principal_of(**env) == st.settings.principal;  // for own-only permissions
+    if (auto allowed = st.ctx->tenants->authorize_principal(st.settings.tenant, principal_of(**env), resource, action,
+                                                            is_owner, bp::envelope_roles(**env));
+        !allowed) {
+      audit_event(self, "permission.denied", "denied", principal_of(**env), "", {{"op", name}});
+      reply_error(self, m.reply, request_id, allowed.error().code, allowed.error().message);
+      return;
+    }
+  }
+  if (st.state == bp::SandboxState::Terminated) {
+    reply_error(self, m.reply, request_id, ErrorCode::not_found,
+                "sandbox " + st.settings.id + " has ended (" + st.end_reason + ")");
+    return;
+  }
+  if (op && !op->kind) return op->handler(self, OpRequest{*op, m, **env, request_id});
+  if (st.state == bp::SandboxState::Paused) {
+    reply_error(self, m.reply, request_id, ErrorCode::unavailable,
+                "sandbox " + st.settings.id + " is paused; resume it first");
+    return;
+  }
+  const bp::Body body = (*env)->body_type();
+  if (op && op->body == body) return op->handler(self, OpRequest{*op, m, **env, request_id});
+  reply_error(self, m.reply, request_id, ErrorCode::invalid_argument,
+              "unknown operation '" + name + "' with a " + bp::EnumNameBody(body) + " body (docs/bus.md)");
 }
 
 }  // namespace soulbox::actors

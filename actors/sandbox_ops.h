@@ -1,9 +1,11 @@
 // The sandbox actor's op table: one row per op on sb.v1.sbx.<id>.<op>,
 // naming the body it takes, the permission it needs (tenants/rbac.h), how
 // the agent's answers to it are routed (PendingCall::Kind), what is
-// audited with them, and the function that serves it. Dispatch, role
-// checks and audit all read the row; the names are shared with clients
-// (messages/sandbox_op_names.h). Adding an op: docs/ARCHITECTURE.md.
+// audited with them, and the function that serves it (declared with its
+// concern: sandbox_requests.h, sandbox_uploads.h, sandbox_lifecycle.h,
+// sandbox_metrics.h). Dispatch, role checks and audit all read the row; the
+// names are shared with clients (messages/sandbox_op_names.h). Adding an
+// op: docs/ARCHITECTURE.md.
 #pragma once
 #include <optional>
 #include <string>
@@ -52,19 +54,9 @@ const SandboxOp* find_sandbox_op(std::string_view name);
 // The permission an op needs; an unknown one (nullptr) needs system admin.
 std::pair<tenants::Resource, tenants::Action> permission_for(const SandboxOp* op);
 
-// The handlers the table names.
-void on_info(SandboxSelf* self, const OpRequest& request);
-void on_kill(SandboxSelf* self, const OpRequest& request);
-void on_pause(SandboxSelf* self, const OpRequest& request);
-void on_resume(SandboxSelf* self, const OpRequest& request);
-void on_timeout(SandboxSelf* self, const OpRequest& request);
-void on_metrics_query(SandboxSelf* self, const OpRequest& request);
-void on_exec(SandboxSelf* self, const OpRequest& request);
-void on_attach(SandboxSelf* self, const OpRequest& request);
-void on_watch(SandboxSelf* self, const OpRequest& request);
-void on_code(SandboxSelf* self, const OpRequest& request);
-void on_upload(SandboxSelf* self, const OpRequest& request);
-// Sends the body to the agent as it is (agent_forward.h).
-void on_forwarded(SandboxSelf* self, const OpRequest& request);
+// A request on sb.v1.sbx.<id>.<op>: checked (envelope, deadline, tenant,
+// role, the sandbox's state, the body) and served by its op's handler, or
+// answered with the error.
+void on_bus_request(SandboxSelf* self, const bus::Message& message);
 
 }  // namespace soulbox::actors

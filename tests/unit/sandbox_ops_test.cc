@@ -9,6 +9,7 @@
 #include <string>
 
 #include "actors/agent_forward.h"
+#include "actors/sandbox_requests.h"
 
 namespace {
 
