@@ -1,39 +1,17 @@
 #include "actors/sandbox_metrics.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
-#include <tuple>
 
 #include "actors/oom_cause.h"
 #include "actors/sandbox_audit.h"
 #include "actors/sandbox_bus.h"
 #include "common/log.h"
+#include "isolation/sandbox_usage.h"
 
 namespace soulbox::actors {
 namespace bp = busproto;
 
 namespace {
-
-// rx and tx bytes of every interface but lo in the agent's network namespace.
-std::pair<uint64_t, uint64_t> net_bytes(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/net/dev");
-  std::string line;
-  uint64_t rx = 0, tx = 0;
-  while (std::getline(in, line)) {
-    const auto colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    std::string name = line.substr(0, colon);
-    name.erase(0, name.find_first_not_of(' '));
-    if (name == "lo") continue;
-    std::istringstream fields(line.substr(colon + 1));
-    uint64_t v[9] = {};
-    for (auto& x : v) fields >> x;
-    rx += v[0];
-    tx += v[8];
-  }
-  return {rx, tx};
-}
 
 // Processes the OOM killer took since the last sample: logged and audited
 // with the cause; the sandbox goes on unless its agent was one of them.
@@ -54,26 +32,28 @@ void sample_usage(SandboxSelf* self) {
   if (st.state == bp::SandboxState::Terminated) return;
   self->delayed_send(self, std::chrono::milliseconds(st.ctx->settings.metrics_interval_ms), sample_atom::value);
   if (st.state != bp::SandboxState::Running) return;
-  auto usage = st.cgroup->usage();
-  if (!usage) return;
+  auto sampled = isolation::read_sandbox_usage(*st.cgroup, st.handle.box->agent_pid);
+  if (!sampled) return;
+  const isolation::CgroupUsage& usage = sampled->cgroup;
   const int64_t now = unix_ms_now();
   MetricsPoint p;
   p.unix_ms = now;
   if (st.last_sample_ms && now > st.last_sample_ms)
-    p.cpu_percent = float(double(usage->cpu_usec - std::min(usage->cpu_usec, st.last_cpu_usec)) /
+    p.cpu_percent = float(double(usage.cpu_usec - std::min(usage.cpu_usec, st.last_cpu_usec)) /
                           (double(now - st.last_sample_ms) * 1000.0) * 100.0);
-  st.last_cpu_usec = usage->cpu_usec;
+  st.last_cpu_usec = usage.cpu_usec;
   st.last_sample_ms = now;
-  p.memory_bytes = usage->memory_current;
+  p.memory_bytes = usage.memory_current;
   if (st.settings.memory_bytes)
     p.memory_percent = float(double(p.memory_bytes) * 100.0 / double(st.settings.memory_bytes));
-  p.disk_read_bytes = usage->io_read_bytes;
-  p.disk_write_bytes = usage->io_write_bytes;
-  std::tie(p.net_rx_bytes, p.net_tx_bytes) = net_bytes(st.handle.box->agent_pid);
-  p.processes = uint32_t(usage->pids_current);
-  p.oom_kills = uint32_t(usage->oom_kills);
+  p.disk_read_bytes = usage.io_read_bytes;
+  p.disk_write_bytes = usage.io_write_bytes;
+  p.net_rx_bytes = sampled->net.rx;
+  p.net_tx_bytes = sampled->net.tx;
+  p.processes = uint32_t(usage.pids_current);
+  p.oom_kills = uint32_t(usage.oom_kills);
   st.metrics.add(p);
-  if (usage->oom_kills > st.oom_kills) report_oom_kills(self, *usage);
+  if (usage.oom_kills > st.oom_kills) report_oom_kills(self, usage);
 }
 
 void on_metrics_query(SandboxSelf* self, const OpRequest& r) {
