@@ -105,10 +105,12 @@ struct SandboxActorState {
   static inline const char* name = "sandbox";
 };
 
+using SandboxSelf = caf::stateful_actor<SandboxActorState>;
+
 // After spawning, send (start_atom, reply_to, request_id, pool_hit): the
 // actor subscribes to its subjects and answers the create request itself.
 // It tells `node` (ended_atom, id, reason) when it has ended.
-caf::behavior sandbox_actor(caf::stateful_actor<SandboxActorState>* self, std::shared_ptr<NodeContext> ctx,
-                            caf::actor node, SandboxSettings settings, SandboxHandle handle);
+caf::behavior sandbox_actor(SandboxSelf* self, std::shared_ptr<NodeContext> ctx, caf::actor node,
+                            SandboxSettings settings, SandboxHandle handle);
 
 }  // namespace soulbox::actors

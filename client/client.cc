@@ -9,6 +9,7 @@
 #include "client/reply_fields.h"
 #include "common/json_fields.h"
 #include "common/wall_clock.h"
+#include "messages/sandbox_op_names.h"
 
 namespace soulbox::client {
 namespace ap = agentproto;
@@ -244,27 +245,27 @@ Result<SandboxInfo> Client::lifecycle(const std::string& id, const std::string& 
 }
 
 Result<SandboxInfo> Client::info(const std::string& id) {
-  return lifecycle(id, "info");
+  return lifecycle(id, bp::op::info);
 }
 Result<SandboxInfo> Client::kill(const std::string& id) {
-  return lifecycle(id, "kill");
+  return lifecycle(id, bp::op::kill);
 }
 Result<SandboxInfo> Client::pause(const std::string& id) {
-  return lifecycle(id, "pause");
+  return lifecycle(id, bp::op::pause);
 }
 Result<SandboxInfo> Client::resume(const std::string& id) {
-  return lifecycle(id, "resume");
+  return lifecycle(id, bp::op::resume);
 }
 
 Result<SandboxInfo> Client::set_timeout(const std::string& id, uint64_t ms) {
-  return lifecycle(id, "timeout", [&](flatbuffers::FlatBufferBuilder& b) {
+  return lifecycle(id, bp::op::timeout, [&](flatbuffers::FlatBufferBuilder& b) {
     return std::make_pair(bp::Body::SetTimeout, bp::CreateSetTimeout(b, ms).Union());
   });
 }
 
 Result<std::vector<bp::MetricsSample>> Client::metrics(const std::string& id, int64_t from, int64_t to) {
   if (auto ok = subjects::check_token("sandbox id", id); !ok) return ok.error();
-  auto r = call(subjects::sandbox_op(id, "metrics"), [&](flatbuffers::FlatBufferBuilder& b) {
+  auto r = call(subjects::sandbox_op(id, bp::op::metrics), [&](flatbuffers::FlatBufferBuilder& b) {
     return std::make_pair(bp::Body::MetricsQuery, bp::CreateMetricsQuery(b, from, to).Union());
   });
   if (!r) return r.error();
@@ -314,7 +315,7 @@ Result<std::unique_ptr<Execution>> Client::start(const std::string& id, const Pr
   auto exec = std::make_unique<Execution>();
   auto token = open_events(id, exec->events_, exec->subscription_);
   if (!token) return token.error();
-  auto r = call(subjects::sandbox_op(id, "exec"), [&](flatbuffers::FlatBufferBuilder& b) {
+  auto r = call(subjects::sandbox_op(id, bp::op::exec), [&](flatbuffers::FlatBufferBuilder& b) {
     auto start = build_proc_start(b, spec);
     return std::make_pair(
         bp::Body::ExecStart,
@@ -332,7 +333,7 @@ Result<std::unique_ptr<Execution>> Client::attach(const std::string& id, int pid
   auto exec = std::make_unique<Execution>();
   auto token = open_events(id, exec->events_, exec->subscription_);
   if (!token) return token.error();
-  auto r = call(subjects::sandbox_op(id, "attach"), [&](flatbuffers::FlatBufferBuilder& b) {
+  auto r = call(subjects::sandbox_op(id, bp::op::attach), [&](flatbuffers::FlatBufferBuilder& b) {
     return std::make_pair(bp::Body::ExecAttach, bp::CreateExecAttach(b, pid, b.CreateString(*token)).Union());
   });
   if (!r) return r.error();
@@ -357,27 +358,27 @@ Status Client::simple(const std::string& id, const std::string& op, const BodyBu
 }
 
 Status Client::send_stdin(const std::string& id, int pid, const std::string& data, bool close) {
-  return simple(id, "stdin", [&](flatbuffers::FlatBufferBuilder& b) {
+  return simple(id, bp::op::stdin_, [&](flatbuffers::FlatBufferBuilder& b) {
     auto bytes = b.CreateVector(reinterpret_cast<const uint8_t*>(data.data()), data.size());
     return std::make_pair(bp::Body::ProcInput, ap::CreateProcInput(b, pid, bytes, close).Union());
   });
 }
 
 Status Client::signal(const std::string& id, int pid, int signo) {
-  return simple(id, "signal", [&](flatbuffers::FlatBufferBuilder& b) {
+  return simple(id, bp::op::signal, [&](flatbuffers::FlatBufferBuilder& b) {
     return std::make_pair(bp::Body::ProcSignal, ap::CreateProcSignal(b, pid, signo).Union());
   });
 }
 
 Status Client::resize(const std::string& id, int pid, uint16_t rows, uint16_t cols) {
-  return simple(id, "resize", [&](flatbuffers::FlatBufferBuilder& b) {
+  return simple(id, bp::op::resize, [&](flatbuffers::FlatBufferBuilder& b) {
     return std::make_pair(bp::Body::ProcResize, ap::CreateProcResize(b, pid, ap::CreatePtySize(b, rows, cols)).Union());
   });
 }
 
 Result<std::vector<ProcessInfo>> Client::processes(const std::string& id) {
   if (auto ok = subjects::check_token("sandbox id", id); !ok) return ok.error();
-  auto r = call(subjects::sandbox_op(id, "ps"), [&](flatbuffers::FlatBufferBuilder& b) {
+  auto r = call(subjects::sandbox_op(id, bp::op::ps), [&](flatbuffers::FlatBufferBuilder& b) {
     return std::make_pair(bp::Body::ProcList, ap::CreateProcList(b).Union());
   });
   if (!r) return r.error();
@@ -388,7 +389,7 @@ Result<std::vector<ProcessInfo>> Client::processes(const std::string& id) {
 
 Result<PartialOutput> Client::output(const std::string& id, int pid) {
   if (auto ok = subjects::check_token("sandbox id", id); !ok) return ok.error();
-  auto r = call(subjects::sandbox_op(id, "output"), [&](flatbuffers::FlatBufferBuilder& b) {
+  auto r = call(subjects::sandbox_op(id, bp::op::output), [&](flatbuffers::FlatBufferBuilder& b) {
     return std::make_pair(bp::Body::ProcOutputQuery, ap::CreateProcOutputQuery(b, pid).Union());
   });
   if (!r) return r.error();
@@ -400,7 +401,7 @@ Result<PartialOutput> Client::output(const std::string& id, int pid) {
 Status Client::write_file(const std::string& id, const std::string& path, const std::string& data, uint32_t mode,
                           const std::string& user) {
   if (data.size() > kUploadPartBytes) return upload_file(id, path, data, mode, user);
-  return simple(id, "write", [&](flatbuffers::FlatBufferBuilder& b) {
+  return simple(id, bp::op::write, [&](flatbuffers::FlatBufferBuilder& b) {
     auto p = b.CreateString(path);
     auto bytes = b.CreateVector(reinterpret_cast<const uint8_t*>(data.data()), data.size());
     auto u = user.empty() ? 0 : b.CreateString(user);
@@ -416,7 +417,7 @@ Status Client::upload_file(const std::string& id, const std::string& path, const
   for (size_t offset = 0; offset < data.size(); offset += kUploadPartBytes) {
     const size_t n = std::min(kUploadPartBytes, data.size() - offset);
     const bool first = offset == 0, last = offset + n == data.size();
-    auto sent = simple(id, "upload", [&](flatbuffers::FlatBufferBuilder& b) {
+    auto sent = simple(id, bp::op::upload, [&](flatbuffers::FlatBufferBuilder& b) {
       auto u = b.CreateString(upload_id);
       auto p = first ? b.CreateString(path) : 0;
       auto bytes = b.CreateVector(reinterpret_cast<const uint8_t*>(data.data()) + offset, n);
@@ -436,7 +437,7 @@ Result<std::string> Client::read_file(const std::string& id, const std::string& 
 Result<std::string> Client::read_range(const std::string& id, const std::string& path, uint64_t offset, uint64_t length,
                                        const std::string& user) {
   if (auto ok = subjects::check_token("sandbox id", id); !ok) return ok.error();
-  auto r = call(subjects::sandbox_op(id, "read"), [&](flatbuffers::FlatBufferBuilder& b) {
+  auto r = call(subjects::sandbox_op(id, bp::op::read), [&](flatbuffers::FlatBufferBuilder& b) {
     auto p = b.CreateString(path);
     auto u = user.empty() ? 0 : b.CreateString(user);
     return std::make_pair(bp::Body::FileRead, ap::CreateFileRead(b, p, offset, length, u).Union());
@@ -449,7 +450,7 @@ Result<std::string> Client::read_range(const std::string& id, const std::string&
 
 Result<std::vector<FileInfo>> Client::list_dir(const std::string& id, const std::string& path, uint32_t depth) {
   if (auto ok = subjects::check_token("sandbox id", id); !ok) return ok.error();
-  auto r = call(subjects::sandbox_op(id, "ls"), [&](flatbuffers::FlatBufferBuilder& b) {
+  auto r = call(subjects::sandbox_op(id, bp::op::ls), [&](flatbuffers::FlatBufferBuilder& b) {
     return std::make_pair(bp::Body::FileList, ap::CreateFileList(b, b.CreateString(path), depth).Union());
   });
   if (!r) return r.error();
@@ -463,7 +464,7 @@ Result<std::vector<FileInfo>> Client::list_dir(const std::string& id, const std:
 
 Result<FileInfo> Client::stat(const std::string& id, const std::string& path) {
   if (auto ok = subjects::check_token("sandbox id", id); !ok) return ok.error();
-  auto r = call(subjects::sandbox_op(id, "stat"), [&](flatbuffers::FlatBufferBuilder& b) {
+  auto r = call(subjects::sandbox_op(id, bp::op::stat), [&](flatbuffers::FlatBufferBuilder& b) {
     return std::make_pair(bp::Body::FileStat, ap::CreateFileStat(b, b.CreateString(path)).Union());
   });
   if (!r) return r.error();
@@ -473,19 +474,19 @@ Result<FileInfo> Client::stat(const std::string& id, const std::string& path) {
 }
 
 Status Client::make_dir(const std::string& id, const std::string& path) {
-  return simple(id, "mkdir", [&](flatbuffers::FlatBufferBuilder& b) {
+  return simple(id, bp::op::mkdir, [&](flatbuffers::FlatBufferBuilder& b) {
     return std::make_pair(bp::Body::MakeDir, ap::CreateMakeDir(b, b.CreateString(path)).Union());
   });
 }
 
 Status Client::remove(const std::string& id, const std::string& path, bool recursive) {
-  return simple(id, "rm", [&](flatbuffers::FlatBufferBuilder& b) {
+  return simple(id, bp::op::rm, [&](flatbuffers::FlatBufferBuilder& b) {
     return std::make_pair(bp::Body::Remove, ap::CreateRemove(b, b.CreateString(path), recursive).Union());
   });
 }
 
 Status Client::rename(const std::string& id, const std::string& from, const std::string& to) {
-  return simple(id, "mv", [&](flatbuffers::FlatBufferBuilder& b) {
+  return simple(id, bp::op::mv, [&](flatbuffers::FlatBufferBuilder& b) {
     return std::make_pair(bp::Body::Rename, ap::CreateRename(b, b.CreateString(from), b.CreateString(to)).Union());
   });
 }
@@ -494,7 +495,7 @@ Result<std::unique_ptr<Watch>> Client::watch(const std::string& id, const std::s
   auto w = std::make_unique<Watch>();
   auto token = open_events(id, w->events_, w->subscription_);
   if (!token) return token.error();
-  auto r = call(subjects::sandbox_op(id, "watch"), [&](flatbuffers::FlatBufferBuilder& b) {
+  auto r = call(subjects::sandbox_op(id, bp::op::watch), [&](flatbuffers::FlatBufferBuilder& b) {
     auto start = ap::CreateWatchStart(b, b.CreateString(path), recursive);
     return std::make_pair(bp::Body::WatchOpen, bp::CreateWatchOpen(b, start, b.CreateString(*token)).Union());
   });
@@ -506,7 +507,7 @@ Result<std::unique_ptr<Watch>> Client::watch(const std::string& id, const std::s
 }
 
 Status Client::unwatch(const std::string& id, uint32_t watch_id) {
-  return simple(id, "unwatch", [&](flatbuffers::FlatBufferBuilder& b) {
+  return simple(id, bp::op::unwatch, [&](flatbuffers::FlatBufferBuilder& b) {
     return std::make_pair(bp::Body::WatchStop, ap::CreateWatchStop(b, watch_id).Union());
   });
 }

@@ -6,6 +6,7 @@
 #include "bus/subjects.h"
 #include "client/client.h"
 #include "client/reply_fields.h"
+#include "messages/sandbox_op_names.h"
 
 namespace soulbox::client {
 namespace ap = agentproto;
@@ -93,7 +94,7 @@ void CodeExecution::take(const ap::CodeEvent& e, const CodeEventCallback& on_eve
 
 Result<CodeContextInfo> Client::create_context(const std::string& id, const CodeContextSpec& spec) {
   if (auto ok = subjects::check_token("sandbox id", id); !ok) return ok.error();
-  auto r = call(subjects::sandbox_op(id, "ctx-create"), [&](flatbuffers::FlatBufferBuilder& b) {
+  auto r = call(subjects::sandbox_op(id, bp::op::ctx_create), [&](flatbuffers::FlatBufferBuilder& b) {
     auto create =
         ap::CreateCtxCreate(b, b.CreateString(spec.language), b.CreateString(spec.cwd), b.CreateString(spec.user),
                             strings(b, spec.env), strings(b, spec.preload), spec.make_default);
@@ -107,7 +108,7 @@ Result<CodeContextInfo> Client::create_context(const std::string& id, const Code
 
 Result<std::vector<CodeContextInfo>> Client::contexts(const std::string& id) {
   if (auto ok = subjects::check_token("sandbox id", id); !ok) return ok.error();
-  auto r = call(subjects::sandbox_op(id, "ctx-list"), [](flatbuffers::FlatBufferBuilder& b) {
+  auto r = call(subjects::sandbox_op(id, bp::op::ctx_list), [](flatbuffers::FlatBufferBuilder& b) {
     return std::make_pair(bp::Body::CtxList, ap::CreateCtxList(b).Union());
   });
   if (!r) return r.error();
@@ -121,7 +122,7 @@ Result<std::vector<CodeContextInfo>> Client::contexts(const std::string& id) {
 
 Result<CodeContextInfo> Client::restart_context(const std::string& id, const std::string& context_id) {
   if (auto ok = subjects::check_token("sandbox id", id); !ok) return ok.error();
-  auto r = call(subjects::sandbox_op(id, "ctx-restart"), [&](flatbuffers::FlatBufferBuilder& b) {
+  auto r = call(subjects::sandbox_op(id, bp::op::ctx_restart), [&](flatbuffers::FlatBufferBuilder& b) {
     return std::make_pair(bp::Body::CtxRestart, ap::CreateCtxRestart(b, b.CreateString(context_id)).Union());
   });
   if (!r) return r.error();
@@ -131,13 +132,13 @@ Result<CodeContextInfo> Client::restart_context(const std::string& id, const std
 }
 
 Status Client::remove_context(const std::string& id, const std::string& context_id) {
-  return simple(id, "ctx-remove", [&](flatbuffers::FlatBufferBuilder& b) {
+  return simple(id, bp::op::ctx_remove, [&](flatbuffers::FlatBufferBuilder& b) {
     return std::make_pair(bp::Body::CtxRemove, ap::CreateCtxRemove(b, b.CreateString(context_id)).Union());
   });
 }
 
 Status Client::interrupt_context(const std::string& id, const std::string& context_id) {
-  return simple(id, "ctx-interrupt", [&](flatbuffers::FlatBufferBuilder& b) {
+  return simple(id, bp::op::ctx_interrupt, [&](flatbuffers::FlatBufferBuilder& b) {
     return std::make_pair(bp::Body::CtxInterrupt, ap::CreateCtxInterrupt(b, b.CreateString(context_id)).Union());
   });
 }
@@ -146,7 +147,7 @@ Result<std::unique_ptr<CodeExecution>> Client::start_code(const std::string& id,
   auto exec = std::make_unique<CodeExecution>();
   auto token = open_events(id, exec->events_, exec->subscription_);
   if (!token) return token.error();
-  auto r = call(subjects::sandbox_op(id, "code"), [&](flatbuffers::FlatBufferBuilder& b) {
+  auto r = call(subjects::sandbox_op(id, bp::op::code), [&](flatbuffers::FlatBufferBuilder& b) {
     auto run = ap::CreateCodeRun(b, b.CreateString(spec.code), b.CreateString(spec.context_id),
                                  b.CreateString(spec.language), strings(b, spec.env), spec.timeout_ms);
     return std::make_pair(bp::Body::CodeExecute, bp::CreateCodeExecute(b, run, b.CreateString(*token)).Union());
