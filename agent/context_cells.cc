@@ -36,6 +36,10 @@ uint32_t ContextService::start_next(Context& c) {
   c.running = std::move(c.queued.front());
   c.queued.pop_front();
   Cell& cell = *c.running;
+  // The baseline of the cell's artifacts is the cwd as it starts: what
+  // changed since the last look (another context's cell, the file API, a
+  // background process) was not this cell's doing.
+  if (c.file_changes.changed()) rescan_files(c);
   cell.start_ns = monotonic_ns();
   if (cell.timeout_ms) cell.deadline_ns = cell.start_ns + int64_t(cell.timeout_ms) * 1000000;
   c.pending_request = std::move(cell.request);
@@ -146,6 +150,9 @@ void ContextService::send_event(const Cell& cell, ap::CodeEventKind kind, std::s
   });
 }
 
+// Its artifacts are the files that changed while it ran (start_next took
+// the baseline). Which process changed them is not known: a cell of another
+// context running at the same time in the same directory shares them.
 void ContextService::finish_cell(Context& c, bool restarted) {
   const Cell cell = std::move(*c.running);
   c.running.reset();

@@ -74,7 +74,7 @@ class ContextService {
     bool request_watched = false;  // waiting for room in that pipe (EPOLLOUT)
     std::optional<Cell> running;
     std::deque<Cell> queued;
-    DirSnapshot files;  // the cwd as the last cell left it (artifacts)
+    DirSnapshot files;  // the cwd as the running cell found it, or the last look (artifacts)
     ChangeWatch file_changes;
   };
 

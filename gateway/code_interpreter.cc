@@ -100,11 +100,13 @@ json artifacts_line(const std::vector<client::CodeArtifact>& artifacts) {
   return json{{"type", "artifacts"}, {"artifacts", list}};
 }
 
+}  // namespace
+
 // POST /execute: the cell's events as NDJSON lines. The lines of one bus
 // message go out in one write, and a quick cell's whole answer (head,
 // lines, end) in one: what a cell says in its first 50 ms waits that long.
 // A client that leaves interrupts its cell: nobody waits for it any more.
-void execute(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox) {
+void execute_cell(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox) {
   auto spec = execute_spec(req);
   if (!spec) return send_error(out, spec.error());
   auto exec = bus.start_code(sandbox, *spec);
@@ -145,6 +147,8 @@ void execute(client::Client& bus, const HttpRequest& req, ResponseWriter& out, c
   }
 }
 
+namespace {
+
 json context_json(const client::CodeContextInfo& c) {
   return json{{"id", c.id},
               {"language", c.language},
@@ -154,6 +158,8 @@ json context_json(const client::CodeContextInfo& c) {
               {"busy", c.busy},
               {"execution_count", c.execution_count}};
 }
+
+}  // namespace
 
 void create_context(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox) {
   auto body = object_body(req);
@@ -166,47 +172,28 @@ void create_context(client::Client& bus, const HttpRequest& req, ResponseWriter&
   out.send(200, kJson, json_text(context_json(*made)));
 }
 
-}  // namespace
+void list_contexts(client::Client& bus, ResponseWriter& out, const std::string& sandbox) {
+  auto listed = bus.contexts(sandbox);
+  if (!listed) return send_code_error(out, listed.error());
+  json list = json::array();
+  for (const auto& c : *listed) list.push_back(context_json(c));
+  out.send(200, kJson, json_text(list));
+}
 
-void serve_code_interpreter(client::Client& bus, const HttpRequest& req, ResponseWriter& out,
-                            const std::string& sandbox, bool token_ok) {
-  if (req.path == "/execute" && req.method == "POST") {
-    if (!token_ok)
-      return send_error(out, 401,
-                        "unauthorized access, please provide a valid access token or method signing if supported");
-    return execute(bus, req, out, sandbox);
-  }
-  if (req.path == "/contexts" && req.method == "POST") return create_context(bus, req, out, sandbox);
-  if (req.path == "/contexts" && req.method == "GET") {
-    auto listed = bus.contexts(sandbox);
-    if (!listed) return send_code_error(out, listed.error());
-    json list = json::array();
-    for (const auto& c : *listed) list.push_back(context_json(c));
-    return out.send(200, kJson, json_text(list));
-  }
-  const std::string prefix = "/contexts/";
-  if (req.path.rfind(prefix, 0) == 0) {
-    std::string id = req.path.substr(prefix.size());
-    std::string action;
-    if (const auto slash = id.find('/'); slash != std::string::npos) {
-      action = id.substr(slash + 1);
-      id.resize(slash);
-    }
-    if (action.empty() && req.method == "DELETE") {
-      if (auto removed = bus.remove_context(sandbox, id); !removed) return send_code_error(out, removed.error());
-      return out.send(204, "", "");
-    }
-    if (action == "restart" && req.method == "POST") {
-      auto restarted = bus.restart_context(sandbox, id);
-      if (!restarted) return send_code_error(out, restarted.error());
-      return out.send(200, kJson, json_text(context_json(*restarted)));
-    }
-    if (action == "interrupt" && req.method == "POST") {
-      if (auto stopped = bus.interrupt_context(sandbox, id); !stopped) return send_code_error(out, stopped.error());
-      return out.send(200, kJson, "{}");
-    }
-  }
-  send_error(out, 404, "no route " + req.method + " " + req.path + " in the code interpreter API");
+void remove_context(client::Client& bus, ResponseWriter& out, const std::string& sandbox, const std::string& id) {
+  if (auto removed = bus.remove_context(sandbox, id); !removed) return send_code_error(out, removed.error());
+  out.send(204, "", "");
+}
+
+void restart_context(client::Client& bus, ResponseWriter& out, const std::string& sandbox, const std::string& id) {
+  auto restarted = bus.restart_context(sandbox, id);
+  if (!restarted) return send_code_error(out, restarted.error());
+  out.send(200, kJson, json_text(context_json(*restarted)));
+}
+
+void interrupt_context(client::Client& bus, ResponseWriter& out, const std::string& sandbox, const std::string& id) {
+  if (auto stopped = bus.interrupt_context(sandbox, id); !stopped) return send_code_error(out, stopped.error());
+  out.send(200, kJson, "{}");
 }
 
 }  // namespace soulbox::gateway

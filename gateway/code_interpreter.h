@@ -12,9 +12,14 @@ namespace soulbox::gateway {
 
 inline constexpr const char* kCodeInterpreterPort = "49999";
 
-// `token_ok`: the request carried the sandbox's envd access token. /execute
-// needs it; the SDK sends none with its /contexts calls.
-void serve_code_interpreter(client::Client& bus, const HttpRequest& req, ResponseWriter& out,
-                            const std::string& sandbox, bool token_ok);
+// Each is one route of the gateway's table (gateway/e2b_routes.cc), which
+// asks for the access token on /execute only: the SDK sends none with its
+// /contexts calls.
+void execute_cell(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox);
+void create_context(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox);
+void list_contexts(client::Client& bus, ResponseWriter& out, const std::string& sandbox);
+void remove_context(client::Client& bus, ResponseWriter& out, const std::string& sandbox, const std::string& id);
+void restart_context(client::Client& bus, ResponseWriter& out, const std::string& sandbox, const std::string& id);
+void interrupt_context(client::Client& bus, ResponseWriter& out, const std::string& sandbox, const std::string& id);
 
 }  // namespace soulbox::gateway

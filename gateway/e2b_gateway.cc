@@ -5,13 +5,9 @@
 #include <nlohmann/json.hpp>
 
 #include "bus/subjects.h"
-#include "gateway/code_interpreter.h"
 #include "gateway/create_request.h"
 #include "gateway/e2b_errors.h"
 #include "gateway/e2b_json.h"
-#include "gateway/envd_files.h"
-#include "gateway/envd_process.h"
-#include "gateway/envd_watch.h"
 #include "gateway/json_text.h"
 #include "gateway/openapi_document.h"
 
@@ -26,28 +22,6 @@ constexpr const char* kJson = "application/json";
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// "49983-sb-0123abcd.sandbox.example.com[:port]" -> "sb-0123abcd".
-std::optional<std::string> sandbox_of_host(const std::string& host) {
-  const auto dash = host.find('-'), dot = host.find('.');
-  if (dash == std::string::npos || dot == std::string::npos || dash == 0 || dash > dot) return std::nullopt;
-  if (host.find_first_not_of("0123456789") != dash) return std::nullopt;  // the port comes first
-  const std::string id = host.substr(dash + 1, dot - dash - 1);
-  if (id.rfind("sb-", 0) != 0 || !bus::subjects::check_token("sandbox id", id)) return std::nullopt;
-  return id;
-}
-
-// "/sandboxes/<id>/timeout" -> {"sandboxes", "<id>", "timeout"}.
-std::vector<std::string> segments(const std::string& path) {
-  std::vector<std::string> out;
-  size_t start = 1;
-  while (start <= path.size()) {
-    const size_t end = std::min(path.find('/', start), path.size());
-    if (end > start) out.push_back(path.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
 }
 
 // An API key or a JWT: X-API-Key, else Authorization: Bearer.
@@ -90,27 +64,27 @@ void E2bGateway::handle(const HttpRequest& req, ResponseWriter& out) {
                             .c_str());
 }
 
-void E2bGateway::route(const HttpRequest& req, ResponseWriter& out) {
-  // The in-sandbox API is told apart by its headers (as E2B defines them).
-  if (!req.header("e2b-sandbox-id").empty() || !req.header("e2b-sandbox-port").empty())
-    return in_sandbox(req, out, req.header("e2b-sandbox-id"));
-  // E2B's direct URLs name the sandbox in the host: <port>-<id>.<domain>
-  // (a wildcard DNS name pointing at the gateway).
-  if (auto id = sandbox_of_host(req.header("host"))) return in_sandbox(req, out, *id);
-  if (req.path == "/health") {
-    // Healthy when the bus carries at least one node's heartbeat.
-    const auto nodes = nodes_.nodes(0);
-    if (nodes.empty()) return out.send(503, kJson, R"({"status":"unavailable","message":"no node is reachable"})");
-    return out.send(200, kJson, json_text(json{{"status", "ok"}, {"nodes", nodes.size()}}));
-  }
-  if (req.path == "/metrics" && req.method == "GET")
-    return out.send(200, "text/plain; version=0.0.4",
-                    metrics_.prometheus({{"soulbox_gateway_nodes", double(nodes_.nodes(0).size())},
-                                         {"soulbox_gateway_sandboxes", double(nodes_.sandboxes())}}));
-  if (req.path == "/openapi.json" && req.method == "GET") return out.send(200, kJson, openapi_document());
-  if (req.path == "/version")
-    return out.send(200, kJson, json_text(json{{"version", options_.version}, {"envdVersion", options_.envd_version}}));
-  control_plane(req, out);
+void E2bGateway::health(ResponseWriter& out) {
+  // Healthy when the bus carries at least one node's heartbeat.
+  const auto nodes = nodes_.nodes(0);
+  if (nodes.empty()) return out.send(503, kJson, R"({"status":"unavailable","message":"no node is reachable"})");
+  out.send(200, kJson, json_text(json{{"status", "ok"}, {"nodes", nodes.size()}}));
+}
+
+void E2bGateway::prometheus(ResponseWriter& out) {
+  out.send(200, "text/plain; version=0.0.4",
+           metrics_.prometheus({{"soulbox_gateway_nodes", double(nodes_.nodes(0).size())},
+                                {"soulbox_gateway_sandboxes", double(nodes_.sandboxes())}}));
+}
+
+// docs/openapi.json with the address the client reached as its server:
+// what a client generated from it calls, whatever port or name the
+// gateway is served on.
+void E2bGateway::openapi(const HttpRequest& req, ResponseWriter& out) {
+  static const json document = json::parse(openapi_document());
+  json served = document;
+  served["servers"] = json::array({{{"url", req.base_url()}}});
+  out.send(200, kJson, json_text(served));
 }
 
 Result<E2bGateway::Caller> E2bGateway::authenticate_limited(const HttpRequest& req, int& wait_s) {
@@ -186,72 +160,6 @@ void E2bGateway::audit_denied(const std::string& credential, const std::string& 
   });
 }
 
-void E2bGateway::control_plane(const HttpRequest& req, ResponseWriter& out) {
-  const auto seg = segments(req.path);
-  const bool v1 = !seg.empty() && seg[0] == "v1";
-  const bool v2 = !seg.empty() && seg[0] == "v2";
-  const std::vector<std::string> s(seg.begin() + (v1 || v2 ? 1 : 0), seg.end());
-  const bool admin_route = v1 && !s.empty() && (s[0] == "tenants" || s[0] == "nodes");
-  const bool jobs_route = v1 && !s.empty() && s[0] == "jobs";
-  const bool audit_route = v1 && s.size() == 1 && s[0] == "audit" && req.method == "GET";
-  if (s.empty() || (s[0] != "sandboxes" && !admin_route && !jobs_route && !audit_route))
-    return send_error(out, 404, "no route " + req.method + " " + req.path);
-  // /v1/sandboxes/{id}/files: a signed URL is the only credential.
-  if (v1 && s.size() == 3 && s[2] == "files") {
-    if (auto ok = bus::subjects::check_token("sandbox id", s[1]); !ok) return send_error(out, 404, "sandbox not found");
-    return serve_files(bus_, urls_, req, out, s[1], FileAuth::soulbox_signature);
-  }
-  int auth_wait_s = 0;
-  auto caller = authenticate_limited(req, auth_wait_s);
-  if (auth_wait_s)
-    return out.send(429, kJson, error_body(429, caller.error().message),
-                    {{"Retry-After", std::to_string(auth_wait_s)}});
-  if (!caller) {
-    const bool denied = caller.error().code == ErrorCode::permission_denied;
-    return send_error(out, denied ? 401 : http_status(caller.error().code), caller.error().message);
-  }
-  if (const int wait_s = limiter_.take(caller->principal))
-    return out.send(429, kJson, error_body(429, "rate limit: too many requests from " + caller->principal),
-                    {{"Retry-After", std::to_string(wait_s)}});
-  if (admin_route) return admin(req, out, *caller, s);
-  if (jobs_route) return jobs(req, out, *caller, s);
-  if (audit_route) return audit_query(req, out, *caller);
-  auto as = bus_.as(caller->tenant, caller->principal, caller->roles);
-  if (s.size() == 1 && req.method == "POST") return create(req, out, *as);
-  if (s.size() == 1 && req.method == "GET") return list(req, out, *as);
-  if (s.size() < 2) return send_error(out, 405, "method " + req.method + " not allowed on " + req.path);
-  const std::string& id = s[1];
-  if (auto ok = bus::subjects::check_token("sandbox id", id); !ok) return send_error(out, 404, "sandbox not found");
-  if (s.size() == 2 && req.method == "GET") {
-    auto info = as->info(id);
-    if (!info) return send_error(out, about_sandbox(info.error(), id));
-    if (info->state == bp::SandboxState::Terminated) return send_error(out, 404, "sandbox " + id + " not found");
-    return out.send(200, kJson, json_text(sandbox_json(*info, options_.envd_version)));
-  }
-  if (s.size() == 2 && req.method == "DELETE") {
-    auto killed = as->kill(id);
-    if (!killed) return send_error(out, about_sandbox(killed.error(), id));
-    return out.send(204, "", "");
-  }
-  const std::string action = s.size() == 3 ? s[2] : "";
-  if (action == "pause" && req.method == "POST") return pause(out, *as, id);
-  if ((action == "connect" || action == "resume") && req.method == "POST") return connect(req, out, *as, id);
-  if (action == "metrics" && req.method == "GET") return metrics(req, out, *as, id);
-  if (v1 && action == "logs" && req.method == "GET") return logs(req, out, *as, id);
-  if (v1 && s.size() == 4 && s[2] == "files" && s[3] == "sign" && req.method == "POST")
-    return sign_file_url(req, out, *as, id);
-  if (s.size() == 3 && s[2] == "timeout" && req.method == "POST") {
-    const json body = json::parse(req.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object() || !body.contains("timeout") ||
-        !body["timeout"].is_number_unsigned() || body["timeout"].get<uint64_t>() > 86400 * 30)
-      return send_error(out, 400, "body must be {\"timeout\": <seconds>}");
-    auto set = as->set_timeout(id, body["timeout"].get<uint64_t>() * 1000);
-    if (!set) return send_error(out, about_sandbox(set.error(), id));
-    return out.send(204, "", "");
-  }
-  send_error(out, 404, "no route " + req.method + " " + req.path);
-}
-
 void E2bGateway::create(const HttpRequest& req, ResponseWriter& out, client::Client& as) {
   const json body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
   if (body.is_discarded() || !body.is_object()) return send_error(out, 400, "the body is not a JSON object");
@@ -272,27 +180,6 @@ json E2bGateway::created_json(const client::SandboxInfo& s) const {
               {"envdAccessToken", tokens_.token_for(s.id)},
               {"trafficAccessToken", nullptr},
               {"domain", nullptr}};
-}
-
-void E2bGateway::in_sandbox(const HttpRequest& req, ResponseWriter& out, const std::string& id) {
-  if (auto ok = bus::subjects::check_token("sandbox id", id); !ok) return send_error(out, 400, ok.error().message);
-  if (req.path == "/health") return out.send(204, "", "");
-  const bool token_ok = tokens_.check(id, req.header("x-access-token"));
-  const std::string code_port = std::string(kCodeInterpreterPort);
-  if (req.header("e2b-sandbox-port") == code_port || req.header("host").rfind(code_port + "-", 0) == 0)
-    return serve_code_interpreter(bus_, req, out, id, token_ok);
-  if (req.path == "/files")
-    return serve_files(bus_, urls_, req, out, id, token_ok ? FileAuth::access_token : FileAuth::e2b_signature);
-  if (!token_ok)
-    return send_error(out, 401,
-                      "unauthorized access, please provide a valid access token or method signing if supported");
-  const std::string process = "/process.Process/", filesystem = "/filesystem.Filesystem/";
-  if (req.path.rfind(process, 0) == 0 && req.method == "POST")
-    return serve_process_rpc(bus_, req, out, id, req.path.substr(process.size()));
-  if (req.path == filesystem + "WatchDir" && req.method == "POST") return serve_watch_dir(bus_, req, out, id);
-  if (req.path.rfind(filesystem, 0) == 0 && req.method == "POST")
-    return serve_filesystem_rpc(bus_, req, out, id, req.path.substr(filesystem.size()));
-  send_error(out, 404, "no route " + req.method + " " + req.path + " in the sandbox API");
 }
 
 }  // namespace soulbox::gateway

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "client/client.h"
 #include "client/jobs.h"
@@ -21,6 +22,7 @@
 #include "gateway/jwt.h"
 #include "gateway/node_directory.h"
 #include "gateway/rate_limiter.h"
+#include "gateway/route_pattern.h"
 #include "gateway/signed_urls.h"
 
 namespace soulbox::gateway {
@@ -64,35 +66,93 @@ class E2bGateway {
         auth_failures_(options_.auth_failures) {}
   void handle(const HttpRequest& req, ResponseWriter& out);
 
+  // Where a request goes: the gateway's own API (E2B's control plane,
+  // SoulBox's /v1, health and such), or one sandbox's envd API or code
+  // interpreter (named by the E2b-Sandbox-* headers or the host; port 49999
+  // is the code interpreter).
+  enum class Plane { api, envd, code_interpreter };
+  struct RouteName {
+    Plane plane;
+    std::string method, pattern;  // pattern: OpenAPI's, "/sandboxes/{sandboxID}"
+  };
+  // Every route served: the table the gateway dispatches with
+  // (e2b_routes.cc), which docs/openapi.json is checked against.
+  static std::vector<RouteName> routes();
+
  private:
-  void route(const HttpRequest& req, ResponseWriter& out);
   struct Caller {
     std::string tenant, principal;   // principal: "key:<id>" or "jwt:<sub>"
     std::vector<std::string> roles;  // a JWT's (a key's roles are the tenant service's)
     std::string api_key;             // when the caller used one (jobs are authorised by it)
   };
+  // What a route needs before its handler runs.
+  enum class Access {
+    open,                    // nothing
+    api_caller,              // an API key, JWT or client certificate (and the rate limit)
+    access_token,            // the sandbox's envd access token
+    token_or_e2b_signature,  // that, or an E2B signed URL (the handler tells which)
+    soulbox_signature,       // a SoulBox signed URL, checked by the handler
+  };
+  // One request as its handler sees it.
+  struct RouteCall {
+    const HttpRequest& req;
+    ResponseWriter& out;
+    RouteParams params;                  // the pattern's {name} segments
+    std::string sandbox;                 // in-sandbox routes, and {sandboxID}
+    bool token_ok = false;               // in-sandbox: the request carried the access token
+    const Caller* caller = nullptr;      // api_caller routes
+    std::unique_ptr<client::Client> as;  // api_caller routes: the bus as the caller
+  };
+  struct Route {
+    Plane plane;
+    const char* method;
+    const char* pattern;
+    Access access;
+    void (*handle)(E2bGateway&, RouteCall&);
+  };
+  static const std::vector<Route>& route_table();
+  void route(const HttpRequest& req, ResponseWriter& out);
+  // The checks `route.access` asks for, then its handler.
+  void dispatch(const Route& route, RouteCall& call);
   Result<Caller> authenticate(const HttpRequest& req);
   // authenticate() behind the failed-authentication limit of the request's
   // source: 429 (resource_exhausted) with the seconds to wait in `wait_s`.
   Result<Caller> authenticate_limited(const HttpRequest& req, int& wait_s);
   void audit_denied(const std::string& credential, const std::string& reason, const std::string& source);
-  void control_plane(const HttpRequest& req, ResponseWriter& out);
-  void in_sandbox(const HttpRequest& req, ResponseWriter& out, const std::string& id);
+  // e2b_gateway.cc: the gateway's own routes, and create.
+  void health(ResponseWriter& out);
+  void prometheus(ResponseWriter& out);
+  void openapi(const HttpRequest& req, ResponseWriter& out);
   void create(const HttpRequest& req, ResponseWriter& out, client::Client& as);
   // What create and connect answer (with the sandbox's access token).
   nlohmann::json created_json(const client::SandboxInfo& s) const;
   // e2b_sandbox_routes.cc
   void list(const HttpRequest& req, ResponseWriter& out, client::Client& as);
+  void info(ResponseWriter& out, client::Client& as, const std::string& id);
+  void kill(ResponseWriter& out, client::Client& as, const std::string& id);
+  void set_timeout(const HttpRequest& req, ResponseWriter& out, client::Client& as, const std::string& id);
   void pause(ResponseWriter& out, client::Client& as, const std::string& id);
   void connect(const HttpRequest& req, ResponseWriter& out, client::Client& as, const std::string& id);
   void metrics(const HttpRequest& req, ResponseWriter& out, client::Client& as, const std::string& id);
   // v1_routes.cc
   void logs(const HttpRequest& req, ResponseWriter& out, client::Client& as, const std::string& id);
   void sign_file_url(const HttpRequest& req, ResponseWriter& out, client::Client& as, const std::string& id);
-  // v1_admin_routes.cc: /v1/tenants/..., /v1/nodes/...
-  void admin(const HttpRequest& req, ResponseWriter& out, const Caller& caller, const std::vector<std::string>& s);
+  // v1_admin_routes.cc: /v1/tenants/..., /v1/nodes/..., for admins only:
+  // each begins with admin_scope(), the checks they all make (role, body,
+  // the tenant named), which answers when they fail.
+  struct AdminScope;
+  std::optional<AdminScope> admin_scope(RouteCall& c);
+  void nodes_list(RouteCall& c);
+  void node_pool(RouteCall& c);
+  void tenant_put(RouteCall& c);
+  void tenant_usage(RouteCall& c);
+  void key_create(RouteCall& c);
+  void key_list(RouteCall& c);
+  void key_revoke(RouteCall& c);
+  void role_put(RouteCall& c);
   // v1_jobs_routes.cc: /v1/jobs
-  void jobs(const HttpRequest& req, ResponseWriter& out, const Caller& caller, const std::vector<std::string>& s);
+  void job_submit(const HttpRequest& req, ResponseWriter& out, const Caller& caller);
+  void job_result(ResponseWriter& out, const Caller& caller, const std::string& job_id);
   // v1_audit_routes.cc: /v1/audit
   void audit_query(const HttpRequest& req, ResponseWriter& out, const Caller& caller);
 

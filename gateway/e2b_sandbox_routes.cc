@@ -1,6 +1,6 @@
 // The control plane's routes about sandboxes beyond create: list with
-// filters and X-Next-Token paging, pause, connect (resuming a paused one),
-// and metrics (docs/gateway.md).
+// filters and X-Next-Token paging, info, kill, timeout, pause, connect
+// (resuming a paused one), and metrics (docs/gateway.md).
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
@@ -100,6 +100,29 @@ void E2bGateway::list(const HttpRequest& req, ResponseWriter& out, client::Clien
     last_key = key;
   }
   out.send(200, kJson, json_text(page), headers);
+}
+
+void E2bGateway::info(ResponseWriter& out, client::Client& as, const std::string& id) {
+  auto info = as.info(id);
+  if (!info) return send_error(out, about_sandbox(info.error(), id));
+  if (info->state == bp::SandboxState::Terminated) return send_error(out, 404, "sandbox " + id + " not found");
+  out.send(200, kJson, json_text(sandbox_json(*info, options_.envd_version)));
+}
+
+void E2bGateway::kill(ResponseWriter& out, client::Client& as, const std::string& id) {
+  auto killed = as.kill(id);
+  if (!killed) return send_error(out, about_sandbox(killed.error(), id));
+  out.send(204, "", "");
+}
+
+void E2bGateway::set_timeout(const HttpRequest& req, ResponseWriter& out, client::Client& as, const std::string& id) {
+  const json body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object() || !body.contains("timeout") || !body["timeout"].is_number_unsigned() ||
+      body["timeout"].get<uint64_t>() > 86400 * 30)
+    return send_error(out, 400, "body must be {\"timeout\": <seconds>}");
+  auto set = as.set_timeout(id, body["timeout"].get<uint64_t>() * 1000);
+  if (!set) return send_error(out, about_sandbox(set.error(), id));
+  out.send(204, "", "");
 }
 
 void E2bGateway::pause(ResponseWriter& out, client::Client& as, const std::string& id) {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "common/json_fields.h"
 #include "gateway/e2b_errors.h"
@@ -136,50 +137,84 @@ void serve_files(client::Client& bus, const SignedUrls& urls, const HttpRequest&
   download(bus, out, sandbox, in_home(user, path), user);
 }
 
-void serve_filesystem_rpc(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox,
-                          const std::string& method) {
-  const json body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object())
-    return rpc_error(out, Error{ErrorCode::invalid_argument, "the body is not a JSON object"});
-  const std::string user = rpc_user(req.header("authorization"));
-  std::string path_field, source, destination;
+namespace {
+
+// What a unary filesystem RPC asks: its user's paths, resolved against the
+// user's home.
+struct FsRequest {
+  std::string path, source, destination;
   uint32_t depth = 1;
+};
+
+// The request's body read, or answered as an error (nullopt).
+std::optional<FsRequest> fs_request(const HttpRequest& req, ResponseWriter& out) {
+  const json body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    rpc_error(out, Error{ErrorCode::invalid_argument, "the body is not a JSON object"});
+    return std::nullopt;
+  }
+  const std::string user = rpc_user(req.header("authorization"));
+  std::string path, source, destination;
+  FsRequest r;
   JsonFields fields(body, "body");
-  fields.read("path", path_field);
-  fields.read("depth", depth);
+  fields.read("path", path);
+  fields.read("depth", r.depth);
   fields.read("source", source);
   fields.read("destination", destination);
-  if (!fields.ok()) return rpc_error(out, fields.status(ErrorCode::invalid_argument).error());
-  const std::string path = in_home(user, path_field);
-  auto entry_reply = [&](const std::string& of) {
-    auto st = bus.stat(sandbox, of);
-    if (!st) return rpc_error(out, st.error());
-    out.send(200, kJson, json_text(json{{"entry", entry_json(*st)}}));
-  };
-  if (method == "Stat") return entry_reply(path);
-  if (method == "ListDir") {
-    auto entries = bus.list_dir(sandbox, path, depth ? depth : 1);
-    if (!entries) return rpc_error(out, entries.error());
-    json list = json::array();
-    for (const auto& e : *entries)
-      if (e.type != agentproto::FileType::Other) list.push_back(entry_json(e));
-    return out.send(200, kJson, json_text(json{{"entries", list}}));
+  if (!fields.ok()) {
+    rpc_error(out, fields.status(ErrorCode::invalid_argument).error());
+    return std::nullopt;
   }
-  if (method == "MakeDir") {
-    if (bus.stat(sandbox, path).ok()) return rpc_error(out, Error{ErrorCode::already_exists, path + " already exists"});
-    if (auto made = bus.make_dir(sandbox, path); !made) return rpc_error(out, made.error());
-    return entry_reply(path);
-  }
-  if (method == "Move") {
-    const std::string to = in_home(user, destination);
-    if (auto moved = bus.rename(sandbox, in_home(user, source), to); !moved) return rpc_error(out, moved.error());
-    return entry_reply(to);
-  }
-  if (method == "Remove") {
-    if (auto removed = bus.remove(sandbox, path, /*recursive=*/true); !removed) return rpc_error(out, removed.error());
-    return out.send(200, kJson, "{}");
-  }
-  rpc_error(out, Error{ErrorCode::invalid_argument, "filesystem.Filesystem/" + method + " is not served"});
+  r.path = in_home(user, path);
+  r.source = in_home(user, source);
+  r.destination = in_home(user, destination);
+  return r;
+}
+
+void entry_reply(client::Client& bus, ResponseWriter& out, const std::string& sandbox, const std::string& path) {
+  auto st = bus.stat(sandbox, path);
+  if (!st) return rpc_error(out, st.error());
+  out.send(200, kJson, json_text(json{{"entry", entry_json(*st)}}));
+}
+
+}  // namespace
+
+void fs_stat(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox) {
+  if (auto r = fs_request(req, out)) entry_reply(bus, out, sandbox, r->path);
+}
+
+void fs_list_dir(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox) {
+  const auto r = fs_request(req, out);
+  if (!r) return;
+  auto entries = bus.list_dir(sandbox, r->path, r->depth ? r->depth : 1);
+  if (!entries) return rpc_error(out, entries.error());
+  json list = json::array();
+  for (const auto& e : *entries)
+    if (e.type != agentproto::FileType::Other) list.push_back(entry_json(e));
+  out.send(200, kJson, json_text(json{{"entries", list}}));
+}
+
+void fs_make_dir(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox) {
+  const auto r = fs_request(req, out);
+  if (!r) return;
+  if (bus.stat(sandbox, r->path).ok())
+    return rpc_error(out, Error{ErrorCode::already_exists, r->path + " already exists"});
+  if (auto made = bus.make_dir(sandbox, r->path); !made) return rpc_error(out, made.error());
+  entry_reply(bus, out, sandbox, r->path);
+}
+
+void fs_move(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox) {
+  const auto r = fs_request(req, out);
+  if (!r) return;
+  if (auto moved = bus.rename(sandbox, r->source, r->destination); !moved) return rpc_error(out, moved.error());
+  entry_reply(bus, out, sandbox, r->destination);
+}
+
+void fs_remove(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox) {
+  const auto r = fs_request(req, out);
+  if (!r) return;
+  if (auto removed = bus.remove(sandbox, r->path, /*recursive=*/true); !removed) return rpc_error(out, removed.error());
+  out.send(200, kJson, "{}");
 }
 
 }  // namespace soulbox::gateway

@@ -18,7 +18,12 @@ namespace soulbox::gateway {
 enum class FileAuth { access_token, e2b_signature, soulbox_signature };
 void serve_files(client::Client& bus, const SignedUrls& urls, const HttpRequest& req, ResponseWriter& out,
                  const std::string& sandbox, FileAuth auth);
-void serve_filesystem_rpc(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox,
-                          const std::string& method);
+// The unary filesystem.Filesystem RPCs, each one route of the gateway's
+// table (gateway/e2b_routes.cc).
+void fs_stat(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox);
+void fs_list_dir(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox);
+void fs_make_dir(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox);
+void fs_move(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox);
+void fs_remove(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox);
 
 }  // namespace soulbox::gateway

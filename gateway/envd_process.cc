@@ -1,7 +1,9 @@
 #include "gateway/envd_process.h"
 
 #include <csignal>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "common/json_fields.h"
 #include "gateway/connect_frame.h"
@@ -96,6 +98,8 @@ Result<std::pair<uint16_t, uint16_t>> pty_size(const json& request) {
   return std::make_pair(rows, cols);
 }
 
+}  // namespace
+
 void process_start(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox) {
   auto fail = [&](const Error& e) { fail_stream(out, e); };
   auto request = stream_request(req.body, "Start");
@@ -132,6 +136,8 @@ void process_start(client::Client& bus, const HttpRequest& req, ResponseWriter& 
   stream_process(**exec, req, out);
 }
 
+namespace {
+
 // {"process":{"pid":N}} or {"process":{"tag":"t"}} -> the pid.
 Result<int> selected_pid(client::Client& bus, const std::string& sandbox, const json& body) {
   const json sel = body.value("process", json::object());
@@ -153,6 +159,31 @@ Result<int> signal_number(const json& v) {
   return Error{ErrorCode::invalid_argument, "signal must be SIGNAL_SIGKILL or SIGNAL_SIGTERM"};
 }
 
+// The body of a unary RPC: a JSON object, else answered as an error (nullopt).
+std::optional<json> unary_body(const HttpRequest& req, ResponseWriter& out) {
+  json body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    rpc_error(out, Error{ErrorCode::invalid_argument, "the body is not a JSON object"});
+    return std::nullopt;
+  }
+  return body;
+}
+
+// A unary RPC about one process: the body read, its process selected (by
+// pid or tag), `act` done with them, and answered.
+void on_selected_process(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox,
+                         const std::function<Status(const json& body, int pid)>& act) {
+  const auto body = unary_body(req, out);
+  if (!body) return;
+  auto pid = selected_pid(bus, sandbox, *body);
+  if (!pid) return rpc_error(out, pid.error());
+  const Status done = act(*body, *pid);
+  if (!done) return rpc_error(out, about_sandbox(done.error(), sandbox));
+  out.send(200, kJson, "{}");
+}
+
+}  // namespace
+
 void process_connect(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox) {
   auto fail = [&](const Error& e) { fail_stream(out, e); };
   auto ask = stream_request(req.body, "Connect");
@@ -164,7 +195,8 @@ void process_connect(client::Client& bus, const HttpRequest& req, ResponseWriter
   stream_process(**exec, req, out);
 }
 
-void list(client::Client& bus, ResponseWriter& out, const std::string& sandbox) {
+void process_list(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox) {
+  if (!unary_body(req, out)) return;
   auto procs = bus.processes(sandbox);
   if (!procs) return rpc_error(out, about_sandbox(procs.error(), sandbox));
   json list = json::array();
@@ -180,47 +212,42 @@ void list(client::Client& bus, ResponseWriter& out, const std::string& sandbox) 
   out.send(200, kJson, json_text(json{{"processes", list}}));
 }
 
-}  // namespace
-
-void serve_process_rpc(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox,
-                       const std::string& method) {
-  if (method == "Start") return process_start(bus, req, out, sandbox);
-  if (method == "Connect") return process_connect(bus, req, out, sandbox);
-  const json body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object())
-    return rpc_error(out, Error{ErrorCode::invalid_argument, "the body is not a JSON object"});
-  if (method == "List") return list(bus, out, sandbox);
-  auto pid = selected_pid(bus, sandbox, body);
-  if (!pid) return rpc_error(out, pid.error());
-  Status done;
-  if (method == "SendInput") {
+void process_send_input(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox) {
+  on_selected_process(bus, req, out, sandbox, [&](const json& body, int pid) -> Status {
     std::string b64;  // stdin's, else pty's
     JsonFields fields(body, "body");
     if (const json* input = fields.object("input")) {
       JsonFields in(*input, "input");
       in.read("pty", b64);
       in.read("stdin", b64);
-      if (!in.ok()) return rpc_error(out, in.status(ErrorCode::invalid_argument).error());
+      if (!in.ok()) return in.status(ErrorCode::invalid_argument);
     }
-    if (!fields.ok()) return rpc_error(out, fields.status(ErrorCode::invalid_argument).error());
+    if (!fields.ok()) return fields.status(ErrorCode::invalid_argument);
     auto data = base64_decode(b64);
-    if (!data) return rpc_error(out, data.error());
-    done = bus.send_stdin(sandbox, *pid, *data);
-  } else if (method == "CloseStdin") {
-    done = bus.send_stdin(sandbox, *pid, "", /*close=*/true);
-  } else if (method == "SendSignal") {
+    if (!data) return data.error();
+    return bus.send_stdin(sandbox, pid, *data);
+  });
+}
+
+void process_close_stdin(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox) {
+  on_selected_process(bus, req, out, sandbox,
+                      [&](const json&, int pid) { return bus.send_stdin(sandbox, pid, "", /*close=*/true); });
+}
+
+void process_send_signal(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox) {
+  on_selected_process(bus, req, out, sandbox, [&](const json& body, int pid) -> Status {
     auto signo = signal_number(body.value("signal", json("SIGNAL_SIGKILL")));
-    if (!signo) return rpc_error(out, signo.error());
-    done = bus.signal(sandbox, *pid, *signo);
-  } else if (method == "Update") {
+    if (!signo) return signo.error();
+    return bus.signal(sandbox, pid, *signo);
+  });
+}
+
+void process_update(client::Client& bus, const HttpRequest& req, ResponseWriter& out, const std::string& sandbox) {
+  on_selected_process(bus, req, out, sandbox, [&](const json& body, int pid) -> Status {
     auto size = pty_size(body);
-    if (!size) return rpc_error(out, size.error());
-    done = bus.resize(sandbox, *pid, size->first, size->second);
-  } else {
-    return rpc_error(out, Error{ErrorCode::invalid_argument, "process.Process/" + method + " is not served"});
-  }
-  if (!done) return rpc_error(out, about_sandbox(done.error(), sandbox));
-  out.send(200, kJson, "{}");
+    if (!size) return size.error();
+    return bus.resize(sandbox, pid, size->first, size->second);
+  });
 }
 
 }  // namespace soulbox::gateway

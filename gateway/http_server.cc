@@ -1,5 +1,7 @@
 #include "gateway/http_server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <poll.h>
@@ -62,6 +64,25 @@ HttpRequest request_of(http::request<http::string_body>& req, const std::string&
   r.body = std::move(req.body());
   r.peer = peer;
   return r;
+}
+
+// The local end of a connection, as "address:port" ("[v6]:port").
+std::string local_address(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "";
+  char text[INET6_ADDRSTRLEN] = {};
+  if (addr.ss_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&addr);
+    ::inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text);
+    return std::string(text) + ":" + std::to_string(ntohs(v4->sin_port));
+  }
+  if (addr.ss_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&addr);
+    ::inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text);
+    return "[" + std::string(text) + "]:" + std::to_string(ntohs(v6->sin6_port));
+  }
+  return "";
 }
 
 // The server's TLS context: its certificate, and client certificates
@@ -453,6 +474,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     const bool keep_alive = req.keep_alive();
     HttpRequest r = request_of(req, peer_);
     r.client_cert = cert_;
+    r.tls = kTls;
+    r.local = local_address(fd_);
     parser_.reset();
     if (buffer_.size() == 0) buffer_.shrink_to_fit();
     auto self = this->shared_from_this();
@@ -668,6 +691,12 @@ Result<HttpRequest> parse_http_request(const std::string& raw, size_t max_body_b
   if (!parser.is_done() && (!ec || ec == http::error::need_more)) parser.put_eof(ec);
   if (ec || !parser.is_done()) return Error{ErrorCode::invalid_argument, "malformed HTTP request: " + ec.message()};
   return request_of(parser.get(), "");
+}
+
+std::string HttpRequest::base_url() const {
+  const std::string host = header("host").empty() ? local : header("host");
+  const bool https = tls || header("x-forwarded-proto") == "https";
+  return (https ? "https://" : "http://") + host;
 }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::start(const HttpServerOptions& options, HttpHandler handler) {

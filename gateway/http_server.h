@@ -30,7 +30,9 @@ struct HttpRequest {
   std::map<std::string, std::string> query;
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
-  std::string peer;  // address:port
+  std::string peer;   // address:port
+  std::string local;  // the address:port the connection reached here
+  bool tls = false;
   // A client certificate the server verified against its client CA (mTLS).
   struct ClientCert {
     std::string common_name, organization;
@@ -45,6 +47,10 @@ struct HttpRequest {
     auto it = query.find(name);
     return it == query.end() ? "" : it->second;
   }
+  // "scheme://host[:port]" the client addressed: its Host (else the
+  // address it reached), https over TLS or behind a proxy that says so
+  // (X-Forwarded-Proto).
+  std::string base_url() const;
 };
 
 class ResponseWriter {

@@ -36,36 +36,33 @@ json result_json(const client::JobResultView& r) {
 
 }  // namespace
 
-// POST /v1/jobs -> 202 {jobID}; GET /v1/jobs/{id} -> 200 the result, or
-// 404 while it is queued or running.
-void E2bGateway::jobs(const HttpRequest& req, ResponseWriter& out, const Caller& caller,
-                      const std::vector<std::string>& s) {
-  if (s.size() == 1 && req.method == "POST") {
-    if (caller.api_key.empty())
-      return send_error(out, 403, "jobs are authorised by an API key (X-API-Key), not " + caller.principal);
-    // A malformed job is the caller's error whether or not the bus is up.
-    const json body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object()) return send_error(out, 400, "the body is not a JSON object");
-    auto job = job_from_json(body);
-    if (!job) return send_error(out, job.error());
-    if (!jobs_) return send_error(out, 503, "jobs need JetStream, which this gateway cannot reach");
-    job->api_key = caller.api_key;
-    auto ack = jobs_->publish(caller.tenant, *job);
-    if (!ack) return send_error(out, ack.error());
-    return out.send(202, "application/json", json_text(json{{"jobID", job->job_id}, {"duplicate", ack->duplicate}}));
-  }
+// POST /v1/jobs -> 202 {jobID}.
+void E2bGateway::job_submit(const HttpRequest& req, ResponseWriter& out, const Caller& caller) {
+  if (caller.api_key.empty())
+    return send_error(out, 403, "jobs are authorised by an API key (X-API-Key), not " + caller.principal);
+  // A malformed job is the caller's error whether or not the bus is up.
+  const json body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) return send_error(out, 400, "the body is not a JSON object");
+  auto job = job_from_json(body);
+  if (!job) return send_error(out, job.error());
   if (!jobs_) return send_error(out, 503, "jobs need JetStream, which this gateway cannot reach");
-  if (s.size() == 2 && req.method == "GET") {
-    if (!bus::subjects::check_token("job id", s[1])) return send_error(out, 404, "no job " + s[1]);
-    auto result = jobs_->lookup(caller.tenant, s[1]);
-    if (!result) {
-      if (result.error().code == ErrorCode::not_found)
-        return send_error(out, 404, "no result for job " + s[1] + " yet (queued, running, or unknown)");
-      return send_error(out, result.error());
-    }
-    return out.send(200, "application/json", json_text(result_json(*result)));
+  job->api_key = caller.api_key;
+  auto ack = jobs_->publish(caller.tenant, *job);
+  if (!ack) return send_error(out, ack.error());
+  out.send(202, "application/json", json_text(json{{"jobID", job->job_id}, {"duplicate", ack->duplicate}}));
+}
+
+// GET /v1/jobs/{id} -> 200 the result, or 404 while it is queued or running.
+void E2bGateway::job_result(ResponseWriter& out, const Caller& caller, const std::string& job_id) {
+  if (!jobs_) return send_error(out, 503, "jobs need JetStream, which this gateway cannot reach");
+  if (!bus::subjects::check_token("job id", job_id)) return send_error(out, 404, "no job " + job_id);
+  auto result = jobs_->lookup(caller.tenant, job_id);
+  if (!result) {
+    if (result.error().code == ErrorCode::not_found)
+      return send_error(out, 404, "no result for job " + job_id + " yet (queued, running, or unknown)");
+    return send_error(out, result.error());
   }
-  send_error(out, 404, "no route " + req.method + " " + req.path);
+  out.send(200, "application/json", json_text(result_json(*result)));
 }
 
 }  // namespace soulbox::gateway

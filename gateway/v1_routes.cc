@@ -82,10 +82,8 @@ void E2bGateway::sign_file_url(const HttpRequest& req, ResponseWriter& out, clie
   if (!allowed) return send_error(out, about_sandbox(allowed.error(), id));
   auto issued = urls_.issue(id, path, operation, user == "user" ? "" : user, lifetime, single_use);
   if (!issued) return send_error(out, issued.error());
-  const std::string host = req.header("host").empty() ? "127.0.0.1" : req.header("host");
-  const std::string scheme = req.client_cert || req.header("x-forwarded-proto") == "https" ? "https" : "http";
   out.send(200, "application/json",
-           json_text(json{{"url", scheme + "://" + host + "/v1/sandboxes/" + id + "/files?" + issued->query},
+           json_text(json{{"url", req.base_url() + "/v1/sandboxes/" + id + "/files?" + issued->query},
                           {"expiresAt", issued->expires_unix_s},
                           {"singleUse", single_use}}));
 }

@@ -194,6 +194,29 @@ TEST_CASE("matplotlib figures come back as PNG and SVG with chart data and DataF
   CHECK(run(d, sb, "1").artifacts.empty());
 }
 
+TEST_CASE("a cell's artifacts are what changed while it ran, not another context's files or ones written before",
+          "[code]") {
+  Daemon d;
+  const std::string sb = create_sandbox(d);
+  const std::string js = context_of(d, sb, "javascript");  // its baseline predates the python cell's file
+  auto paths = [](const client::CodeRunResult& r) {
+    std::set<std::string> out;
+    for (const auto& a : r.artifacts) out.insert(a.path);
+    return out;
+  };
+  using Paths = std::set<std::string>;
+  CHECK(paths(run(d, sb, "open('yy.txt', 'w').write('y')", "", "python")) == Paths{"/home/user/yy.txt"});
+  CHECK(paths(run(d, sb, "1 + 1", js)).empty());  // another context's file, made before this cell
+  // A file written through the file API between cells is nobody's artifact.
+  REQUIRE(d.client().write_file(sb, "/home/user/uploaded.csv", "a,b\n1,2\n").ok());
+  CHECK(paths(run(d, sb, "2 + 2", "", "python")).empty());
+  CHECK(paths(run(d, sb, "3 + 3", js)).empty());
+  // What a cell changes while it runs is its own, in whichever context.
+  CHECK(paths(run(d, sb, "require('fs').writeFileSync('from_js.txt', 'j')", js)) == Paths{"/home/user/from_js.txt"});
+  CHECK(paths(run(d, sb, "open('yy.txt', 'a').write('more')", "", "python")) == Paths{"/home/user/yy.txt"});
+  CHECK(paths(run(d, sb, "4 + 4", js)).empty());
+}
+
 TEST_CASE("javascript and bash and ruby contexts keep their state", "[code]") {
   Daemon d;
   const std::string sb = create_sandbox(d);
