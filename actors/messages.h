@@ -32,6 +32,8 @@ using forget_atom = caf::atom_constant<caf::atom("forget")>;  // retention of en
 // closes them. Only one actor ever uses it at a time.
 struct SandboxHandle {
   std::shared_ptr<isolation::RemoteSandbox> box;
+  // When it was made; when a create takes it, when that create got it (the
+  // sandbox's start as its user sees it).
   int64_t created_unix_ms = 0;
 };
 

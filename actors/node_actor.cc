@@ -345,7 +345,11 @@ void on_create(Self* self, const bus::Message& m, const bp::Envelope& env, const
     s.memory_bytes = r.limits.memory_bytes;
     s.cpus = r.limits.cpus;
     auto& node = self->state;
-    auto sandbox = self->spawn(sandbox_actor, node.ctx, caf::actor(self), s, r.handle);
+    // Its user's sandbox starts now, however long ago a warm pool made it:
+    // its startedAt (and the node's --max-lifetime) count from here.
+    SandboxHandle handle = r.handle;
+    handle.created_unix_ms = unix_ms_now();
+    auto sandbox = self->spawn(sandbox_actor, node.ctx, caf::actor(self), s, handle);
     node.sandboxes[s.id] = sandbox;
     node.reserved[s.id] = wanted;
     self->send(sandbox, start_atom::value, reply_to, request_id, r.pool_hit);

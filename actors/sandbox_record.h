@@ -16,7 +16,8 @@ struct SandboxRecord {
   std::string id, template_name, node, tenant, end_reason;
   busproto::SandboxState state = busproto::SandboxState::Creating;
   int64_t created_unix_ms = 0, expires_unix_ms = 0;
-  int64_t ended_unix_ms = 0;  // set with state Terminated
+  int64_t ended_unix_ms = 0;   // set with state Terminated
+  int64_t paused_unix_ms = 0;  // set with state Paused
   uint64_t memory_bytes = 0;
   float cpus = 0;
   std::vector<std::pair<std::string, std::string>> metadata;

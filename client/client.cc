@@ -29,6 +29,7 @@ SandboxInfo info_of(const bp::SandboxInfo* i) {
   out.state = i->state();
   out.created_unix_ms = i->created_unix_ms();
   out.expires_unix_ms = i->expires_unix_ms();
+  out.paused_unix_ms = i->paused_unix_ms();
   out.memory_bytes = i->memory_bytes();
   out.cpus = i->cpus();
   if (i->metadata())

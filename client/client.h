@@ -52,6 +52,7 @@ struct SandboxInfo {
   std::string id, template_name, node, tenant, end_reason;
   busproto::SandboxState state = busproto::SandboxState::Creating;
   int64_t created_unix_ms = 0, expires_unix_ms = 0;
+  int64_t paused_unix_ms = 0;  // when it was paused, while it is
   uint64_t memory_bytes = 0;
   float cpus = 0;
   KeyValues metadata;

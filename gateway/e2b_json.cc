@@ -75,6 +75,18 @@ std::string rpc_user(const std::string& authorization) {
   return user.empty() ? "user" : user;
 }
 
+namespace {
+
+// E2B's endAt: when a running sandbox expires; for a paused one, when it
+// was paused (E2B's "last pause time"; from a node that does not report it,
+// its start: never the epoch).
+int64_t end_at(const client::SandboxInfo& s) {
+  if (s.state != busproto::SandboxState::Paused) return s.expires_unix_ms;
+  return s.paused_unix_ms ? s.paused_unix_ms : s.created_unix_ms;
+}
+
+}  // namespace
+
 nlohmann::json sandbox_json(const client::SandboxInfo& s, const std::string& envd_version) {
   nlohmann::json metadata = nlohmann::json::object();
   for (const auto& [k, v] : s.metadata) metadata[k] = v;
@@ -84,7 +96,7 @@ nlohmann::json sandbox_json(const client::SandboxInfo& s, const std::string& env
                         {"alias", s.template_name},
                         {"metadata", metadata},
                         {"startedAt", rfc3339(s.created_unix_ms)},
-                        {"endAt", rfc3339(s.expires_unix_ms)},
+                        {"endAt", rfc3339(end_at(s))},
                         {"state", s.state == busproto::SandboxState::Paused ? "paused" : "running"},
                         {"cpuCount", int(s.cpus + 0.5f) > 0 ? int(s.cpus + 0.5f) : 1},
                         {"memoryMB", s.memory_bytes >> 20},

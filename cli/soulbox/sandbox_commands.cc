@@ -1,10 +1,10 @@
 // soulbox sandbox create|list|info|kill|pause|resume, and run (one-shot code).
 #include <time.h>
 
-#include <iomanip>
 #include <iostream>
 
 #include "cli/soulbox/commands.h"
+#include "cli/soulbox/text_columns.h"
 
 namespace soulbox::cli {
 namespace {
@@ -101,11 +101,11 @@ int sandbox_list(Context& c) {
     std::cout << all.dump() << "\n";
     return 0;
   }
-  std::cout << std::left << std::setw(22) << "SANDBOX" << std::setw(14) << "TEMPLATE" << std::setw(9) << "STATE"
-            << "STARTED\n";
+  std::vector<std::vector<std::string>> rows{{"SANDBOX", "TEMPLATE", "STATE", "STARTED"}};
   for (const auto& s : all)
-    std::cout << std::setw(22) << s.value("sandboxID", "") << std::setw(14) << s.value("templateID", "") << std::setw(9)
-              << s.value("state", "") << s.value("startedAt", "") << "\n";
+    rows.push_back(
+        {s.value("sandboxID", ""), s.value("templateID", ""), s.value("state", ""), s.value("startedAt", "")});
+  std::cout << text_columns(rows);
   return 0;
 }
 

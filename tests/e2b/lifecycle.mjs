@@ -63,7 +63,10 @@ out.ptyResized = ptyText.includes('30 100')
 // pause, pause again, connect resumes it
 out.paused = await b.pause()
 out.pausedAgain = await b.pause()
-out.stateAfterPause = (await b.getInfo()).state
+const pausedInfo = await b.getInfo()
+out.stateAfterPause = pausedInfo.state
+// E2B's endAt of a paused sandbox: when it was paused
+out.pausedTimes = { startedAt: pausedInfo.startedAt.getTime(), endAt: pausedInfo.endAt.getTime(), now: Date.now() }
 const again = await Sandbox.connect(b.sandboxId)
 out.stateAfterConnect = (await again.getInfo()).state
 out.afterResume = (await again.commands.run('echo back')).stdout

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "tests/support/daemon_env.h"
 #include "tests/support/sandbox_env.h"
@@ -284,6 +285,33 @@ TEST_CASE("soulbox sandbox create refuses a lifetime out of range and says when 
   const auto fits = sb({"sandbox", "create", "--timeout", "86400"});
   CHECK(fits.exit_code == 0);
   CHECK(fits.err == "");
+}
+
+TEST_CASE("soulbox sandbox list aligns its columns whatever the widths of what is in them", "[cli]") {
+  Cli sb("cli-list");
+  const std::string base = sb.create_sandbox();
+  const auto code = sb({"sandbox", "create", "--template", "code-interpreter-v1"});
+  INFO(code.err);
+  REQUIRE(code.exit_code == 0);
+  REQUIRE(sb({"sandbox", "pause", base}).exit_code == 0);
+  const auto listed = sb({"sandbox", "list"});
+  INFO(listed.out);
+  REQUIRE(listed.exit_code == 0);
+  std::istringstream lines(listed.out);
+  std::string header;
+  std::getline(lines, header);
+  const size_t template_at = header.find("TEMPLATE"), state_at = header.find("STATE"),
+               started_at = header.find("STARTED");
+  REQUIRE(started_at != std::string::npos);
+  int rows = 0;
+  for (std::string row; std::getline(lines, row); ++rows) {
+    REQUIRE(row.size() > started_at);
+    for (size_t at : {template_at, state_at, started_at}) CHECK(row[at - 1] == ' ');  // a column ends before the next
+    CHECK((row.compare(state_at, 7, "running") == 0 || row.compare(state_at, 6, "paused") == 0));
+    CHECK(row.compare(started_at, 2, "20") == 0);  // the start time, where its heading is
+  }
+  CHECK(rows == 2);
+  CHECK(listed.out.find("code-interpreter-v1 ") != std::string::npos);
 }
 
 TEST_CASE("soulbox exec forwards stdin from a pipe without -i, and not from a terminal", "[cli]") {

@@ -383,6 +383,55 @@ TEST_CASE("the gateway refuses bad keys, bad bodies and other tenants' sandboxes
   CHECK(http(g.url(), "GET", "/health").status == 200);
 }
 
+// Seconds since the epoch of E2B's "2025-01-02T03:04:05Z" (-1: not one).
+int64_t unix_seconds(const json& rfc3339) {
+  struct tm tm {};
+  if (!rfc3339.is_string() || !strptime(rfc3339.get<std::string>().c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm)) return -1;
+  return int64_t(timegm(&tm));
+}
+
+int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+TEST_CASE("startedAt is when the create was answered and a paused sandbox's endAt is when it was paused", "[gateway]") {
+  test::Daemon d({"--jobs-workers", "0"});  // keeps warm base sandboxes, made as it starts
+  const auto key = developer_key(d.client(), "gw-times");
+  Gateway g(d);
+  const std::string k = "X-API-Key: " + key.second;
+  std::this_thread::sleep_for(2500ms);  // the warm ones are seconds old
+  const int64_t asked = now_seconds();
+  auto made = http(g.url(), "POST", "/v2/sandboxes", {k}, R"({"templateID":"base","timeout":600})");
+  REQUIRE(made.status == 201);
+  const int64_t answered = now_seconds();
+  const std::string id = json::parse(made.body)["sandboxID"];
+  const json info = json::parse(http(g.url(), "GET", "/sandboxes/" + id, {k}).body);
+  INFO(info.dump());
+  CHECK(unix_seconds(info["startedAt"]) >= asked);
+  CHECK(unix_seconds(info["startedAt"]) <= answered);
+  CHECK(unix_seconds(info["endAt"]) >= asked + 600);
+
+  // Paused: E2B's endAt is the time of the pause, never the epoch.
+  std::this_thread::sleep_for(1100ms);
+  const int64_t pausing = now_seconds();
+  REQUIRE(http(g.url(), "POST", "/sandboxes/" + id + "/pause", {k}).status == 204);
+  const int64_t paused = now_seconds();
+  const json frozen = json::parse(http(g.url(), "GET", "/sandboxes/" + id, {k}).body);
+  INFO(frozen.dump());
+  CHECK(frozen["state"] == "paused");
+  CHECK(unix_seconds(frozen["endAt"]) >= pausing);
+  CHECK(unix_seconds(frozen["endAt"]) <= paused);
+  CHECK(frozen["startedAt"] == info["startedAt"]);
+  const json listed = json::parse(http(g.url(), "GET", "/v2/sandboxes?state=paused", {k}).body);
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0]["endAt"] == frozen["endAt"]);
+  // Resumed, it ends at its lifetime again.
+  REQUIRE(http(g.url(), "POST", "/sandboxes/" + id + "/connect", {k}, "{}").status == 201);
+  const json thawed = json::parse(http(g.url(), "GET", "/sandboxes/" + id, {k}).body);
+  CHECK(unix_seconds(thawed["endAt"]) >= paused + 600);
+  CHECK(http(g.url(), "DELETE", "/sandboxes/" + id, {k}).status == 204);
+}
+
 TEST_CASE("a create names its template and every option SoulBox does not honour is refused naming it",
           "[gateway][create]") {
   test::Daemon d({"--jobs-workers", "0"});
@@ -611,6 +660,9 @@ TEST_CASE(
   CHECK(out["paused"] == true);
   CHECK(out["pausedAgain"] == false);
   CHECK(out["stateAfterPause"] == "paused");
+  const json& paused_times = out["pausedTimes"];  // ms: paused after it started, before now (second precision)
+  CHECK(paused_times["endAt"].get<int64_t>() >= paused_times["startedAt"].get<int64_t>());
+  CHECK(paused_times["endAt"].get<int64_t>() <= paused_times["now"].get<int64_t>());
   CHECK(out["stateAfterConnect"] == "running");
   CHECK(out["afterResume"] == "back\n");
   CHECK(out["connectKilled"] == "SandboxNotFoundError");

@@ -3,10 +3,12 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include "gateway/access_token.h"
 #include "gateway/connect_frame.h"
 #include "gateway/e2b_errors.h"
+#include "gateway/e2b_json.h"
 #include "gateway/http_server.h"
 
 namespace {
@@ -69,6 +71,21 @@ TEST_CASE("access tokens open their own sandbox only, under their own key", "[ga
   CHECK_FALSE((*other)->check("sb-1", t));
   ::unlink(path.c_str());
   ::rmdir(dir);
+}
+
+TEST_CASE("E2B's endAt: a running sandbox's expiry, a paused one's pause, never the epoch", "[gateway]") {
+  client::SandboxInfo s;
+  s.created_unix_ms = 1700000000000;
+  s.expires_unix_ms = 1700000300000;
+  s.state = busproto::SandboxState::Running;
+  CHECK(sandbox_json(s, "0.6.13")["endAt"] == "2023-11-14T22:18:20Z");
+  s.state = busproto::SandboxState::Paused;
+  s.expires_unix_ms = 0;  // a paused sandbox does not expire
+  s.paused_unix_ms = 1700000060000;
+  CHECK(sandbox_json(s, "0.6.13")["endAt"] == "2023-11-14T22:14:20Z");
+  CHECK(sandbox_json(s, "0.6.13")["startedAt"] == "2023-11-14T22:13:20Z");
+  s.paused_unix_ms = 0;  // a node that does not say when
+  CHECK(sandbox_json(s, "0.6.13")["endAt"] == "2023-11-14T22:13:20Z");
 }
 
 }  // namespace
