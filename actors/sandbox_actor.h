@@ -89,8 +89,8 @@ struct SandboxActorState {
   int64_t created_unix_ms = 0;
   int64_t ended_unix_ms = 0;
   int64_t expires_unix_ms = 0;
-  // When it was paused, while it is: stamped by record_of() (sandbox_record.cc).
-  mutable int64_t paused_unix_ms = 0;
+  // When it was paused, while it is (pause_sandbox; 0 once resumed).
+  int64_t paused_unix_ms = 0;
   uint64_t timer_generation = 0;            // bumped to cancel the pending expiry
   caf::actor_clock::time_point expires_at;  // expires_unix_ms on the actors' clock
   std::string end_reason;

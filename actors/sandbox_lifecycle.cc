@@ -90,6 +90,7 @@ Status resume_sandbox(Self* self, const std::string& principal) {
   if (st.state == bp::SandboxState::Running) return {};
   if (auto thawed = st.cgroup->thaw(); !thawed) return thawed;
   st.state = bp::SandboxState::Running;
+  st.paused_unix_ms = 0;
   set_lifetime(self, st.settings.timeout_ms);
   arm_expiry(self);
   persist_with_event(self, sandbox_event(self, "sandbox.resume", "ok", principal));
@@ -106,6 +107,7 @@ void pause_sandbox(Self* self, const std::string& why, const std::string& princi
     return;
   }
   st.state = bp::SandboxState::Paused;
+  st.paused_unix_ms = unix_ms_now();
   ++st.timer_generation;  // a paused sandbox does not expire
   logger("sandbox")->info("{} paused ({})", st.settings.id, why);
   persist_with_event(self, sandbox_event(self, "sandbox.pause", "ok", principal, "", {{"why", why}}));

@@ -5,19 +5,6 @@
 namespace soulbox::actors {
 namespace bp = busproto;
 
-namespace {
-
-// When the sandbox was paused (0 while it is not). Every state change is
-// recorded as it happens (a record and its audit event in one batch), so the
-// first record taken in the Paused state is taken at the pause.
-int64_t paused_since(const SandboxActorState& st) {
-  if (st.state != bp::SandboxState::Paused) return st.paused_unix_ms = 0;
-  if (!st.paused_unix_ms) st.paused_unix_ms = unix_ms_now();
-  return st.paused_unix_ms;
-}
-
-}  // namespace
-
 SandboxRecord record_of(const SandboxActorState& st) {
   SandboxRecord r;
   r.id = st.settings.id;
@@ -29,7 +16,7 @@ SandboxRecord record_of(const SandboxActorState& st) {
   r.created_unix_ms = st.created_unix_ms;
   r.expires_unix_ms = st.state == bp::SandboxState::Running ? st.expires_unix_ms : 0;
   r.ended_unix_ms = st.ended_unix_ms;
-  r.paused_unix_ms = paused_since(st);
+  r.paused_unix_ms = st.state == bp::SandboxState::Paused ? st.paused_unix_ms : 0;
   r.memory_bytes = st.settings.memory_bytes;
   r.cpus = float(st.settings.cpus);
   r.metadata = st.settings.metadata;
