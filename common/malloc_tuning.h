@@ -1,4 +1,4 @@
-// malloc settings for SoulBox's long-running, many-threaded processes
+// One malloc setting for SoulBox's long-running, many-threaded processes
 // (soulboxd, soulbox-gateway).
 //
 // glibc raises its mmap threshold to the largest block freed so far (up to
@@ -17,16 +17,6 @@ namespace soulbox {
 
 inline void keep_large_blocks_out_of_arenas() {
   ::mallopt(M_MMAP_THRESHOLD, 1 << 20);
-}
-
-// glibc gives each thread that meets a locked arena a new one, up to 8 per
-// core: soulboxd's ~30 threads (CAF workers, nats.c, RocksDB, the HTTP pool)
-// spread short-lived allocations over a dozen heaps, each fragmenting on its
-// own: a 60-minute soak saw the anonymous RSS rise ~0.1 MiB a minute while
-// heaptrack found the live heap growing only up to RocksDB's cache bounds.
-// Two arenas serve those threads on two cores.
-inline void limit_malloc_arenas() {
-  ::mallopt(M_ARENA_MAX, 2);
 }
 
 // glibc gives memory back to the kernel only from the top of each arena's

@@ -150,7 +150,6 @@ int wait_for_stop(const sigset_t& stop, bus::EmbeddedServer* embedded) {
 
 int main(int argc, char** argv) {
   keep_large_blocks_out_of_arenas();
-  limit_malloc_arenas();
   CLI::App app{"soulboxd: the SoulBox node daemon"};
   daemon::DaemonOptions o;
   daemon::add_options(app, o);

@@ -37,7 +37,6 @@ int fail(const std::string& what) {
 
 int main(int argc, char** argv) {
   keep_large_blocks_out_of_arenas();
-  limit_malloc_arenas();
   CLI::App app{"soulbox-gateway: E2B's API on SoulBox"};
   std::string data_dir = "/var/lib/soulbox", nats_url, nats_user, nats_password, token_key, ready_file;
   gateway::HttpServerOptions http;
