@@ -136,4 +136,5 @@ let killFailed = 0
 for (const sbx of boxes) await sbx.kill().catch(() => killFailed++)
 result.killFailed = killFailed
 console.log(JSON.stringify(result, null, 1))
-process.exit(result.refused && /memory/i.test(result.refusal) && !result.errors.length && !killFailed ? 0 : 1)
+// The node names memory; the scheduler, refusing first, says no node has room.
+process.exit(result.refused && /memory|room/i.test(result.refusal) && !result.errors.length && !killFailed ? 0 : 1)
